@@ -1,0 +1,73 @@
+// The one error catalogue: every failure Sightline reports has a stable code, an HTTP status and a
+// message. The CLI prints `error CODE: message` and exits non-zero; the server answers
+// `{"error": message, "code": CODE}` with the status. Add entries here, never ad-hoc errors.
+
+export const errorCatalogue = {
+  // input files and images
+  FILE_NOT_FOUND: { status: 404, message: (path: string) => `file not found: ${path}` },
+  IMAGE_UNSUPPORTED: { status: 415, message: (detail: string) => `unsupported image format: ${detail}` },
+  IMAGE_INVALID: { status: 400, message: (detail: string) => `invalid or corrupt image: ${detail}` },
+  IMAGE_TOO_LARGE: {
+    status: 413,
+    message: (detail: string) => `image is too large: ${detail}`,
+  },
+  // model folders
+  MODEL_NOT_FOUND: { status: 404, message: (name: string) => `model not found: ${name}` },
+  MODEL_CONFIG_MISSING: { status: 500, message: (dir: string) => `no config.json in model folder ${dir}` },
+  MODEL_CONFIG_INVALID: { status: 500, message: (detail: string) => `invalid model config: ${detail}` },
+  MODEL_WEIGHTS_MISSING: {
+    status: 500,
+    message: (dir: string) => `no model.safetensors (or sharded safetensors index) in model folder ${dir}`,
+  },
+  MODEL_WEIGHTS_PICKLE_ONLY: {
+    status: 500,
+    message: (dir: string) =>
+      `${dir} has only pytorch_model.bin (a Python pickle), which Sightline never loads; ` +
+      `use a revision with model.safetensors (on the hub, the "refs/pr/N" safetensors conversion branch)`,
+  },
+  MODEL_UNSUPPORTED_ARCH: {
+    status: 500,
+    message: (detail: string) => `unsupported model architecture: ${detail}`,
+  },
+  WEIGHT_MISSING: { status: 500, message: (detail: string) => `missing weight tensor: ${detail}` },
+  WEIGHT_SHAPE: { status: 500, message: (detail: string) => `weight tensor has the wrong shape: ${detail}` },
+  SAFETENSORS_INVALID: { status: 500, message: (detail: string) => `invalid safetensors file: ${detail}` },
+  TOKENIZER_MISSING: { status: 500, message: (dir: string) => `no usable tokenizer files in ${dir}` },
+  // requests
+  BAD_REQUEST: { status: 400, message: (detail: string) => detail },
+  INVALID_ARGUMENT: { status: 400, message: (detail: string) => `invalid argument: ${detail}` },
+  UNKNOWN_PROMPT: { status: 400, message: (prompt: string) => `unknown prompt: ${prompt}` },
+  INTERNAL: { status: 500, message: (detail: string) => `internal error: ${detail}` },
+} as const;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+type MessageArgs<C extends ErrorCode> = Parameters<(typeof errorCatalogue)[C]["message"]>;
+
+export class SightlineError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "SightlineError";
+    this.code = code;
+    this.status = errorCatalogue[code].status;
+  }
+}
+
+/** Builds the catalogue's error for `code`: `fail("FILE_NOT_FOUND", path)`. */
+export function fail<C extends ErrorCode>(code: C, ...args: MessageArgs<C>): SightlineError {
+  const make = errorCatalogue[code].message as (...a: unknown[]) => string;
+  return new SightlineError(code, make(...args));
+}
+
+/** Same as fail() but keeps the underlying error as `cause`. */
+export function failWith<C extends ErrorCode>(cause: unknown, code: C, ...args: MessageArgs<C>): SightlineError {
+  const make = errorCatalogue[code].message as (...a: unknown[]) => string;
+  return new SightlineError(code, make(...args), { cause });
+}
+
+export function isSightlineError(e: unknown): e is SightlineError {
+  return e instanceof SightlineError;
+}

@@ -1,0 +1,56 @@
+// What every architecture offers the rest of Sightline (CLI, queue workers, server).
+
+/** A decoded image: 8-bit RGB, row-major HWC, EXIF orientation already applied. */
+export interface RgbImage {
+  data: Uint8Array; // length = width * height * 3
+  width: number;
+  height: number;
+}
+
+export interface CaptionOptions {
+  /** Text prefix (BLIP), grounding prompt (Kosmos-2) or task token (Florence-2). */
+  prompt?: string;
+  maxNewTokens?: number;
+  numBeams?: number;
+  /** Token ids whose logits are set to -inf at every step (HF suppress_tokens). */
+  suppressTokens?: number[];
+}
+
+export interface Timings {
+  preprocess: number; // ms
+  encode: number; // ms
+  decode: number; // ms
+}
+
+export interface Entity {
+  phrase: string;
+  span: [number, number];
+  boxes: [number, number, number, number][];
+}
+
+export interface CaptionResult {
+  /** Decoded text, special tokens skipped, stripped. */
+  text: string;
+  /** Exactly the sequence HF generate() returns (start/prompt tokens included). */
+  tokenIds: number[];
+  timings: Timings;
+  /** Kosmos-2 grounded phrases. */
+  entities?: Entity[];
+  /** Florence-2 structured post-processed result for the task. */
+  result?: unknown;
+}
+
+export interface CaptionModel {
+  /** config.json model_type family: "vit-gpt2" | "blip" | "kosmos-2" | "florence-2". */
+  readonly arch: string;
+  readonly folder: string;
+  caption(image: RgbImage, options?: CaptionOptions): Promise<CaptionResult>;
+  /** Task prompts the model understands (Florence-2), else undefined. */
+  taskPrompts?(): Record<string, string>;
+  dispose(): Promise<void>;
+}
+
+export interface LoadOptions {
+  /** ORT intra-op threads (default: all cores). */
+  threads?: number;
+}
