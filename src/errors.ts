@@ -33,6 +33,22 @@ export const errorCatalogue = {
   WEIGHT_SHAPE: { status: 500, message: (detail: string) => `weight tensor has the wrong shape: ${detail}` },
   SAFETENSORS_INVALID: { status: 500, message: (detail: string) => `invalid safetensors file: ${detail}` },
   TOKENIZER_MISSING: { status: 500, message: (dir: string) => `no usable tokenizer files in ${dir}` },
+  // the model hub (src/hub)
+  MODEL_NOT_DOWNLOADED: {
+    status: 503,
+    message: (name: string) =>
+      `model ${name} is not in the models folder and offline mode is on; fetch it with \`sightline models pull ${name}\``,
+  },
+  HUB_AUTH_REQUIRED: {
+    status: 502,
+    message: (repo: string) =>
+      `${repo} is a gated or private repo: set HF_TOKEN (and accept the model's terms on the hub if it is gated)`,
+  },
+  HUB_DOWNLOAD_FAILED: { status: 502, message: (detail: string) => `model download failed: ${detail}` },
+  HUB_FILE_CORRUPT: {
+    status: 502,
+    message: (detail: string) => `downloaded file does not match the hub's checksum, discarded it: ${detail}`,
+  },
   // requests
   BAD_REQUEST: { status: 400, message: (detail: string) => detail },
   INVALID_ARGUMENT: { status: 400, message: (detail: string) => `invalid argument: ${detail}` },
