@@ -1,0 +1,171 @@
+// Blocks shared by every architecture. Each takes the graph, its input values and a VarBuilder
+// positioned at the block's weights, so callers read like the PyTorch modules they mirror.
+import { fail } from "../errors.js";
+import type { Graph, Value } from "./graph.js";
+import type { VarBuilder } from "./weights.js";
+
+/** The most negative float32: what HF adds for masked positions. */
+export const MASK_MIN = -3.4028234663852886e38;
+
+export interface LinearOptions {
+  /** Default true when the checkpoint has `bias`. */
+  bias?: boolean;
+  /** GPT-2's Conv1D stores the weight as [in, out] instead of nn.Linear's [out, in]. */
+  conv1d?: boolean;
+}
+
+/** nn.Linear: y = x Wᵀ + b with W [out, in]. */
+export function linear(g: Graph, x: Value, vb: VarBuilder, opts: LinearOptions = {}): Value {
+  const w = vb.get("weight");
+  // ORT folds the constant Transpose at load time, so MatMul sees a pre-laid-out [in, out] weight.
+  let y = g.matmul(x, opts.conv1d ? w : g.transpose(w, [1, 0]));
+  const useBias = opts.bias ?? vb.has("bias");
+  if (useBias) y = g.add(y, vb.get("bias"));
+  return y;
+}
+
+/** nn.LayerNorm over the last axis. */
+export function layerNorm(g: Graph, x: Value, vb: VarBuilder, eps: number): Value {
+  return g.op("LayerNormalization", [x, vb.get("weight"), vb.get("bias")], { axis: -1, epsilon: eps });
+}
+
+/** LayerNorm without learned parameters (elementwise_affine=False) over the last axis of size `dim`. */
+export function layerNormPlain(g: Graph, x: Value, dim: number, eps: number): Value {
+  const ones = g.constFloat(new Float32Array(dim).fill(1));
+  const zeros = g.constFloat(new Float32Array(dim));
+  return g.op("LayerNormalization", [x, ones, zeros], { axis: -1, epsilon: eps });
+}
+
+/** HF ACT2FN by name. */
+export function activation(g: Graph, x: Value, name: string): Value {
+  switch (name) {
+    case "gelu": {
+      // 0.5 · x · (1 + erf(x / √2)); ORT fuses this pattern into Gelu.
+      const erf = g.op("Erf", [g.div(x, g.scalarFloat(Math.SQRT2))]);
+      return g.mul(g.mul(x, g.scalarFloat(0.5)), g.add(erf, g.scalarFloat(1)));
+    }
+    case "gelu_new":
+    case "gelu_fast":
+    case "gelu_pytorch_tanh": {
+      // 0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 x³)))
+      const x3 = g.mul(g.mul(x, x), x);
+      const inner = g.scale(g.add(x, g.scale(x3, 0.044715)), Math.sqrt(2 / Math.PI));
+      return g.mul(g.scale(x, 0.5), g.add(g.tanh(inner), g.scalarFloat(1)));
+    }
+    case "quick_gelu":
+      return g.mul(x, g.sigmoid(g.scale(x, 1.702)));
+    case "relu":
+      return g.op("Relu", [x]);
+    case "silu":
+    case "swish":
+      return g.mul(x, g.sigmoid(x));
+    case "tanh":
+      return g.tanh(x);
+    default:
+      throw fail("MODEL_UNSUPPORTED_ARCH", `activation function "${name}"`);
+  }
+}
+
+/** nn.Embedding lookup: ids [..] int64 → [.., D]. */
+export function embedding(g: Graph, ids: Value, weight: Value): Value {
+  return g.gather(weight, ids, 0);
+}
+
+export interface Conv2dOptions {
+  stride?: number | [number, number];
+  padding?: number | [number, number];
+  groups?: number;
+  dilation?: number | [number, number];
+  bias?: boolean;
+}
+
+/** nn.Conv2d on NCHW input; weight [out, in/groups, kh, kw]. */
+export function conv2d(g: Graph, x: Value, vb: VarBuilder, opts: Conv2dOptions = {}): Value {
+  const w = vb.get("weight");
+  const [kh, kw] = vb.shape("weight").slice(2);
+  const pair = (v: number | [number, number] | undefined, d: number): [number, number] =>
+    v === undefined ? [d, d] : typeof v === "number" ? [v, v] : v;
+  const [ph, pw] = pair(opts.padding, 0);
+  const useBias = opts.bias ?? vb.has("bias");
+  const inputs = useBias ? [x, w, vb.get("bias")] : [x, w];
+  return g.op("Conv", inputs, {
+    kernel_shape: [kh, kw],
+    strides: pair(opts.stride, 1),
+    pads: [ph, pw, ph, pw],
+    dilations: pair(opts.dilation, 1),
+    group: opts.groups ?? 1,
+  });
+}
+
+/** [B, T, H·Dh] → [B, H, T, Dh]. */
+export function splitHeads(g: Graph, x: Value, numHeads: number, headDim: number): Value {
+  const r = g.reshape(x, [0, 0, numHeads, headDim]); // [B, T, H, Dh]
+  return g.transpose(r, [0, 2, 1, 3]); // [B, H, T, Dh]
+}
+
+/** [B, H, T, Dh] → [B, T, H·Dh]. */
+export function mergeHeads(g: Graph, x: Value, hidden: number): Value {
+  const t = g.transpose(x, [0, 2, 1, 3]); // [B, T, H, Dh]
+  return g.reshape(t, [0, 0, hidden]); // [B, T, D]
+}
+
+export interface SdpaOptions {
+  /** Multiplies q·kᵀ; default 1/√Dh. */
+  scale: number;
+  /** Additive mask broadcastable to [B, H, Tq, Tk]. */
+  mask?: Value;
+}
+
+/** softmax(q kᵀ · scale + mask) v on head-split tensors [B, H, T, Dh]. */
+export function scaledDotProductAttention(g: Graph, q: Value, k: Value, v: Value, opts: SdpaOptions): Value {
+  let scores = g.matmul(q, g.transpose(k, [0, 1, 3, 2])); // [B, H, Tq, Tk]
+  if (opts.scale !== 1) scores = g.scale(scores, opts.scale);
+  if (opts.mask) scores = g.add(scores, opts.mask);
+  return g.matmul(g.softmax(scores, -1), v); // [B, H, Tq, Dh]
+}
+
+export interface AttentionOptions {
+  numHeads: number;
+  scale?: number;
+  mask?: Value;
+}
+
+/** Multi-head attention on already projected q, k, v [B, T, D] → [B, Tq, D]. */
+export function attention(
+  g: Graph,
+  q: Value,
+  k: Value,
+  v: Value,
+  hidden: number,
+  opts: AttentionOptions,
+): Value {
+  const headDim = hidden / opts.numHeads;
+  const qh = splitHeads(g, q, opts.numHeads, headDim);
+  const kh = splitHeads(g, k, opts.numHeads, headDim);
+  const vh = splitHeads(g, v, opts.numHeads, headDim);
+  const o = scaledDotProductAttention(g, qh, kh, vh, {
+    scale: opts.scale ?? 1 / Math.sqrt(headDim),
+    mask: opts.mask,
+  });
+  return mergeHeads(g, o, hidden);
+}
+
+/**
+ * Additive causal mask [1, 1, Tq, Tk] for `q` new positions after `Tk − Tq` cached ones:
+ * position i may attend to keys j ≤ i + (Tk − Tq). `qLen`/`kvLen` are int64 scalars.
+ */
+export function causalMask(g: Graph, qLen: Value, kvLen: Value): Value {
+  const zero = g.scalarInt(0);
+  const one = g.scalarInt(1);
+  const offset = g.sub(kvLen, qLen);
+  const rows = g.add(g.op("Range", [zero, qLen, one]), offset); // [Tq]
+  const cols = g.op("Range", [zero, kvLen, one]); // [Tk]
+  const future = g.op("Greater", [g.unsqueeze(cols, [0]), g.unsqueeze(rows, [1])]); // [Tq, Tk]
+  const mask = g.op("Where", [future, g.scalarFloat(MASK_MIN), g.scalarFloat(0)]);
+  return g.unsqueeze(mask, [0, 1]); // [1, 1, Tq, Tk]
+}
+
+/** Dimension `axis` of x as an int64 scalar. */
+export function dim(g: Graph, x: Value, axis: number): Value {
+  return g.squeeze(g.shape(x, axis, axis + 1), [0]);
+}

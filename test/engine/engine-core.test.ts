@@ -1,0 +1,142 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, symlinkSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { WeightStore } from "../../src/engine/safetensors.js";
+import { Graph } from "../../src/engine/graph.js";
+import { VarBuilder } from "../../src/engine/weights.js";
+import { activation, causalMask, layerNorm, linear } from "../../src/engine/nn.js";
+import { createSession, float32Tensor, int64Tensor } from "../../src/engine/session.js";
+import { isSightlineError } from "../../src/errors.js";
+import { writeSafetensors } from "../helpers/safetensors-writer.js";
+
+const W = [1, 2, 3, 4, 5, 6]; // [out=2, in=3]
+const B = [0.5, -1];
+
+function tempModel(dtype: "F32" | "F16" | "BF16"): string {
+  const dir = mkdtempSync(join(tmpdir(), "sl-engine-"));
+  writeSafetensors(join(dir, "model.safetensors"), {
+    "enc.fc.weight": { dtype, shape: [2, 3], data: W },
+    "enc.fc.bias": { dtype, shape: [2], data: B },
+    "enc.ln.weight": { dtype: "F32", shape: [2], data: [1, 1] },
+    "enc.ln.bias": { dtype: "F32", shape: [2], data: [0, 0] },
+  });
+  return dir;
+}
+
+for (const dtype of ["F32", "F16", "BF16"] as const) {
+  test(`linear from ${dtype} safetensors weights read in place`, async () => {
+    const dir = tempModel(dtype);
+    try {
+      const store = WeightStore.open(dir);
+      assert.deepEqual(store.info("enc.fc.weight").shape, [2, 3]);
+      assert.deepEqual(Array.from(store.readFloat32("enc.fc.bias")), B);
+      const g = new Graph("t");
+      const x = g.input("x", "float32", ["b", 3]);
+      const vb = new VarBuilder(g, store).pp("enc");
+      g.output(linear(g, x, vb.pp("fc")), "y");
+      g.output(layerNorm(g, linear(g, x, vb.pp("fc")), vb.pp("ln"), 1e-5), "z");
+      const s = await createSession(g, store, { threads: 1 });
+      const out = await s.run({ x: float32Tensor(new Float32Array([1, 1, 1, 0, 1, 0]), [2, 3]) });
+      assert.deepEqual(Array.from(out.y.data as Float32Array), [6.5, 14, 2.5, 4]);
+      const z = out.z.data as Float32Array;
+      assert.ok(Math.abs(z[0] + 1) < 1e-3 && Math.abs(z[1] - 1) < 1e-3);
+      await s.release();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test("weights behind a symlink (HF cache layout) load from the real folder", async () => {
+  const dir = tempModel("F32");
+  const linkDir = mkdtempSync(join(tmpdir(), "sl-link-"));
+  try {
+    mkdirSync(join(linkDir, "snap"));
+    symlinkSync(join(dir, "model.safetensors"), join(linkDir, "snap", "model.safetensors"));
+    const store = WeightStore.open(join(linkDir, "snap"));
+    const g = new Graph("t");
+    const x = g.input("x", "float32", [1, 3]);
+    g.output(linear(g, x, new VarBuilder(g, store).pp("enc.fc")), "y");
+    const s = await createSession(g, store, { threads: 1 });
+    const out = await s.run({ x: float32Tensor(new Float32Array([1, 0, 0]), [1, 3]) });
+    assert.deepEqual(Array.from(out.y.data as Float32Array), [1.5, 3]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(linkDir, { recursive: true, force: true });
+  }
+});
+
+test("missing and mis-shaped tensors name the tensor", () => {
+  const dir = tempModel("F32");
+  try {
+    const store = WeightStore.open(dir);
+    const vb = new VarBuilder(new Graph("t"), store).pp("enc").pp("fc");
+    assert.throws(
+      () => vb.get("nope"),
+      (e) => isSightlineError(e) && e.code === "WEIGHT_MISSING" && e.message.includes("enc.fc.nope"),
+    );
+    assert.throws(
+      () => vb.get("weight", [3, 2]),
+      (e) => isSightlineError(e) && e.code === "WEIGHT_SHAPE",
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("folder without weights, or with only a pickle, is refused", () => {
+  const dir = mkdtempSync(join(tmpdir(), "sl-empty-"));
+  try {
+    assert.throws(
+      () => WeightStore.open(dir),
+      (e) => isSightlineError(e) && e.code === "MODEL_WEIGHTS_MISSING",
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("activations and the causal mask", async () => {
+  const g = new Graph("act");
+  const x = g.input("x", "float32", [4]);
+  for (const name of ["gelu", "gelu_new", "quick_gelu", "relu", "silu"])
+    g.output(activation(g, x, name), name);
+  const q = g.input("q", "int64", []);
+  const k = g.input("k", "int64", []);
+  g.output(causalMask(g, q, k), "mask");
+  const s = await createSession(g, undefined, { threads: 1 });
+  const xs = [-2, -0.5, 0.5, 3];
+  const out = await s.run({
+    x: float32Tensor(new Float32Array(xs), [4]),
+    q: int64Tensor([2], []),
+    k: int64Tensor([3], []),
+  });
+  const erf = (v: number) => {
+    // Abramowitz-Stegun is not accurate enough; use a series for |v| < 3.
+    let sum = 0,
+      term = v;
+    for (let n = 0; n < 60; n++) {
+      sum += term / (2 * n + 1);
+      term *= (-v * v) / (n + 1);
+    }
+    return (2 / Math.sqrt(Math.PI)) * sum;
+  };
+  const ref: Record<string, (v: number) => number> = {
+    gelu: (v) => 0.5 * v * (1 + erf(v / Math.SQRT2)),
+    gelu_new: (v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3))),
+    quick_gelu: (v) => v / (1 + Math.exp(-1.702 * v)),
+    relu: (v) => Math.max(0, v),
+    silu: (v) => v / (1 + Math.exp(-v)),
+  };
+  for (const [name, f] of Object.entries(ref)) {
+    const got = out[name].data as Float32Array;
+    xs.forEach((v, i) =>
+      assert.ok(Math.abs(got[i] - f(v)) < 1e-5, `${name}(${v}) = ${got[i]}, want ${f(v)}`),
+    );
+  }
+  const m = Array.from(out.mask.data as Float32Array).map((v) => (v < -1e30 ? "x" : "."));
+  assert.deepEqual(out.mask.dims, [1, 1, 2, 3]);
+  assert.equal(m.join(""), "..x...");
+});
