@@ -54,6 +54,27 @@ export const errorCatalogue = {
   INVALID_ARGUMENT: { status: 400, message: (detail: string) => `invalid argument: ${detail}` },
   UNKNOWN_PROMPT: { status: 400, message: (prompt: string) => `unknown prompt: ${prompt}` },
   INTERNAL: { status: 500, message: (detail: string) => `internal error: ${detail}` },
+  // the server (src/server, src/queue, src/images/fetch.ts)
+  URL_REQUIRED: { status: 400, message: () => "URL is required" },
+  NOT_JSON: { status: 400, message: () => "Request must be JSON" },
+  JSON_INVALID: { status: 400, message: (detail: string) => `malformed JSON body: ${detail}` },
+  BODY_TOO_LARGE: { status: 413, message: (detail: string) => `request body is too large: ${detail}` },
+  ROUTE_NOT_FOUND: { status: 404, message: (route: string) => `no such endpoint: ${route}` },
+  URL_INVALID: { status: 400, message: (detail: string) => `invalid image URL: ${detail}` },
+  URL_FORBIDDEN: {
+    status: 400,
+    message: (detail: string) => `refusing to fetch ${detail} (start the server with --allow-private-urls to allow it)`,
+  },
+  URL_FETCH_FAILED: { status: 400, message: (detail: string) => `could not fetch the image URL: ${detail}` },
+  UNAUTHORIZED: { status: 401, message: () => "missing or wrong API key (send Authorization: Bearer <key>)" },
+  MODEL_NOT_CONFIGURED: {
+    status: 404,
+    message: (detail: string) => `model is not available on this server: ${detail}`,
+  },
+  QUEUE_FULL: { status: 503, message: (model: string) => `too many requests queued for ${model}, retry later` },
+  SHUTTING_DOWN: { status: 503, message: () => "the server is shutting down" },
+  TIMEOUT: { status: 504, message: (detail: string) => `request timed out: ${detail}` },
+  WORKER_CRASHED: { status: 500, message: (detail: string) => `the model worker process crashed: ${detail}` },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;
