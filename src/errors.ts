@@ -33,6 +33,7 @@ export const errorCatalogue = {
   WEIGHT_SHAPE: { status: 500, message: (detail: string) => `weight tensor has the wrong shape: ${detail}` },
   SAFETENSORS_INVALID: { status: 500, message: (detail: string) => `invalid safetensors file: ${detail}` },
   TOKENIZER_MISSING: { status: 500, message: (dir: string) => `no usable tokenizer files in ${dir}` },
+  TOKENIZER_INVALID: { status: 500, message: (detail: string) => `invalid or unsupported tokenizer: ${detail}` },
   // the model hub (src/hub)
   MODEL_NOT_DOWNLOADED: {
     status: 503,
