@@ -1,0 +1,44 @@
+// Kosmos-2 graphs against what HF PyTorch produced for the fixture: vision encoder output, image
+// embeddings, first-step logits (1e-3) and every generation run token-exact, from the fixture's own
+// pixel values and input ids (the end-to-end path from image files is in kosmos-2.test.ts).
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { WeightStore } from "../../../src/engine/safetensors.js";
+import { generate, resolveGenerationConfig } from "../../../src/engine/generation.js";
+import { readModelConfig } from "../../../src/models/index.js";
+import { parseKosmos2Config } from "../../../src/models/kosmos-2/config.js";
+import { Kosmos2Model } from "../../../src/models/kosmos-2/model.js";
+import { FIXTURE, expected, maxAbsDiff, readBin } from "./helpers.js";
+
+let model: Kosmos2Model;
+const rawConfig = readModelConfig(FIXTURE);
+
+before(async () => {
+  model = await Kosmos2Model.create(WeightStore.open(FIXTURE), parseKosmos2Config(rawConfig), 1);
+});
+after(async () => model?.dispose());
+
+for (const [ci, c] of (expected.cases as any[]).entries()) {
+  const label = `case ${ci} (${c.image})`;
+  test(`${label}: vision output, image embeds and first-step logits within 1e-3`, async () => {
+    const pv = readBin(c.pixel_values.file);
+    const enc = await model.encodeImage(pv, c.pixel_values.shape);
+    assert.ok(maxAbsDiff(enc.visionLastHiddenState, readBin(c.vision_last_hidden_state.file)) < 1e-3);
+    assert.ok(maxAbsDiff(enc.imageEmbeds, readBin(c.image_embeds.file)) < 1e-3);
+    const dec = model.decoder(enc.imageEmbeds, c.image_embeds_position_mask[0]);
+    const { logits } = await dec.step([c.input_ids[0]], null);
+    const diff = maxAbsDiff(logits, readBin(c.first_step.logits.file));
+    assert.ok(diff < 1e-3, `first-step logits differ by ${diff}`);
+  });
+
+  for (const run of c.generations as any[]) {
+    test(`${label}: generation "${run.name}" token-exact`, async () => {
+      const enc = await model.encodeImage(readBin(c.pixel_values.file), c.pixel_values.shape);
+      // Kosmos-2 generates with text_model.generation_config, i.e. from text_config.
+      const cfg = resolveGenerationConfig(rawConfig.text_config, undefined, run.kwargs);
+      const dec = model.decoder(enc.imageEmbeds, c.image_embeds_position_mask[0]);
+      const result = await generate(dec, c.input_ids[0], cfg);
+      assert.deepEqual(result.sequence, run.sequences[0]);
+    });
+  }
+}
