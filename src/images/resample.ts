@@ -171,10 +171,11 @@ function resampleHorizontal(
         let s1 = half;
         let s2 = half;
         for (let x = 0; x < n; x++, p += 3) {
-          const k = weights[kBase + x];
-          s0 += srcData[p] * k;
-          s1 += srcData[p + 1] * k;
-          s2 += srcData[p + 2] * k;
+          const k = weights[kBase + x]!;
+          // int32 arithmetic like Pillow's C (sums stay within int32 by design).
+          s0 = (s0 + Math.imul(srcData[p]!, k)) | 0;
+          s1 = (s1 + Math.imul(srcData[p + 1]!, k)) | 0;
+          s2 = (s2 + Math.imul(srcData[p + 2]!, k)) | 0;
         }
         out[o++] = clip8(s0);
         out[o++] = clip8(s1);
@@ -182,7 +183,7 @@ function resampleHorizontal(
       } else {
         for (let b = 0; b < ch; b++) {
           let s = half;
-          for (let x = 0; x < n; x++) s += srcData[p + x * ch + b] * weights[kBase + x];
+          for (let x = 0; x < n; x++) s = (s + Math.imul(srcData[p + x * ch + b]!, weights[kBase + x]!)) | 0;
           out[o++] = clip8(s);
         }
       }
@@ -199,20 +200,20 @@ function resampleVertical(src: Uint8Image, outHeight: number, c: Coefficients, r
   const srcData = src.data;
   const { ksize, start, count, weights } = c;
   const half = 1 << (PRECISION_BITS - 1);
-  const acc = new Float64Array(rowLen);
+  const acc = new Int32Array(rowLen);
   for (let yy = 0; yy < outHeight; yy++) {
     const n = count[yy];
     const kBase = yy * ksize;
     const first = start[yy] - rowShift;
     acc.fill(half);
-    // Row-at-a-time accumulation reads memory sequentially; integer sums in doubles stay exact.
+    // Row-at-a-time accumulation reads memory sequentially; int32 sums like Pillow's C.
     for (let y = 0; y < n; y++) {
-      const k = weights[kBase + y];
+      const k = weights[kBase + y]!;
       const rowBase = (first + y) * rowLen;
-      for (let i = 0; i < rowLen; i++) acc[i] += srcData[rowBase + i] * k;
+      for (let i = 0; i < rowLen; i++) acc[i] = (acc[i]! + Math.imul(srcData[rowBase + i]!, k)) | 0;
     }
     const o = yy * rowLen;
-    for (let i = 0; i < rowLen; i++) out[o + i] = clip8(acc[i]);
+    for (let i = 0; i < rowLen; i++) out[o + i] = clip8(acc[i]!);
   }
   return { data: out, width: src.width, height: outHeight, channels: ch };
 }
