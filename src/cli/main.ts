@@ -9,6 +9,8 @@ interface Command {
 
 const commands: Record<string, () => Promise<Command>> = {
   caption: () => import("./commands/caption.js"),
+  "caption-folder": () => import("./commands/caption-folder.js"),
+  models: () => import("./commands/models.js"),
 };
 
 function usage(): string {
