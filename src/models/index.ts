@@ -7,7 +7,9 @@ import type { CaptionModel, LoadOptions } from "./types.js";
 type Loader = (folder: string, config: Record<string, any>, options: LoadOptions) => Promise<CaptionModel>;
 
 /** config.json model_type → architecture loader. Each architecture adds its line. */
-const loaders: Record<string, () => Promise<Loader>> = {};
+const loaders: Record<string, () => Promise<Loader>> = {
+  blip: () => import("./blip/index.js").then((m) => m.load),
+};
 
 export function readModelConfig(folder: string): Record<string, any> {
   const path = join(folder, "config.json");

@@ -1,0 +1,60 @@
+// BLIP image captioning (Salesforce/blip-image-captioning-base / -large) as a Sightline CaptionModel:
+// image → BlipImageProcessor pixel values → vision tower → text decoder generation → BERT decode.
+// Conditional captioning takes a text prefix (`prompt`, e.g. "a photography of"), kept in the output
+// as HF's generate() keeps it.
+import { performance } from "node:perf_hooks";
+import { type ImageProcessor, loadImageProcessor } from "../../engine/image-processor.js";
+import { type TextTokenizer, loadTokenizer } from "../../engine/tokenizer.js";
+import type { CaptionModel, CaptionOptions, CaptionResult, LoadOptions, RgbImage } from "../types.js";
+import { BlipModel } from "./model.js";
+
+export class BlipCaptioner implements CaptionModel {
+  readonly arch = "blip";
+
+  private constructor(
+    readonly folder: string,
+    readonly model: BlipModel,
+    readonly tokenizer: TextTokenizer,
+    readonly imageProcessor: ImageProcessor,
+  ) {}
+
+  static async load(folder: string, config: Record<string, any>, options: LoadOptions = {}): Promise<BlipCaptioner> {
+    // Files first: a folder without a tokenizer or processor fails before the sessions are built.
+    const tokenizer = await loadTokenizer(folder);
+    const imageProcessor = loadImageProcessor(folder);
+    const model = await BlipModel.load(folder, config, options);
+    return new BlipCaptioner(folder, model, tokenizer, imageProcessor);
+  }
+
+  async caption(image: RgbImage, options: CaptionOptions = {}): Promise<CaptionResult> {
+    const t0 = performance.now();
+    const { pixelValues, dims } = this.imageProcessor.preprocess(image);
+    // BlipProcessor tokenizes the prompt with the tokenizer's special tokens ([CLS] … [SEP]).
+    const promptIds = options.prompt === undefined ? null : this.tokenizer.encode(options.prompt, { addSpecialTokens: true });
+    const decoderIds = this.model.decoderInputIds(promptIds);
+    const config = this.model.generationConfig({
+      max_new_tokens: options.maxNewTokens,
+      num_beams: options.numBeams,
+      suppress_tokens: options.suppressTokens,
+    });
+    const t1 = performance.now();
+    const encoded = await this.model.encodeImage(pixelValues, dims);
+    const t2 = performance.now();
+    const { sequence } = await this.model.generate(encoded, decoderIds, config);
+    const t3 = performance.now();
+    return {
+      text: this.tokenizer.decode(sequence, { skipSpecialTokens: true }).trim(),
+      tokenIds: sequence,
+      timings: { preprocess: t1 - t0, encode: t2 - t1, decode: t3 - t2 },
+    };
+  }
+
+  dispose(): Promise<void> {
+    return this.model.dispose();
+  }
+}
+
+/** The loader registered for config.json `model_type: "blip"`. */
+export function load(folder: string, config: Record<string, any>, options: LoadOptions): Promise<CaptionModel> {
+  return BlipCaptioner.load(folder, config, options);
+}

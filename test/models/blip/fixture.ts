@@ -1,0 +1,64 @@
+// Shared helpers for the BLIP fixture tests: paths, expected.json and the .bin arrays of
+// ../shared/fixtures/blip, with each case's image tensors resolved (later cases of the same image
+// say `…_same_as_case_above` instead of repeating them).
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+export const FIXTURE = fileURLToPath(new URL("../../../../shared/fixtures/blip/", import.meta.url));
+
+export const expected: Record<string, any> = JSON.parse(readFileSync(`${FIXTURE}expected.json`, "utf8"));
+
+export const config: Record<string, any> = JSON.parse(readFileSync(`${FIXTURE}config.json`, "utf8"));
+
+export function readBin(file: string): Float32Array {
+  const b = readFileSync(`${FIXTURE}${file}`);
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+}
+
+/** Largest absolute difference; Infinity on a length mismatch. */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+export interface BinEntry {
+  file: string;
+  shape: number[];
+}
+
+/** A case with the pixel values / vision state of its image filled in. */
+export interface BlipCase {
+  image: string;
+  prompt: string | null;
+  processorInputIds: number[] | null;
+  decoderInputIds: number[];
+  pixelValues: BinEntry;
+  visionLastHiddenState: BinEntry;
+  firstStep: { logits: BinEntry; top5: { ids: number[]; values: number[] } };
+  generations: Record<string, any>[];
+}
+
+export const cases: BlipCase[] = (() => {
+  const byImage = new Map<string, { pixelValues: BinEntry; visionLastHiddenState: BinEntry }>();
+  return (expected.cases as Record<string, any>[]).map((c) => {
+    if (c.pixel_values) byImage.set(c.image, { pixelValues: c.pixel_values, visionLastHiddenState: c.vision_last_hidden_state });
+    const tensors = byImage.get(c.image);
+    if (!tensors) throw new Error(`case for ${c.image} without pixel values`);
+    return {
+      image: c.image,
+      prompt: c.prompt ?? null,
+      processorInputIds: c.processor_input_ids ? c.processor_input_ids[0] : null,
+      decoderInputIds: c.decoder_input_ids[0],
+      ...tensors,
+      firstStep: c.first_step,
+      generations: c.generations,
+    };
+  });
+})();
+
+/** CaptionOptions for a generation run's `kwargs` (max_new_tokens, num_beams, suppress_tokens). */
+export function captionOptions(kwargs: Record<string, any>): { maxNewTokens?: number; numBeams?: number; suppressTokens?: number[] } {
+  return { maxNewTokens: kwargs.max_new_tokens, numBeams: kwargs.num_beams, suppressTokens: kwargs.suppress_tokens };
+}
