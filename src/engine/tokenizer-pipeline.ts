@@ -1,0 +1,245 @@
+// The Rust `tokenizers` Tokenizer in TypeScript: added vocabulary → normalizer → pre-tokenizer →
+// model → post-processor, and decode through the decoder. Built from a tokenizer.json object.
+import type { AddedTokenJson, TokenizerJson } from "./tokenizer-json.js";
+import {
+  endsWithWord,
+  leadingWhitespaceEnd,
+  startsWithWord,
+  trailingWhitespaceStart,
+} from "./tokenizer-json.js";
+import { type TokenizerModel, createModel } from "./tokenizer-models.js";
+import { type Normalizer, createNormalizer } from "./tokenizer-normalizers.js";
+import {
+  type Decoder,
+  type PostProcessor,
+  createDecoder,
+  createPostProcessor,
+} from "./tokenizer-postprocess.js";
+import { type Piece, type PreTokenizer, createPreTokenizer } from "./tokenizer-pretokenizers.js";
+
+export type AddedTokenSpec = Omit<AddedTokenJson, "id">;
+
+interface TrieNode {
+  next: Map<string, TrieNode>;
+  token: AddedTokenJson | null;
+}
+
+/** Leftmost-longest matcher over added-token contents (the Aho-Corasick automaton in Rust). */
+class TokenMatcher {
+  private readonly root: TrieNode = { next: new Map(), token: null };
+
+  constructor(entries: [string, AddedTokenJson][]) {
+    for (const [pattern, token] of entries) {
+      if (pattern.length === 0) continue;
+      let node = this.root;
+      for (let k = 0; k < pattern.length; k++) {
+        const unit = pattern[k]!;
+        let child = node.next.get(unit);
+        if (!child) node.next.set(unit, (child = { next: new Map(), token: null }));
+        node = child;
+      }
+      if (node.token === null) node.token = token;
+    }
+  }
+
+  /** Non-overlapping leftmost-longest matches: [start, end, token]. */
+  matches(text: string): [number, number, AddedTokenJson][] {
+    const out: [number, number, AddedTokenJson][] = [];
+    if (this.root.next.size === 0) return out;
+    let i = 0;
+    while (i < text.length) {
+      let node: TrieNode | undefined = this.root;
+      let best: [number, AddedTokenJson] | null = null;
+      for (let j = i; j < text.length; j++) {
+        node = node.next.get(text[j]!);
+        if (!node) break;
+        if (node.token) best = [j + 1, node.token];
+      }
+      if (best) {
+        out.push([i, best[0], best[1]]);
+        i = best[0];
+      } else i++;
+    }
+    return out;
+  }
+}
+
+type Split = { kind: "text"; piece: Piece } | { kind: "token"; id: number };
+
+export class TokenizerPipeline {
+  readonly normalizer: Normalizer | null;
+  readonly preTokenizer: PreTokenizer | null;
+  readonly model: TokenizerModel;
+  readonly postProcessor: PostProcessor | null;
+  readonly decoder: Decoder | null;
+  private readonly addedByContent = new Map<string, number>();
+  private readonly addedById = new Map<number, AddedTokenJson>();
+  private readonly specialContents = new Set<string>();
+  private rawMatcher!: TokenMatcher;
+  private normalizedMatcher!: TokenMatcher;
+
+  constructor(json: TokenizerJson) {
+    this.normalizer = createNormalizer(json.normalizer);
+    this.preTokenizer = createPreTokenizer(json.pre_tokenizer);
+    this.model = createModel(json.model);
+    this.postProcessor = createPostProcessor(json.post_processor);
+    this.decoder = createDecoder(json.decoder);
+    for (const t of json.added_tokens) this.register(t.id, t);
+    this.refresh();
+  }
+
+  /** All added tokens with their ids, in id order. */
+  addedTokens(): AddedTokenJson[] {
+    return [...this.addedById.values()].sort((a, b) => a.id - b.id);
+  }
+
+  get vocabSize(): number {
+    let size = this.model.size;
+    for (const id of this.addedById.keys()) size = Math.max(size, id + 1);
+    return size;
+  }
+
+  isSpecial(id: number): boolean {
+    const t = this.addedById.get(id);
+    return t !== undefined && this.specialContents.has(t.content);
+  }
+
+  specialIds(): number[] {
+    return [...this.addedById.values()].filter((t) => this.specialContents.has(t.content)).map((t) => t.id);
+  }
+
+  tokenToId(token: string): number | undefined {
+    return this.addedByContent.get(token) ?? this.model.tokenToId(token);
+  }
+
+  idToToken(id: number): string | undefined {
+    return this.addedById.get(id)?.content ?? this.model.idToToken(id);
+  }
+
+  /**
+   * AddedVocabulary::add_tokens: a token already known (added or in the model) keeps its id, a new one
+   * gets the next id after the model vocabulary and the added tokens. Returns how many were added.
+   */
+  addTokens(tokens: AddedTokenSpec[]): number {
+    let nextId = this.model.size;
+    for (const id of this.addedById.keys()) if (id >= nextId) nextId = id + 1;
+    let added = 0;
+    for (const spec of tokens) {
+      if (spec.content.length === 0) continue;
+      const existing = this.addedByContent.get(spec.content);
+      if (existing !== undefined && sameFlags(this.addedById.get(existing)!, spec)) continue;
+      const id = this.tokenToId(spec.content) ?? nextId++;
+      this.register(id, { id, ...spec });
+      added++;
+    }
+    this.refresh();
+    return added;
+  }
+
+  private register(id: number, token: AddedTokenJson): void {
+    const t = { ...token, id };
+    this.addedByContent.set(t.content, id);
+    this.addedById.set(id, t);
+    if (t.special) this.specialContents.add(t.content);
+  }
+
+  private refresh(): void {
+    const raw: [string, AddedTokenJson][] = [];
+    const normalized: [string, AddedTokenJson][] = [];
+    for (const t of this.addedTokens()) {
+      if (t.normalized) normalized.push([this.normalizer ? this.normalizer(t.content) : t.content, t]);
+      else raw.push([t.content, t]);
+    }
+    this.rawMatcher = new TokenMatcher(raw);
+    this.normalizedMatcher = new TokenMatcher(normalized);
+  }
+
+  /** Token ids of `text`, with the post-processor's special tokens when `addSpecialTokens`. */
+  encode(text: string, addSpecialTokens = true): number[] {
+    const ids: number[] = [];
+    for (const split of this.splitAddedTokens(text)) {
+      if (split.kind === "token") {
+        ids.push(split.id);
+        continue;
+      }
+      const pieces = this.preTokenizer ? this.preTokenizer([split.piece]) : [split.piece];
+      for (const piece of pieces) {
+        for (const token of this.model.tokenize(piece.text)) {
+          const id = this.model.tokenToId(token) ?? this.model.unkId;
+          if (id !== undefined) ids.push(id);
+        }
+      }
+    }
+    return this.postProcessor ? this.postProcessor(ids, addSpecialTokens) : ids;
+  }
+
+  /** Token strings of `text` without special tokens (HF `tokenize`). */
+  tokenize(text: string): string[] {
+    return this.encode(text, false).map((id) => this.idToToken(id) ?? "");
+  }
+
+  // AddedVocabulary::extract_and_normalize: split out non-normalized added tokens on the raw text,
+  // normalize the rest, then split out normalized added tokens.
+  private splitAddedTokens(text: string): Split[] {
+    const out: Split[] = [];
+    for (const first of findTokens(text, this.rawMatcher, true)) {
+      if (first.kind === "token") {
+        out.push(first);
+        continue;
+      }
+      const normalizedText = this.normalizer ? this.normalizer(first.piece.text) : first.piece.text;
+      if (normalizedText.length === 0) continue;
+      out.push(...findTokens(normalizedText, this.normalizedMatcher, first.piece.atStart));
+    }
+    return out;
+  }
+
+  /** Rust Tokenizer::decode: token strings (skipping special tokens if asked) through the decoder. */
+  decode(ids: number[], skipSpecialTokens: boolean): string {
+    const tokens: string[] = [];
+    for (const id of ids) {
+      const token = this.idToToken(id);
+      if (token === undefined) continue;
+      if (skipSpecialTokens && this.specialContents.has(token)) continue;
+      tokens.push(token);
+    }
+    return this.decoder ? this.decoder(tokens).join("") : tokens.join(" ");
+  }
+}
+
+function sameFlags(a: AddedTokenSpec, b: AddedTokenSpec): boolean {
+  return (
+    a.content === b.content &&
+    a.single_word === b.single_word &&
+    a.lstrip === b.lstrip &&
+    a.rstrip === b.rstrip &&
+    a.normalized === b.normalized &&
+    a.special === b.special
+  );
+}
+
+// AddedVocabulary::find_matches: matches honour single_word, and lstrip/rstrip swallow the whitespace
+// next to the token. Empty text pieces are dropped (as PreTokenizedString::split does).
+function findTokens(text: string, matcher: TokenMatcher, atStart: boolean): Split[] {
+  const out: Split[] = [];
+  let offset = 0;
+  const pushText = (s: number, e: number) => {
+    if (e > s) out.push({ kind: "text", piece: { text: text.slice(s, e), atStart: atStart && s === 0 } });
+  };
+  for (const [matchStart, matchEnd, token] of matcher.matches(text)) {
+    let start = matchStart;
+    let stop = matchEnd;
+    if (token.single_word) {
+      const startSpace = start === 0 || !endsWithWord(text.slice(0, start));
+      const stopSpace = stop === text.length || !startsWithWord(text.slice(stop));
+      if (!startSpace || !stopSpace) continue;
+    }
+    if (token.lstrip) start = Math.max(trailingWhitespaceStart(text.slice(0, start)), offset);
+    if (token.rstrip) stop += leadingWhitespaceEnd(text.slice(stop));
+    pushText(offset, start);
+    out.push({ kind: "token", id: token.id });
+    offset = stop;
+  }
+  pushText(offset, text.length);
+  return out;
+}
