@@ -1,0 +1,81 @@
+// Kosmos2Processor and post_process_generation against the fixture's processor_checks,
+// post_process_checks and the post-processed texts of every generation run.
+import { before, test } from "node:test";
+import assert from "node:assert/strict";
+import { loadTokenizer, type TextTokenizer } from "../../../src/engine/tokenizer.js";
+import { Kosmos2Processor, type PhraseBoxes } from "../../../src/models/kosmos-2/processor.js";
+import { captionAfterImage, postProcessGeneration } from "../../../src/models/kosmos-2/post-process.js";
+import type { Entity } from "../../../src/models/types.js";
+import { FIXTURE, expected } from "./helpers.js";
+
+let tokenizer: TextTokenizer;
+let processor: Kosmos2Processor;
+before(async () => {
+  tokenizer = await loadTokenizer(FIXTURE);
+  processor = new Kosmos2Processor(tokenizer);
+});
+
+/** HF's [phrase, [start, end], [[x1, y1, x2, y2], …]] tuples as Sightline entities. */
+const asEntities = (list: any[]): Entity[] => list.map(([phrase, span, boxes]) => ({ phrase, span, boxes }));
+
+for (const [i, c] of (expected.processor_checks as any[]).entries()) {
+  test(`processor_checks[${i}]: ${c.text}`, () => {
+    const out = processor.process(c.text, {
+      withImage: false,
+      bboxes: c.bboxes as PhraseBoxes[] | null,
+      addEosToken: c.add_eos_token,
+    });
+    assert.deepEqual(out.inputIds, c.input_ids);
+    assert.deepEqual(out.attentionMask, c.attention_mask);
+  });
+}
+
+test("the seed prompt with an image: input_ids, attention_mask, image_embeds_position_mask", () => {
+  for (const c of expected.cases as any[]) {
+    const out = processor.process(c.prompt, { numImageTokens: 64 });
+    assert.deepEqual(out.inputIds, c.input_ids[0]);
+    assert.deepEqual(out.attentionMask, c.attention_mask[0]);
+    assert.deepEqual(out.imageEmbedsPositionMask, c.image_embeds_position_mask[0]);
+  }
+});
+
+for (const [i, c] of (expected.post_process_checks as any[]).entries()) {
+  test(`post_process_checks[${i}]`, () => {
+    assert.equal(captionAfterImage(c.text), c.cleanup_and_extract_false);
+    const out = postProcessGeneration(c.text);
+    assert.equal(out.caption, c.caption);
+    assert.deepEqual(out.entities, asEntities(c.entities));
+  });
+}
+
+test("post-processing of every generated text", () => {
+  for (const c of expected.cases as any[]) {
+    for (const run of c.generations as any[]) {
+      const text = run.text[0];
+      assert.equal(captionAfterImage(text), run.post_process_no_cleanup[0]);
+      const out = postProcessGeneration(text);
+      assert.equal(out.caption, run.post_process[0].caption);
+      assert.deepEqual(out.entities, asEntities(run.post_process[0].entities));
+    }
+  }
+});
+
+test("generated ids decode to HF's texts (with and without special tokens)", () => {
+  for (const c of expected.cases as any[]) {
+    for (const run of c.generations as any[]) {
+      assert.equal(tokenizer.decode(run.sequences[0], { skipSpecialTokens: true }), run.text[0]);
+      assert.equal(tokenizer.decode(run.sequences[0], { skipSpecialTokens: false }), run.text_with_special[0]);
+    }
+  }
+});
+
+test("entities with several boxes, phrase-less objects and non-BMP text count code points", () => {
+  const out = postProcessGeneration(
+    "</image><grounding> 🙂 A<phrase> dog</phrase><object><patch_index_0000><patch_index_0033></object> and<object><patch_index_0001><patch_index_0001></object>.",
+  );
+  assert.equal(out.caption, "🙂 A dog and.");
+  assert.deepEqual(out.entities, [
+    { phrase: "dog", span: [4, 7], boxes: [[0.015625, 0.015625, 0.046875, 0.046875]] },
+    { phrase: "<patch_index_1><patch_index_1>", span: [11, 11], boxes: [[0.03125, 0, 0.0625, 0.03125]] },
+  ]);
+});
