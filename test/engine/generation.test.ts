@@ -16,11 +16,12 @@ const EOS = 0;
 const START = 5;
 
 /** Logits for a row: `table(seq)` gives probabilities for some tokens; the rest share what is left. */
-type Table = (seq: number[]) => Record<number, number>;
+type Probs = Partial<Record<number, number>>;
+type Table = (seq: number[]) => Probs;
 
-function logitsFor(probs: Record<number, number>): Float32Array {
+function logitsFor(probs: Probs): Float32Array {
   const out = new Float32Array(VOCAB);
-  const given = Object.values(probs).reduce((a, b) => a + b, 0);
+  const given = Object.values(probs).reduce((a: number, b) => a + (b ?? 0), 0);
   const restCount = VOCAB - Object.keys(probs).length;
   const rest = restCount > 0 ? Math.max(1e-6, (1 - given) / restCount) : 0;
   for (let t = 0; t < VOCAB; t++) out[t] = Math.log(probs[t] ?? rest);
