@@ -102,14 +102,24 @@ interface RawPixels {
   channels: number;
 }
 
-async function decodeRaw(bytes: Uint8Array, maxPixels: number, cmyk: boolean, lenientJpeg: boolean): Promise<RawPixels> {
+/** First frame / page; for HEIF, libvips' default is the file's primary image instead. */
+function firstImage(format: ImageFormat): { page?: number; pages?: number } {
+  return format === "heif" ? {} : { page: 0, pages: 1 };
+}
+
+async function decodeRaw(
+  bytes: Uint8Array,
+  format: ImageFormat,
+  maxPixels: number,
+  cmyk: boolean,
+  lenientJpeg: boolean,
+): Promise<RawPixels> {
   let pipeline = sharp(bytes, {
     failOn: "truncated",
     limitInputPixels: Number.isFinite(maxPixels) ? Math.max(1, Math.floor(maxPixels)) : false,
     autoOrient: true,
     ignoreIcc: true,
-    page: 0,
-    pages: 1,
+    ...firstImage(format),
     // libvips caps the number of libjpeg warnings it tolerates; this lifts that cap only for the
     // retry of a JPEG whose header (and so pixel count) has already been checked.
     unlimited: lenientJpeg,
@@ -177,7 +187,7 @@ export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits = {}):
   // Header only: dimensions and colour space, no pixel decoding.
   let meta: Metadata;
   try {
-    meta = await sharp(bytes, { failOn: "truncated", limitInputPixels: false, page: 0, pages: 1 }).metadata();
+    meta = await sharp(bytes, { failOn: "truncated", limitInputPixels: false, ...firstImage(format) }).metadata();
   } catch (e) {
     throw decodeError(e, format);
   }
@@ -190,11 +200,11 @@ export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits = {}):
 
   let raw: RawPixels;
   try {
-    raw = await decodeRaw(bytes, maxPixels, cmyk, false);
+    raw = await decodeRaw(bytes, format, maxPixels, cmyk, false);
   } catch (e) {
     if (!(format === "jpeg" && isRecoverableJpegWarning(e))) throw decodeError(e, format);
     try {
-      raw = await decodeRaw(bytes, maxPixels, cmyk, true);
+      raw = await decodeRaw(bytes, format, maxPixels, cmyk, true);
     } catch (e2) {
       throw decodeError(e2, format);
     }
