@@ -1,0 +1,70 @@
+// The Florence-2 fixture (../shared/fixtures/florence-2): expected.json (Python's json writes
+// Infinity / -Infinity, read here as ±Infinity), the .bin arrays, and each case with its image's
+// pixel values / image features resolved (later cases of an image say `…_same_as_case_above`).
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+export const FIXTURE = fileURLToPath(new URL("../../../../shared/fixtures/florence-2/", import.meta.url));
+
+function parsePythonJson(text: string): any {
+  // Bare Infinity / NaN only occur as values; quote them, then turn the markers back into numbers.
+  const quoted = text.replace(/(:\s*|\[\s*|,\s*)(-?Infinity|NaN)(?=\s*[,\]}])/g, '$1"__py_$2"');
+  return JSON.parse(quoted, (_k, v) =>
+    v === "__py_Infinity" ? Infinity : v === "__py_-Infinity" ? -Infinity : v === "__py_NaN" ? NaN : v,
+  );
+}
+
+export const expected: Record<string, any> = parsePythonJson(readFileSync(`${FIXTURE}expected.json`, "utf8"));
+
+export const config: Record<string, any> = JSON.parse(readFileSync(`${FIXTURE}config.json`, "utf8"));
+
+export function readBin(file: string): Float32Array {
+  const b = readFileSync(`${FIXTURE}${file}`);
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+}
+
+/** Largest absolute difference; Infinity on a length mismatch. */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+export interface BinEntry {
+  file: string;
+  shape: number[];
+}
+
+export interface FlorenceCase {
+  image: string;
+  task: string;
+  inputIds: number[];
+  pixelValues: BinEntry;
+  imageFeatures: BinEntry;
+  encoderLastHiddenState: BinEntry;
+  firstStep: { decoder_input_ids: number[][]; logits: BinEntry; top5: { ids: number[]; values: number[] } };
+  /** (width, height) given to post_process_generation. */
+  postProcessImageSize: [number, number];
+  generations: Record<string, any>[];
+}
+
+export const cases: FlorenceCase[] = (() => {
+  const byImage = new Map<string, { pixelValues: BinEntry; imageFeatures: BinEntry }>();
+  return (expected.cases as Record<string, any>[]).map((c) => {
+    if (c.pixel_values)
+      byImage.set(c.image, { pixelValues: c.pixel_values, imageFeatures: c.image_features });
+    const tensors = byImage.get(c.image);
+    if (!tensors) throw new Error(`case for ${c.image} without pixel values`);
+    return {
+      image: c.image,
+      task: c.task,
+      inputIds: c.input_ids[0],
+      ...tensors,
+      encoderLastHiddenState: c.encoder_last_hidden_state,
+      firstStep: c.first_step,
+      postProcessImageSize: c.post_process_image_size,
+      generations: c.generations,
+    };
+  });
+})();
