@@ -9,6 +9,7 @@ type Loader = (folder: string, config: Record<string, any>, options: LoadOptions
 /** config.json model_type → architecture loader. Each architecture adds its line. */
 const loaders: Record<string, () => Promise<Loader>> = {
   blip: () => import("./blip/index.js").then((m) => m.load),
+  "vision-encoder-decoder": () => import("./vit-gpt2/index.js").then((m) => m.load),
   "kosmos-2": () => import("./kosmos-2/index.js").then((m) => m.load),
   florence2: () => import("./florence-2/index.js").then((m) => m.load),
 };
