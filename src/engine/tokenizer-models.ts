@@ -206,11 +206,6 @@ export class WordPieceModel implements TokenizerModel {
   }
 }
 
-interface TrieNode {
-  children: Map<string, TrieNode>;
-  id: number; // -1 when no token ends here
-}
-
 /**
  * Unigram (SentencePiece): Viterbi best path over the vocabulary's pieces with their log scores; a
  * character no piece covers gets the unknown score (min score − 10), and runs of unknowns are fused into
@@ -219,7 +214,9 @@ interface TrieNode {
 export class UnigramModel implements TokenizerModel {
   private readonly pieces: [string, number][];
   private readonly vocab = new Map<string, number>();
-  private readonly root: TrieNode = { children: new Map(), id: -1 };
+  // Longest piece in code points: candidate pieces at a position are looked up by length instead of
+  // walking a trie (a trie of 64k pieces costs far more to build than these lookups cost).
+  private readonly maxPieceChars: number;
   private readonly minScore: number;
   private readonly byteFallback: boolean;
   private readonly cache = new Map<string, string[]>();
@@ -228,18 +225,14 @@ export class UnigramModel implements TokenizerModel {
   constructor(config: ComponentJson) {
     this.pieces = config.vocab as [string, number][];
     let minScore = Infinity;
+    let maxChars = 0;
     this.pieces.forEach(([token, score], id) => {
       this.vocab.set(token, id);
-      let node = this.root;
-      for (const ch of token) {
-        let next = node.children.get(ch);
-        if (!next) node.children.set(ch, (next = { children: new Map(), id: -1 }));
-        node = next;
-      }
-      node.id = id;
+      maxChars = Math.max(maxChars, token.length); // UTF-16 length bounds the code point count
       if (score < minScore) minScore = score;
     });
     this.minScore = minScore;
+    this.maxPieceChars = maxChars;
     this.unkId = (config.unk_id as number | null | undefined) ?? undefined;
     this.byteFallback = config.byte_fallback === true;
   }
@@ -284,17 +277,18 @@ export class UnigramModel implements TokenizerModel {
     for (let start = 0; start < n; start++) {
       const base = bestScore[start]!;
       let hasSingle = false;
-      let node: TrieNode | undefined = this.root;
-      for (let end = start; end < n; end++) {
-        node = node.children.get(chars[end]!);
-        if (!node) break;
-        if (node.id < 0) continue;
-        const score = this.pieces[node.id]![1] + base;
+      let candidate = "";
+      const last = Math.min(n, start + this.maxPieceChars);
+      for (let end = start; end < last; end++) {
+        candidate += chars[end]!;
+        const id = this.vocab.get(candidate);
+        if (id === undefined) continue;
+        const score = this.pieces[id]![1] + base;
         const at = end + 1;
         if (bestStart[at] === -1 || score > bestScore[at]!) {
           bestScore[at] = score;
           bestStart[at] = start;
-          bestId[at] = node.id;
+          bestId[at] = id;
         }
         if (end === start) hasSingle = true;
       }
