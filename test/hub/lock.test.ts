@@ -15,16 +15,30 @@ function deadPid(): number {
   return r.pid!;
 }
 
-function runChild(args: string[]): Promise<{ dir: string; events: string[] }> {
+interface Child {
+  ready: Promise<void>;
+  go(): void;
+  result: Promise<{ dir: string; events: string[] }>;
+}
+
+function startChild(args: string[]): Child {
   const script = fileURLToPath(new URL("./pull-child.ts", import.meta.url));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", script, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (err += d));
-    child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`child failed (${code}): ${err}`))));
+  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((r) => (markReady = r));
+  child.stdout.on("data", (d) => {
+    out += d;
+    if (out.startsWith("ready\n")) markReady();
   });
+  child.stderr.on("data", (d) => (err += d));
+  const result = new Promise<{ dir: string; events: string[] }>((resolve, reject) =>
+    child.on("exit", (code) =>
+      code === 0 ? resolve(JSON.parse(out.slice("ready\n".length))) : reject(new Error(`child failed (${code}): ${err}`)),
+    ),
+  );
+  return { ready, go: () => child.stdin.end("go\n"), result };
 }
 
 test("the second holder waits until the first releases", async () => {
@@ -91,10 +105,10 @@ test("two processes pulling one model: one downloads, the other waits and finds 
   try {
     await withTempDir(async (cacheDir) => {
       hub.setChunkDelay(15); // ~1.5 s for the weights, so the two pulls overlap
-      const [a, b] = await Promise.all([
-        runChild([hub.endpoint, cacheDir, "tiny/vit-gpt2"]),
-        runChild([hub.endpoint, cacheDir, "tiny/vit-gpt2"]),
-      ]);
+      const children = [0, 1].map(() => startChild([hub.endpoint, cacheDir, "tiny/vit-gpt2"]));
+      await Promise.all(children.map((c) => c.ready));
+      for (const c of children) c.go();
+      const [a, b] = await Promise.all(children.map((c) => c.result));
       assert.equal(a.dir, b.dir);
       assert.equal(hub.contentRequests("tiny/vit-gpt2/model.safetensors").length, 1);
       const downloaded = [a, b].filter((r) => r.events.includes("file-done"));

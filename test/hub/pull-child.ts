@@ -3,6 +3,10 @@
 import { resolveModel, type PullEvent } from "../../src/hub/index.js";
 
 const [endpoint, cacheDir, model] = process.argv.slice(2);
+// Start together with the sibling process: say "ready", then wait for the parent's go.
+console.log("ready");
+await new Promise<void>((resolve) => process.stdin.once("data", () => resolve()));
+process.stdin.pause();
 const events: string[] = [];
 const dir = await resolveModel(model, {
   endpoint,

@@ -106,17 +106,18 @@ test("a cut connection is resumed with a Range request: only the rest is transfe
       await rejectsWith(resolveModel("tiny/blip", opts(hub, cacheDir, { retries: 0 })), "HUB_DOWNLOAD_FAILED", /resume/);
       const snapshots = await readdir(join(cacheDir, "tiny--blip", "snapshots"));
       const partial = join(cacheDir, "tiny--blip", "snapshots", snapshots[0], "model.safetensors.incomplete");
+      // What reached the disk: at most what the server sent before the cut (a few chunks still
+      // queued in the client's stream when the connection dropped are lost and sent again).
       const kept = (await stat(partial)).size;
-      assert.equal(kept, cutAt);
+      assert.ok(kept > 0 && kept <= cutAt, `kept ${kept}`);
       assert.equal(hub.bytesSent(key), cutAt);
 
       const dir = await resolveModel("tiny/blip", opts(hub, cacheDir));
       const requests = hub.contentRequests(key);
       assert.equal(requests.length, 2);
-      assert.equal(requests[1].range, `bytes=${cutAt}-`);
+      assert.equal(requests[1].range, `bytes=${kept}-`);
       assert.equal(requests[1].status, 206);
-      assert.equal(requests[1].bytes, size - cutAt);
-      assert.equal(hub.bytesSent(key), size);
+      assert.equal(requests[1].bytes, size - kept);
       assert.deepEqual(await folderDifferences(fixture("blip"), dir), []);
     }),
   );
@@ -128,8 +129,11 @@ test("within one pull, a cut connection is retried and resumed automatically", a
       const key = "tiny/kosmos-2/model.safetensors";
       hub.cutOnce(key, 1_000_000);
       const result = await pullModel("tiny/kosmos-2", opts(hub, cacheDir));
-      assert.equal(hub.contentRequests(key).length, 2);
-      assert.equal(hub.bytesSent(key), await safetensorsSize("kosmos-2"));
+      const requests = hub.contentRequests(key);
+      assert.equal(requests.length, 2);
+      const resumedAt = Number(requests[1].range?.match(/^bytes=(\d+)-$/)?.[1]);
+      assert.ok(resumedAt > 0 && resumedAt <= 1_000_000, `resumed at ${resumedAt}`);
+      assert.equal(requests[1].bytes, (await safetensorsSize("kosmos-2")) - resumedAt);
       assert.deepEqual(await folderDifferences(fixture("kosmos-2"), result.dir), []);
     }),
   );
