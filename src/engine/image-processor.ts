@@ -127,14 +127,17 @@ function processorClassOf(json: Json): string {
 function parseSize(raw: unknown, defaults: ClassDefaults, source: string): ResizeTarget {
   if (raw === undefined || raw === null) return defaults.size;
   if (isPositiveInt(raw)) {
-    return defaults.intSizeIsSquare ? { kind: "exact", height: raw, width: raw } : { kind: "shortestEdge", shortestEdge: raw };
+    return defaults.intSizeIsSquare
+      ? { kind: "exact", height: raw, width: raw }
+      : { kind: "shortestEdge", shortestEdge: raw };
   }
   if (Array.isArray(raw) && raw.length === 2 && raw.every(isPositiveInt)) {
     return { kind: "exact", height: raw[0] as number, width: raw[1] as number };
   }
   if (typeof raw === "object" && !Array.isArray(raw)) {
     const d = raw as Json;
-    if (isPositiveInt(d.height) && isPositiveInt(d.width)) return { kind: "exact", height: d.height, width: d.width };
+    if (isPositiveInt(d.height) && isPositiveInt(d.width))
+      return { kind: "exact", height: d.height, width: d.width };
     if (isPositiveInt(d.shortest_edge)) {
       if (d.longest_edge !== undefined && d.longest_edge !== null) {
         invalid(source, `size ${JSON.stringify(raw)}: longest_edge is not supported by these processors`);
@@ -155,10 +158,19 @@ function parseCropSize(raw: unknown, fallback: HeightWidth | null, source: strin
   return invalid(source, `unsupported crop_size ${JSON.stringify(raw)}`);
 }
 
-function parseTriple(raw: unknown, fallback: [number, number, number], name: string, source: string): [number, number, number] {
+function parseTriple(
+  raw: unknown,
+  fallback: [number, number, number],
+  name: string,
+  source: string,
+): [number, number, number] {
   if (raw === undefined || raw === null) return fallback;
   if (typeof raw === "number") return [raw, raw, raw];
-  if (Array.isArray(raw) && raw.length === 3 && raw.every((v) => typeof v === "number" && Number.isFinite(v))) {
+  if (
+    Array.isArray(raw) &&
+    raw.length === 3 &&
+    raw.every((v) => typeof v === "number" && Number.isFinite(v))
+  ) {
     return [raw[0], raw[1], raw[2]] as [number, number, number];
   }
   return invalid(source, `${name} must be 3 numbers, got ${JSON.stringify(raw)}`);
@@ -169,7 +181,10 @@ function bool(raw: unknown, fallback: boolean): boolean {
 }
 
 /** Parses a preprocessor_config.json object (either layout) with HF's class defaults. */
-export function parseImageProcessorConfig(json: unknown, source = "preprocessor_config.json"): ImageProcessorConfig {
+export function parseImageProcessorConfig(
+  json: unknown,
+  source = "preprocessor_config.json",
+): ImageProcessorConfig {
   if (typeof json !== "object" || json === null || Array.isArray(json)) invalid(source, "not a JSON object");
   const j = json as Json;
   const processorClass = processorClassOf(j);

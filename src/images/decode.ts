@@ -2,8 +2,9 @@
 // `PIL.ImageOps.exif_transpose(img).convert("RGB")`.
 //
 // - Formats: JPEG, PNG, WebP, GIF (first frame), TIFF (first page), HEIF/AVIF where this sharp
-//   build has the codec (AV1 yes; HEVC "HEIC" usually not → IMAGE_UNSUPPORTED). Anything else
-//   (SVG, PDF, BMP, …) is refused from its magic bytes before any decoder sees it.
+//   build has the codec (AV1 yes; HEVC "HEIC" usually not → IMAGE_UNSUPPORTED), and BMP (our own
+//   decoder, bmp.ts). Anything else (SVG, PDF, …) is refused from its magic bytes before any
+//   decoder sees it.
 // - Decompression bombs: the pixel count is read from the header and checked before decoding.
 // - Colour like PIL's convert("RGB"): alpha is dropped (no compositing), grey is replicated,
 //   palettes are looked up, 16-bit samples keep their high byte, CMYK uses PIL's naive
@@ -14,6 +15,7 @@ import { readFile, stat } from "node:fs/promises";
 import sharp, { type Metadata } from "sharp";
 import { fail, failWith, isSightlineError } from "../errors.js";
 import type { RgbImage } from "../models/types.js";
+import { decodeBmp, isBmp, readBmpHeader } from "./bmp.js";
 
 export interface DecodeLimits {
   /** Largest width x height accepted (default 100 megapixels). */
@@ -26,7 +28,7 @@ export const DEFAULT_MAX_PIXELS = 100_000_000;
 export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
 
 /** The container formats Sightline decodes, from their magic bytes. */
-export type ImageFormat = "jpeg" | "png" | "webp" | "gif" | "tiff" | "heif";
+export type ImageFormat = "jpeg" | "png" | "webp" | "gif" | "tiff" | "heif" | "bmp";
 
 function startsWith(b: Uint8Array, sig: number[], at = 0): boolean {
   if (b.length < at + sig.length) return false;
@@ -38,11 +40,24 @@ function ascii(b: Uint8Array, from: number, to: number): string {
 }
 
 // ISO-BMFF brands of HEIF still images (HEIC, AVIF and the generic ones).
-const HEIF_BRANDS = new Set(["heic", "heix", "hevc", "hevx", "heim", "heis", "mif1", "msf1", "avif", "avis", "mif2"]);
+const HEIF_BRANDS = new Set([
+  "heic",
+  "heix",
+  "hevc",
+  "hevx",
+  "heim",
+  "heis",
+  "mif1",
+  "msf1",
+  "avif",
+  "avis",
+  "mif2",
+]);
 
 /** Identifies a supported format from the first bytes; null for anything else. */
 export function sniffImageFormat(b: Uint8Array): ImageFormat | null {
   if (startsWith(b, [0xff, 0xd8, 0xff])) return "jpeg";
+  if (isBmp(b)) return "bmp";
   if (startsWith(b, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return "png";
   if (startsWith(b, [0x47, 0x49, 0x46, 0x38])) return "gif";
   if (b.length >= 12 && ascii(b, 0, 4) === "RIFF" && ascii(b, 8, 12) === "WEBP") return "webp";
@@ -62,16 +77,20 @@ export function sniffImageFormat(b: Uint8Array): ImageFormat | null {
 /** A name for common formats we refuse, to make the error say what the file is. */
 function describeUnsupported(b: Uint8Array): string {
   const head = ascii(b, 0, Math.min(b.length, 256)).trimStart();
-  if (startsWith(b, [0x42, 0x4d])) return "BMP (supported: JPEG, PNG, WebP, GIF, TIFF, HEIF/AVIF)";
   if (startsWith(b, [0x25, 0x50, 0x44, 0x46])) return "PDF documents are not images";
   if (/^(<\?xml|<svg|<!DOCTYPE svg)/i.test(head)) return "SVG (vector images are not accepted)";
   if (startsWith(b, [0x00, 0x00, 0x01, 0x00])) return "ICO";
-  return "not a JPEG, PNG, WebP, GIF, TIFF, HEIF or AVIF image";
+  return "not a JPEG, PNG, WebP, GIF, TIFF, BMP, HEIF or AVIF image";
 }
 
 function firstLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
-  return msg.split("\n").find((l) => l.trim() !== "")?.trim() ?? "decoder error";
+  return (
+    msg
+      .split("\n")
+      .find((l) => l.trim() !== "")
+      ?.trim() ?? "decoder error"
+  );
 }
 
 /** Maps a sharp/libvips failure to the catalogue. */
@@ -79,7 +98,10 @@ function decodeError(e: unknown, format: ImageFormat): Error {
   if (isSightlineError(e)) return e;
   const msg = e instanceof Error ? e.message : String(e);
   if (/compression format has not been built in|no decoder|not built with|unsupported codec/i.test(msg)) {
-    const what = format === "heif" ? "HEIF/HEIC with a codec this build cannot decode (HEVC-coded HEIC needs libde265)" : format;
+    const what =
+      format === "heif"
+        ? "HEIF/HEIC with a codec this build cannot decode (HEVC-coded HEIC needs libde265)"
+        : format;
     return failWith(e, "IMAGE_UNSUPPORTED", what);
   }
   if (/exceeds pixel limit/i.test(msg)) return failWith(e, "IMAGE_TOO_LARGE", firstLine(e));
@@ -173,6 +195,54 @@ function toRgb(raw: RawPixels, cmyk: boolean): RgbImage {
   throw fail("IMAGE_UNSUPPORTED", `${channels}-channel image`);
 }
 
+export interface ImageProbe {
+  format: ImageFormat;
+  /** Stored size, before EXIF orientation. */
+  width: number;
+  height: number;
+}
+
+function checkPixels(width: number, height: number, maxPixels: number, format: ImageFormat): void {
+  if (!(width > 0 && height > 0)) throw fail("IMAGE_INVALID", `${format}: no image dimensions`);
+  const pixels = width * height;
+  if (pixels > maxPixels) {
+    throw fail("IMAGE_TOO_LARGE", `${width}x${height} is ${pixels} pixels, the limit is ${maxPixels}`);
+  }
+}
+
+async function readHeader(
+  bytes: Uint8Array,
+): Promise<{ format: ImageFormat; meta: Metadata | null; width: number; height: number }> {
+  if (bytes.length === 0) throw fail("IMAGE_INVALID", "empty input");
+  const format = sniffImageFormat(bytes);
+  if (format === null) throw fail("IMAGE_UNSUPPORTED", describeUnsupported(bytes));
+  if (format === "bmp") {
+    const h = readBmpHeader(bytes);
+    return { format, meta: null, width: h.width, height: h.height };
+  }
+  // Header only: dimensions and colour space, no pixel decoding.
+  try {
+    const meta = await sharp(bytes, {
+      failOn: "truncated",
+      limitInputPixels: false,
+      ...firstImage(format),
+    }).metadata();
+    return { format, meta, width: meta.width, height: meta.height };
+  } catch (e) {
+    throw decodeError(e, format);
+  }
+}
+
+/**
+ * Format and stored size from the header alone, with the same refusals as decodeImage makes
+ * before decoding (unsupported format, IMAGE_TOO_LARGE, unreadable header).
+ */
+export async function probeImage(bytes: Uint8Array, limits: DecodeLimits = {}): Promise<ImageProbe> {
+  const { format, width, height } = await readHeader(bytes);
+  checkPixels(width, height, limits.maxPixels ?? DEFAULT_MAX_PIXELS, format);
+  return { format, width, height };
+}
+
 /**
  * Decodes an image file's bytes into upright 8-bit RGB (EXIF orientation applied).
  * Errors: IMAGE_UNSUPPORTED (unknown format, codec not built in), IMAGE_TOO_LARGE (pixel count
@@ -180,22 +250,9 @@ function toRgb(raw: RawPixels, cmyk: boolean): RgbImage {
  */
 export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits = {}): Promise<RgbImage> {
   const maxPixels = limits.maxPixels ?? DEFAULT_MAX_PIXELS;
-  if (bytes.length === 0) throw fail("IMAGE_INVALID", "empty input");
-  const format = sniffImageFormat(bytes);
-  if (format === null) throw fail("IMAGE_UNSUPPORTED", describeUnsupported(bytes));
-
-  // Header only: dimensions and colour space, no pixel decoding.
-  let meta: Metadata;
-  try {
-    meta = await sharp(bytes, { failOn: "truncated", limitInputPixels: false, ...firstImage(format) }).metadata();
-  } catch (e) {
-    throw decodeError(e, format);
-  }
-  const pixels = meta.width * meta.height;
-  if (!(meta.width > 0 && meta.height > 0)) throw fail("IMAGE_INVALID", `${format}: no image dimensions`);
-  if (pixels > maxPixels) {
-    throw fail("IMAGE_TOO_LARGE", `${meta.width}x${meta.height} is ${pixels} pixels, the limit is ${maxPixels}`);
-  }
+  const { format, meta, width, height } = await readHeader(bytes);
+  checkPixels(width, height, maxPixels, format);
+  if (format === "bmp" || meta === null) return decodeBmp(bytes);
   const cmyk = meta.space === "cmyk";
 
   let raw: RawPixels;
@@ -219,7 +276,8 @@ export async function readImageFile(path: string, limits: DecodeLimits = {}): Pr
   try {
     const st = await stat(path);
     if (st.isDirectory()) throw fail("IMAGE_INVALID", `${path} is a directory`);
-    if (st.size > maxBytes) throw fail("IMAGE_TOO_LARGE", `${path} is ${st.size} bytes, the limit is ${maxBytes}`);
+    if (st.size > maxBytes)
+      throw fail("IMAGE_TOO_LARGE", `${path} is ${st.size} bytes, the limit is ${maxBytes}`);
     bytes = await readFile(path);
   } catch (e) {
     if (isSightlineError(e)) throw e;

@@ -131,7 +131,8 @@ function precomputeCoefficients(inSize: number, outSize: number, kernel: FilterK
     for (let x = 0; x < xmax; x++) {
       const k = ww !== 0.0 ? taps[x] / ww : taps[x];
       // normalize_coeffs_8bpc: round half away from zero into fixed point.
-      weights[base + x] = k < 0 ? Math.trunc(-0.5 + k * (1 << PRECISION_BITS)) : Math.trunc(0.5 + k * (1 << PRECISION_BITS));
+      weights[base + x] =
+        k < 0 ? Math.trunc(-0.5 + k * (1 << PRECISION_BITS)) : Math.trunc(0.5 + k * (1 << PRECISION_BITS));
     }
     start[xx] = xmin;
     count[xx] = xmax;
@@ -258,13 +259,20 @@ function isResampleFilter(f: number): f is ResampleFilter {
  * `Image.resize((outWidth, outHeight), resample)` does for modes L / RGB / RGBX / CMYK
  * (each channel independently; no alpha premultiplication).
  */
-export function resizeUint8(src: Uint8Image, outWidth: number, outHeight: number, resample: number): Uint8Image {
+export function resizeUint8(
+  src: Uint8Image,
+  outWidth: number,
+  outHeight: number,
+  resample: number,
+): Uint8Image {
   if (!isResampleFilter(resample)) throw new RangeError(`unknown PIL resampling filter ${resample}`);
   if (!(Number.isInteger(outWidth) && Number.isInteger(outHeight)) || outWidth < 1 || outHeight < 1) {
     throw new RangeError(`resize target must be positive integers, got ${outWidth}x${outHeight}`);
   }
   if (src.data.length !== src.width * src.height * src.channels) {
-    throw new RangeError(`image buffer has ${src.data.length} bytes, expected ${src.width * src.height * src.channels}`);
+    throw new RangeError(
+      `image buffer has ${src.data.length} bytes, expected ${src.width * src.height * src.channels}`,
+    );
   }
   if (outWidth === src.width && outHeight === src.height) {
     return { ...src, data: src.data.slice() };

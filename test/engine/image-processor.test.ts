@@ -28,7 +28,12 @@ interface PixelCase {
 
 /** expected.json is Python's json: it may hold -Infinity / NaN (suppressed logits). */
 function parsePythonJson(text: string): unknown {
-  return JSON.parse(text.replace(/-Infinity\b/g, "-1e999").replace(/\bInfinity\b/g, "1e999").replace(/\bNaN\b/g, "null"));
+  return JSON.parse(
+    text
+      .replace(/-Infinity\b/g, "-1e999")
+      .replace(/\bInfinity\b/g, "1e999")
+      .replace(/\bNaN\b/g, "null"),
+  );
 }
 
 function readF32(file: string): Float32Array {
@@ -50,7 +55,9 @@ async function pixelValuesOf(folder: string, imageFile: string, configOverride?:
 
 for (const arch of archs) {
   const folder = join(fixtures, arch);
-  const expected = parsePythonJson(readFileSync(join(folder, "expected.json"), "utf8")) as { cases: PixelCase[] };
+  const expected = parsePythonJson(readFileSync(join(folder, "expected.json"), "utf8")) as {
+    cases: PixelCase[];
+  };
   for (const c of expected.cases) {
     if (!c.pixel_values) continue; // "pixel_values_same_as_case_above"
     const pv = c.pixel_values;
@@ -93,7 +100,11 @@ test("legacy and current preprocessor_config layouts give the same processor", (
   const blip = parseImageProcessorConfig({ image_processor_type: "BlipImageProcessor", size: 384 });
   assert.deepEqual(blip.size, { kind: "exact", height: 384, width: 384 });
   assert.equal(blip.resample, 3);
-  const clip = parseImageProcessorConfig({ feature_extractor_type: "CLIPFeatureExtractor", size: 224, crop_size: 224 });
+  const clip = parseImageProcessorConfig({
+    feature_extractor_type: "CLIPFeatureExtractor",
+    size: 224,
+    crop_size: 224,
+  });
   assert.equal(clip.processorClass, "CLIPImageProcessor");
   assert.deepEqual(clip.size, { kind: "shortestEdge", shortestEdge: 224 });
   assert.deepEqual(clip.cropSize, { height: 224, width: 224 });
@@ -136,9 +147,18 @@ test("fixture images give identical pixel_values through the other config layout
 });
 
 test("CLIP shortest_edge resize keeps the aspect ratio (int truncation) and then center-crops", () => {
-  assert.deepEqual(resizeOutputSize({ kind: "shortestEdge", shortestEdge: 224 }, 640, 480), { height: 224, width: 298 });
-  assert.deepEqual(resizeOutputSize({ kind: "shortestEdge", shortestEdge: 224 }, 480, 640), { height: 298, width: 224 });
-  assert.deepEqual(resizeOutputSize({ kind: "shortestEdge", shortestEdge: 32 }, 45, 45), { height: 32, width: 32 });
+  assert.deepEqual(resizeOutputSize({ kind: "shortestEdge", shortestEdge: 224 }, 640, 480), {
+    height: 224,
+    width: 298,
+  });
+  assert.deepEqual(resizeOutputSize({ kind: "shortestEdge", shortestEdge: 224 }, 480, 640), {
+    height: 298,
+    width: 224,
+  });
+  assert.deepEqual(resizeOutputSize({ kind: "shortestEdge", shortestEdge: 32 }, 45, 45), {
+    height: 32,
+    width: 32,
+  });
   const cfg = parseImageProcessorConfig({
     image_processor_type: "CLIPImageProcessor",
     size: { shortest_edge: 24 },
@@ -150,7 +170,11 @@ test("CLIP shortest_edge resize keeps the aspect ratio (int truncation) and then
   const out = p.preprocess(img);
   assert.deepEqual(out.dims, [1, 3, 20, 16]);
   // use_square_size (old Kosmos-2 configs) turns shortest_edge into a square.
-  const k2 = parseImageProcessorConfig({ image_processor_type: "CLIPImageProcessor", size: 224, use_square_size: true });
+  const k2 = parseImageProcessorConfig({
+    image_processor_type: "CLIPImageProcessor",
+    size: 224,
+    use_square_size: true,
+  });
   assert.deepEqual(k2.size, { kind: "exact", height: 224, width: 224 });
 });
 
@@ -183,7 +207,11 @@ test("rescale in float64 then float32, normalize in float32", () => {
     image_mean: [0.48145466, 0.4578275, 0.40821073],
     image_std: [0.26862954, 0.26130258, 0.27577711],
   });
-  const out = createImageProcessor(cfg).preprocess({ data: Uint8Array.from([0, 128, 255]), width: 1, height: 1 });
+  const out = createImageProcessor(cfg).preprocess({
+    data: Uint8Array.from([0, 128, 255]),
+    width: 1,
+    height: 1,
+  });
   const f = Math.fround;
   const expect = (v: number, m: number, s: number) => f(f(f(v * (1 / 255)) - f(m)) / f(s));
   assert.deepEqual(Array.from(out.pixelValues), [

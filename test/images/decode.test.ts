@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import sharp from "sharp";
-import { decodeImage, readImageFile, sniffImageFormat } from "../../src/images/decode.js";
+import { decodeImage, probeImage, readImageFile, sniffImageFormat } from "../../src/images/decode.js";
 import { isSightlineError, type ErrorCode } from "../../src/errors.js";
 import type { RgbImage } from "../../src/models/types.js";
 
@@ -104,18 +104,27 @@ test("the shared RGBA TIFFs decode to RGB", async () => {
 
 test("grey and grey+alpha replicate the grey level", async () => {
   const g = Buffer.from([0, 50, 100, 200, 255, 7]);
-  const grey = await sharp(g, { raw: { width: 3, height: 2, channels: 1 } }).png().toBuffer();
+  const grey = await sharp(g, { raw: { width: 3, height: 2, channels: 1 } })
+    .png()
+    .toBuffer();
   const img = await decodeImage(grey);
-  assert.deepEqual(Array.from(img.data), [...g].flatMap((v) => [v, v, v]));
+  assert.deepEqual(
+    Array.from(img.data),
+    [...g].flatMap((v) => [v, v, v]),
+  );
 
   const la = Buffer.from([10, 0, 20, 128, 30, 255]);
-  const laPng = await sharp(la, { raw: { width: 3, height: 1, channels: 2 } }).png().toBuffer();
+  const laPng = await sharp(la, { raw: { width: 3, height: 1, channels: 2 } })
+    .png()
+    .toBuffer();
   assert.deepEqual(Array.from((await decodeImage(laPng)).data), [10, 10, 10, 20, 20, 20, 30, 30, 30]);
 });
 
 test("GIF: first frame of an animation, palette colours", async () => {
   const frame = (r: number, g: number, b: number) =>
-    sharp({ create: { width: 8, height: 6, channels: 3, background: { r, g, b } } }).png().toBuffer();
+    sharp({ create: { width: 8, height: 6, channels: 3, background: { r, g, b } } })
+      .png()
+      .toBuffer();
   const gif = await sharp([await frame(255, 0, 0), await frame(0, 0, 255)], { join: { animated: true } })
     .gif()
     .toBuffer();
@@ -126,7 +135,9 @@ test("GIF: first frame of an animation, palette colours", async () => {
 });
 
 test("AVIF decodes where this sharp build has AV1; HEVC HEIC is a clear IMAGE_UNSUPPORTED", async () => {
-  const avif = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 10, g: 200, b: 30 } } })
+  const avif = await sharp({
+    create: { width: 16, height: 16, channels: 3, background: { r: 10, g: 200, b: 30 } },
+  })
     .avif({ lossless: true })
     .toBuffer();
   assert.equal(sniffImageFormat(avif), "heif");
@@ -186,7 +197,13 @@ function pngChunk(type: string, data: Buffer): Buffer {
 }
 
 /** A hand-built PNG: `idat` is the (unfiltered, filter byte 0 per row) scanline data. */
-function buildPng(width: number, height: number, bitDepth: number, colourType: number, scanlines: Buffer): Buffer {
+function buildPng(
+  width: number,
+  height: number,
+  bitDepth: number,
+  colourType: number,
+  scanlines: Buffer,
+): Buffer {
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
@@ -202,12 +219,16 @@ function buildPng(width: number, height: number, bitDepth: number, colourType: n
 
 test("16-bit PNG (RGB and grey) keeps the high byte of each sample", async () => {
   const rgb = Buffer.from([0, 0x80, 0xff, 0x01, 0x80, 0xff, 0xff, 0x00, 0xff, 0x7f, 0x80, 0x12, 0x34]);
-  assert.deepEqual(Array.from((await decodeImage(buildPng(2, 1, 16, 2, rgb))).data), [0x80, 0x01, 0xff, 0x00, 0x7f, 0x12]);
+  assert.deepEqual(
+    Array.from((await decodeImage(buildPng(2, 1, 16, 2, rgb))).data),
+    [0x80, 0x01, 0xff, 0x00, 0x7f, 0x12],
+  );
   // PIL would clip 16-bit grey ("I" mode) to 255 in convert("RGB"); the high byte is the sane reading.
   const grey = Buffer.from([0, 0x80, 0xff, 0x01, 0x80, 0xff, 0xff]);
-  assert.deepEqual(Array.from((await decodeImage(buildPng(3, 1, 16, 0, grey))).data), [
-    0x80, 0x80, 0x80, 0x01, 0x01, 0x01, 0xff, 0xff, 0xff,
-  ]);
+  assert.deepEqual(
+    Array.from((await decodeImage(buildPng(3, 1, 16, 0, grey))).data),
+    [0x80, 0x80, 0x80, 0x01, 0x01, 0x01, 0xff, 0xff, 0xff],
+  );
 });
 
 /** A PNG whose header claims width x height; only its first rows of zeros are present. */
@@ -229,7 +250,10 @@ test("decompression bomb: a 30000x30000 PNG is refused from its header, fast", a
 });
 
 test("non-image bytes, SVG, empty input", async () => {
-  await rejectsWith(decodeImage(Buffer.from("hello, this is plain text, not a picture")), "IMAGE_UNSUPPORTED");
+  await rejectsWith(
+    decodeImage(Buffer.from("hello, this is plain text, not a picture")),
+    "IMAGE_UNSUPPORTED",
+  );
   await rejectsWith(
     decodeImage(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>')),
     "IMAGE_UNSUPPORTED",
@@ -257,7 +281,9 @@ test("missing file is FILE_NOT_FOUND", async () => {
 });
 
 test("CMYK JPEG converts with PIL's cmyk2rgb formula, not an ICC transform", async () => {
-  const src = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 200, g: 60, b: 30 } } })
+  const src = await sharp({
+    create: { width: 8, height: 8, channels: 3, background: { r: 200, g: 60, b: 30 } },
+  })
     .png()
     .toBuffer();
   const cmykJpeg = await sharp(src).toColourspace("cmyk").jpeg({ quality: 100 }).toBuffer();
@@ -273,4 +299,102 @@ test("CMYK JPEG converts with PIL's cmyk2rgb formula, not an ICC transform", asy
     };
     assert.deepEqual([...img.data.subarray(i * 3, i * 3 + 3)], [f(c!), f(m!), f(y!)]);
   }
+});
+
+/** A hand-built BMP (BITMAPINFOHEADER): rows given top first, stored as the file wants. */
+function buildBmp(
+  width: number,
+  height: number,
+  bpp: number,
+  rowsTopFirst: number[][],
+  opts: { topDown?: boolean; palette?: [number, number, number][] } = {},
+): Buffer {
+  const stride = Math.ceil((width * bpp) / 32) * 4;
+  const palette = opts.palette ?? [];
+  const dataOffset = 14 + 40 + palette.length * 4;
+  const b = Buffer.alloc(dataOffset + stride * height);
+  b.write("BM", 0, "ascii");
+  b.writeUInt32LE(b.length, 2);
+  b.writeUInt32LE(dataOffset, 10);
+  b.writeUInt32LE(40, 14);
+  b.writeInt32LE(width, 18);
+  b.writeInt32LE(opts.topDown ? -height : height, 22);
+  b.writeUInt16LE(1, 26);
+  b.writeUInt16LE(bpp, 28);
+  b.writeUInt32LE(palette.length, 46);
+  palette.forEach(([r, g, bl], i) => b.set([bl, g, r, 0], 54 + i * 4));
+  rowsTopFirst.forEach((row, y) => {
+    const fileRow = opts.topDown ? y : height - 1 - y;
+    b.set(row, dataOffset + fileRow * stride);
+  });
+  return b;
+}
+
+test("BMP: 24/32-bit (bottom-up and top-down) and palette images, as PIL reads them", async () => {
+  // 3x2, pixels (r,g,b): row0 = red, green, blue; row1 = white, black, (10,20,30); stored BGR
+  const rgbRows = [
+    [255, 0, 0, 0, 255, 0, 0, 0, 255],
+    [255, 255, 255, 0, 0, 0, 10, 20, 30],
+  ];
+  const bgr = (row: number[], px: number) =>
+    Array.from({ length: row.length / 3 }, (_, i) => [
+      row[i * 3 + 2]!,
+      row[i * 3 + 1]!,
+      row[i * 3]!,
+      ...Array(px - 3).fill(77),
+    ]).flat();
+  const want = rgbRows.flat();
+  const b24 = buildBmp(
+    3,
+    2,
+    24,
+    rgbRows.map((r) => bgr(r, 3)),
+  );
+  assert.equal(sniffImageFormat(b24), "bmp");
+  assert.deepEqual(Array.from((await decodeImage(b24)).data), want);
+  const b32 = buildBmp(
+    3,
+    2,
+    32,
+    rgbRows.map((r) => bgr(r, 4)),
+    { topDown: true },
+  );
+  assert.deepEqual(Array.from((await decodeImage(b32)).data), want);
+  const pal: [number, number, number][] = [
+    [1, 2, 3],
+    [200, 100, 50],
+  ];
+  const b8 = buildBmp(
+    3,
+    2,
+    8,
+    [
+      [0, 1, 0],
+      [1, 1, 0],
+    ],
+    { palette: pal },
+  );
+  assert.deepEqual(
+    Array.from((await decodeImage(b8)).data),
+    [1, 2, 3, 200, 100, 50, 1, 2, 3, 200, 100, 50, 200, 100, 50, 1, 2, 3],
+  );
+  const b1 = buildBmp(3, 1, 1, [[0b10100000]], { palette: pal });
+  assert.deepEqual(Array.from((await decodeImage(b1)).data), [200, 100, 50, 1, 2, 3, 200, 100, 50]);
+  // a BMP bomb is refused from the header, a truncated one is invalid
+  const bomb = buildBmp(3, 2, 24, []);
+  bomb.writeInt32LE(30000, 18);
+  bomb.writeInt32LE(30000, 22);
+  await rejectsWith(decodeImage(bomb), "IMAGE_TOO_LARGE");
+  await rejectsWith(decodeImage(b24.subarray(0, b24.length - 4)), "IMAGE_INVALID");
+});
+
+test("probeImage reads format and size from the header with the same refusals", async () => {
+  const png = await sharp({ create: { width: 40, height: 30, channels: 3, background: "white" } })
+    .png()
+    .toBuffer();
+  assert.deepEqual(await probeImage(png), { format: "png", width: 40, height: 30 });
+  const jpg = readFileSync(join(images, "orientation", "landscape_6.jpg"));
+  assert.deepEqual(await probeImage(jpg), { format: "jpeg", width: 450, height: 600 });
+  await rejectsWith(probeImage(pngHeaderOnly(30000, 30000)), "IMAGE_TOO_LARGE");
+  await rejectsWith(probeImage(Buffer.from("BMW makes cars, this is text")), "IMAGE_UNSUPPORTED");
 });

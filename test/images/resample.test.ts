@@ -20,7 +20,10 @@ function makeCase(w: number, h: number, color: number, channels: number): Uint8I
 
 /** Pillow's make_sample: the top-left quadrant's hex values, mirrored/inverted into the rest. */
 function makeSample(hex: string, w: number, h: number): Uint8Array {
-  const vals = hex.split(/\s+/).filter(Boolean).map((s) => parseInt(s, 16));
+  const vals = hex
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((s) => parseInt(s, 16));
   const out = new Uint8Array(w * h);
   const qw = w / 2;
   const qh = h / 2;
@@ -86,7 +89,8 @@ test("box filter keeps a flat colour when enlarging 8 -> 100 (Pillow test_box_fi
   const img = { data: new Uint8Array(8 * 8 * 3), width: 8, height: 8 };
   for (let i = 0; i < 64; i++) img.data.set([0x16, 0x88, 0xff], i * 3);
   const out = resizeRgb(img, 100, 100, Resample.BOX);
-  for (let i = 0; i < 100 * 100; i++) assert.deepEqual([...out.data.subarray(i * 3, i * 3 + 3)], [0x16, 0x88, 0xff]);
+  for (let i = 0; i < 100 * 100; i++)
+    assert.deepEqual([...out.data.subarray(i * 3, i * 3 + 3)], [0x16, 0x88, 0xff]);
 });
 
 test("every filter keeps a flat colour at odd up- and down-scales (Pillow consistency test)", () => {
@@ -100,7 +104,11 @@ test("every filter keeps a flat colour at odd up- and down-scales (Pillow consis
     ] as const) {
       const out = resizeRgb(src, w, h, f);
       for (let i = 0; i < w * h; i++) {
-        assert.deepEqual([...out.data.subarray(i * 3, i * 3 + 3)], [0, 64, 255], `filter ${f} ${w}x${h} pixel ${i}`);
+        assert.deepEqual(
+          [...out.data.subarray(i * 3, i * 3 + 3)],
+          [0, 64, 255],
+          `filter ${f} ${w}x${h} pixel ${i}`,
+        );
       }
     }
   }
@@ -133,7 +141,12 @@ test("one-axis resizes only run that pass (horizontal only, vertical only)", () 
   // Resizing width only must equal resizing each row on its own.
   const wide = resizeRgb(img, 11, h, Resample.BICUBIC);
   for (let y = 0; y < h; y++) {
-    const row = resizeRgb({ data: data.slice(y * w * 3, (y + 1) * w * 3), width: w, height: 1 }, 11, 1, Resample.BICUBIC);
+    const row = resizeRgb(
+      { data: data.slice(y * w * 3, (y + 1) * w * 3), width: w, height: 1 },
+      11,
+      1,
+      Resample.BICUBIC,
+    );
     assert.deepEqual([...wide.data.subarray(y * 33, (y + 1) * 33)], [...row.data]);
   }
   const tall = resizeRgb(img, w, 3, Resample.LANCZOS);
