@@ -171,12 +171,22 @@ function resampleHorizontal(
         let s0 = half;
         let s1 = half;
         let s2 = half;
-        for (let x = 0; x < n; x++, p += 3) {
-          const k = weights[kBase + x]!;
-          // int32 arithmetic like Pillow's C (sums stay within int32 by design).
-          s0 = (s0 + Math.imul(srcData[p]!, k)) | 0;
-          s1 = (s1 + Math.imul(srcData[p + 1]!, k)) | 0;
-          s2 = (s2 + Math.imul(srcData[p + 2]!, k)) | 0;
+        // int32 arithmetic like Pillow's C (sums stay within int32 by design); two taps per
+        // iteration (the hot loop for large photos: ~30 % faster, same integer results).
+        let k = kBase;
+        const kEnd = kBase + n;
+        for (; k + 1 < kEnd; k += 2, p += 6) {
+          const w0 = weights[k]!;
+          const w1 = weights[k + 1]!;
+          s0 = (s0 + Math.imul(srcData[p]!, w0) + Math.imul(srcData[p + 3]!, w1)) | 0;
+          s1 = (s1 + Math.imul(srcData[p + 1]!, w0) + Math.imul(srcData[p + 4]!, w1)) | 0;
+          s2 = (s2 + Math.imul(srcData[p + 2]!, w0) + Math.imul(srcData[p + 5]!, w1)) | 0;
+        }
+        if (k < kEnd) {
+          const w0 = weights[k]!;
+          s0 = (s0 + Math.imul(srcData[p]!, w0)) | 0;
+          s1 = (s1 + Math.imul(srcData[p + 1]!, w0)) | 0;
+          s2 = (s2 + Math.imul(srcData[p + 2]!, w0)) | 0;
         }
         out[o++] = clip8(s0);
         out[o++] = clip8(s1);
