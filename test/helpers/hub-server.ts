@@ -55,6 +55,10 @@ export interface FakeHub {
   cutOnce(repoFile: string, afterBytes: number): void;
   /** The next GET of `repo/file` sends content with one byte changed (headers stay honest). */
   corruptOnce(repoFile: string): void;
+  /** The next GET of `repo/file` ignores its Range header and sends the whole file with 200. */
+  ignoreRangeOnce(repoFile: string): void;
+  /** The next GET of `repo/file` answers this HTTP status (e.g. 503) instead of the content. */
+  failOnce(repoFile: string, status: number): void;
   /** Sleep this long between 64 KiB chunks (to make transfers overlap in tests). */
   setChunkDelay(ms: number): void;
   close(): Promise<void>;
@@ -125,6 +129,8 @@ export async function startFakeHub(repos: Record<string, FakeRepo>, options: { t
   const log: RequestLog[] = [];
   const cuts = new Map<string, number>();
   const corruptions = new Set<string>();
+  const ignoreRange = new Set<string>();
+  const failures = new Map<string, number>();
   let chunkDelay = 0;
 
   const hub = createServer((req, res) => void handle("hub", req, res));
@@ -156,7 +162,12 @@ export async function startFakeHub(repos: Record<string, FakeRepo>, options: { t
     const size = data.length;
     let start = 0;
     let end = size - 1;
-    const range = req.headers.range;
+    const failStatus = req.method === "GET" ? failures.get(key) : undefined;
+    if (failStatus !== undefined) {
+      failures.delete(key);
+      return errorReply(res, entry, failStatus, "Injected", "injected failure");
+    }
+    const range = req.method === "GET" && ignoreRange.delete(key) ? undefined : req.headers.range;
     let status = 200;
     if (range) {
       const m = range.match(/^bytes=(\d+)-(\d*)$/);
@@ -292,6 +303,8 @@ export async function startFakeHub(repos: Record<string, FakeRepo>, options: { t
     contentRequests: (key) => log.filter((e) => e.file === key && e.method === "GET"),
     cutOnce: (key, afterBytes) => void cuts.set(key, afterBytes),
     corruptOnce: (key) => void corruptions.add(key),
+    ignoreRangeOnce: (key) => void ignoreRange.add(key),
+    failOnce: (key, status) => void failures.set(key, status),
     setChunkDelay: (ms) => void (chunkDelay = ms),
     async close() {
       for (const s of [hub, cdn]) {

@@ -265,3 +265,28 @@ test("progress events add up to the files' sizes", async () => {
     }),
   );
 });
+
+test("a server that ignores Range gets a fresh start; a 503 is retried", async () => {
+  await withHub(async (hub) =>
+    withTempDir(async (cacheDir) => {
+      const key = "tiny/florence-2/model.safetensors";
+      const size = await safetensorsSize("florence-2");
+      hub.cutOnce(key, 2_000_000);
+      await rejectsWith(resolveModel("tiny/florence-2", opts(hub, cacheDir, { retries: 0 })), "HUB_DOWNLOAD_FAILED");
+      hub.ignoreRangeOnce(key);
+      const dir = await resolveModel("tiny/florence-2", opts(hub, cacheDir));
+      const requests = hub.contentRequests(key);
+      assert.equal(requests.length, 2);
+      assert.match(requests[1].range ?? "", /^bytes=\d+-$/);
+      assert.equal(requests[1].status, 200);
+      assert.equal(requests[1].bytes, size);
+      assert.deepEqual(await folderDifferences(fixture("florence-2"), dir), []);
+
+      hub.failOnce("tiny/vit-gpt2/tokenizer.json", 503);
+      const vit = await resolveModel("tiny/vit-gpt2", opts(hub, cacheDir));
+      const tokenizer = hub.contentRequests("tiny/vit-gpt2/tokenizer.json");
+      assert.deepEqual(tokenizer.map((r) => r.status), [503, 200]);
+      assert.deepEqual(await folderDifferences(fixture("vit-gpt2"), vit), []);
+    }),
+  );
+});
