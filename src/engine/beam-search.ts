@@ -136,7 +136,7 @@ export async function beamSearch<C>(
   let input: number[][] = sequences.map((s) => s.slice());
   let cache: C | null = null;
   let steps = 0;
-  let done = false;
+  let done: boolean;
   // At least one non-EOS candidate per beam survives: 2 per beam, or 1 + number of EOS ids.
   const candidatesWanted = Math.max(2, 1 + eos.length) * numBeams;
   for (;;) {

@@ -28,6 +28,8 @@ export interface EncodedImage {
   lastHiddenState: Float32Array;
   dims: number[];
   cross: Record<string, Tensor>;
+  /** Wall time of the two sessions (ms). */
+  ms: { encoder: number; crossKv: number };
 }
 
 export class VitGpt2 {
@@ -62,9 +64,12 @@ export class VitGpt2 {
         `pixel_values are [${dims}] but the ViT encoder of ${this.folder} expects [1, ${numChannels}, ${imageSize}, ${imageSize}]`,
       );
     }
+    const t0 = performance.now();
     const { last_hidden_state: hidden } = await this.encoder.run({ pixel_values: float32Tensor(pixelValues, dims) });
+    const t1 = performance.now();
     const cross = await this.crossKv.run({ encoder_hidden_states: hidden });
-    return { lastHiddenState: hidden.data as Float32Array, dims: hidden.dims.slice(), cross };
+    const ms = { encoder: t1 - t0, crossKv: performance.now() - t1 };
+    return { lastHiddenState: hidden.data as Float32Array, dims: hidden.dims.slice(), cross, ms };
   }
 
   /** The generation settings for a request: the folder's, then the seed defaults, then `overrides`. */

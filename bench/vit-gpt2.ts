@@ -1,0 +1,161 @@
+// Benchmark: full-size ViT-GPT2 (ViT-B/16 at 224 + GPT-2 small with cross-attention, vocab 50257,
+// the nlpconnect/vit-gpt2-image-captioning shapes) with random weights, written once to a temp folder
+// (never committed). Times one caption: the encoder, 20 greedy tokens with EOS suppressed, and 3 beams
+// (EOS suppressed too: exactly 20 tokens), and shows where the time goes.
+//
+//   node --import tsx bench/vit-gpt2.ts [image] [--runs N] [--threads N]
+//
+// Reference, HF transformers PyTorch fp32 on this machine (best of 1 and 2 torch threads): vision
+// encoder 332 ms, whole caption with 20 greedy tokens 3974 ms, with 3 beams 6249 ms.
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import { Graph } from "../src/engine/graph.js";
+import { loadImageProcessor } from "../src/engine/image-processor.js";
+import { WeightStore } from "../src/engine/safetensors.js";
+import { createSession, float32Tensor } from "../src/engine/session.js";
+import { loadTokenizer } from "../src/engine/tokenizer.js";
+import { readImageFile } from "../src/images/decode.js";
+import { VitGpt2Captioner } from "../src/models/vit-gpt2/index.js";
+import { VitGpt2 } from "../src/models/vit-gpt2/model.js";
+import { TensorList, cachedModelFolder, median, writeRandomSafetensors } from "./lib/random-safetensors.js";
+
+const FIXTURE = fileURLToPath(new URL("../../shared/fixtures/vit-gpt2/", import.meta.url));
+const DEFAULT_IMAGE = fileURLToPath(new URL("../../shared/images/gps/DSCN0010.jpg", import.meta.url));
+const HF_REFERENCE_MS = { encoder: 332, greedy20: 3974, beam3: 6249 };
+
+const vit = { hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072, image_size: 224, patch_size: 16 };
+const gpt2 = { vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12 };
+const EOS = 50256;
+
+/** Every tensor of VisionEncoderDecoderModel(ViTModel, GPT2LMHeadModel) at these sizes, checkpoint names. */
+function tensors(): TensorList {
+  const t = new TensorList();
+  const D = vit.hidden_size;
+  const patches = (vit.image_size / vit.patch_size) ** 2;
+  t.add("encoder.embeddings.cls_token", [1, 1, D]);
+  t.add("encoder.embeddings.position_embeddings", [1, patches + 1, D]);
+  t.add("encoder.embeddings.patch_embeddings.projection.weight", [D, 3, vit.patch_size, vit.patch_size]);
+  t.add("encoder.embeddings.patch_embeddings.projection.bias", [D], { constant: 0 });
+  for (let i = 0; i < vit.num_hidden_layers; i++) {
+    const p = `encoder.encoder.layer.${i}`;
+    for (const n of ["query", "key", "value"]) t.linear(`${p}.attention.attention.${n}`, D, D);
+    t.linear(`${p}.attention.output.dense`, D, D);
+    t.linear(`${p}.intermediate.dense`, vit.intermediate_size, D);
+    t.linear(`${p}.output.dense`, D, vit.intermediate_size);
+    t.layerNorm(`${p}.layernorm_before`, D).layerNorm(`${p}.layernorm_after`, D);
+  }
+  t.layerNorm("encoder.layernorm", D);
+  t.linear("encoder.pooler.dense", D, D);
+  const E = gpt2.n_embd;
+  t.add("decoder.transformer.wte.weight", [gpt2.vocab_size, E]);
+  t.add("decoder.transformer.wpe.weight", [gpt2.n_positions, E], { normal: 0.01 });
+  for (let i = 0; i < gpt2.n_layer; i++) {
+    const p = `decoder.transformer.h.${i}`;
+    t.layerNorm(`${p}.ln_1`, E).layerNorm(`${p}.ln_cross_attn`, E).layerNorm(`${p}.ln_2`, E);
+    t.linear(`${p}.attn.c_attn`, 3 * E, E, { conv1d: true }).linear(`${p}.attn.c_proj`, E, E, { conv1d: true });
+    t.linear(`${p}.crossattention.c_attn`, 2 * E, E, { conv1d: true });
+    t.linear(`${p}.crossattention.q_attn`, E, E, { conv1d: true });
+    t.linear(`${p}.crossattention.c_proj`, E, E, { conv1d: true });
+    t.linear(`${p}.mlp.c_fc`, 4 * E, E, { conv1d: true }).linear(`${p}.mlp.c_proj`, E, 4 * E, { conv1d: true });
+  }
+  t.layerNorm("decoder.transformer.ln_f", E);
+  return t;
+}
+
+function writeModel(folder: string): void {
+  const list = tensors();
+  console.log(`writing a random ${(list.parameters / 1e6).toFixed(0)}M-parameter ViT-GPT2 to ${folder} …`);
+  writeRandomSafetensors(join(folder, "model.safetensors"), list.tensors);
+  const config = JSON.parse(readFileSync(join(FIXTURE, "config.json"), "utf8"));
+  Object.assign(config.encoder, vit);
+  Object.assign(config.decoder, gpt2);
+  writeFileSync(join(folder, "config.json"), JSON.stringify(config, null, 2));
+  copyFileSync(join(FIXTURE, "generation_config.json"), join(folder, "generation_config.json"));
+  const pre = { do_normalize: true, do_resize: true, feature_extractor_type: "ViTFeatureExtractor", image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5], resample: 2, size: vit.image_size };
+  writeFileSync(join(folder, "preprocessor_config.json"), JSON.stringify(pre, null, 2));
+  for (const f of ["vocab.json", "merges.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]) {
+    copyFileSync(join(FIXTURE, f), join(folder, f));
+  }
+}
+
+const fmt = (ms: number) => `${ms.toFixed(1).padStart(8)} ms`;
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { runs: { type: "string", default: "3" }, threads: { type: "string" } },
+  });
+  const runs = Number(values.runs);
+  const threads = values.threads ? Number(values.threads) : undefined;
+  const folder = cachedModelFolder("sightline-bench-vit-gpt2-v1", writeModel);
+
+  const t = performance.now();
+  const raw = JSON.parse(readFileSync(join(folder, "config.json"), "utf8"));
+  const model = await VitGpt2.create(folder, raw, { threads });
+  const captioner = new VitGpt2Captioner(folder, model, loadImageProcessor(folder), await loadTokenizer(folder));
+  console.log(`load (graphs + ORT sessions): ${fmt(performance.now() - t)}`);
+  const image = await readImageFile(positionals[0] ?? DEFAULT_IMAGE);
+  console.log(`image ${image.width}x${image.height}, ${runs} runs each, median\n`);
+
+  const { pixelValues, dims } = loadImageProcessor(folder).preprocess(image);
+  const enc: number[] = [];
+  const cross: number[] = [];
+  for (let i = 0; i < runs + 1; i++) {
+    const e = await model.encode(pixelValues, dims);
+    if (i === 0) continue; // the first run warms ORT up
+    enc.push(e.ms.encoder);
+    cross.push(e.ms.crossKv);
+  }
+  console.log(`encoder (ViT-B/16, 197 tokens):      ${fmt(median(enc))}   HF ${HF_REFERENCE_MS.encoder} ms → ${(HF_REFERENCE_MS.encoder / median(enc)).toFixed(1)}×`);
+  console.log(`cross K/V (12 layers, once/image):   ${fmt(median(cross))}`);
+
+  for (const [label, numBeams, ref] of [["20 greedy tokens", 1, HF_REFERENCE_MS.greedy20], ["3 beams, 20 tokens", 3, HF_REFERENCE_MS.beam3]] as const) {
+    const options = { numBeams, maxNewTokens: 20, suppressTokens: [EOS] };
+    const whole: number[] = [];
+    const parts: { preprocess: number; encode: number; decode: number }[] = [];
+    for (let i = 0; i < runs + 1; i++) {
+      const s = performance.now();
+      const r = await captioner.caption(image, options);
+      if (i === 0) continue;
+      whole.push(performance.now() - s);
+      parts.push(r.timings);
+    }
+    // One more generation with a per-step observer for the breakdown.
+    const encoded = await model.encode(pixelValues, dims);
+    const cfg = model.generationConfig({ num_beams: numBeams, max_new_tokens: 20, suppress_tokens: [EOS] });
+    const steps: number[] = [];
+    const g0 = performance.now();
+    const result = await model.generate(encoded, model.decoderPrompt(cfg), cfg, (ms) => steps.push(ms));
+    const generateMs = performance.now() - g0;
+    const stepSum = steps.reduce((a, b) => a + b, 0);
+    const m = median(whole);
+    console.log(`\nwhole caption, ${label}:  ${fmt(m)}   HF ${ref} ms → ${(ref / m).toFixed(1)}×`);
+    console.log(`  preprocess ${fmt(median(parts.map((p) => p.preprocess)))}, encode ${fmt(median(parts.map((p) => p.encode)))}, decode ${fmt(median(parts.map((p) => p.decode)))}`);
+    console.log(`  ${result.steps} decoder steps: first ${fmt(steps[0])}, later median ${fmt(median(steps.slice(1)))} (batch ${numBeams})`);
+    console.log(`  generation outside ORT (log-softmax, top-k, processors, cache reorder): ${fmt(generateMs - stepSum)}`);
+  }
+
+  // The LM head alone (tied wte, [B, 768] · [50257, 768]ᵀ), the largest single matrix of a step.
+  const store = WeightStore.open(folder);
+  const g = new Graph("lm-head");
+  const h = g.input("h", "float32", ["batch", gpt2.n_embd]);
+  const wte = g.weight(store.info("decoder.transformer.wte.weight"));
+  g.output(g.op("Gemm", [h, wte], { transB: 1 }), "logits");
+  const lm = await createSession(g, store, { threads });
+  for (const batch of [1, 3]) {
+    const feed = { h: float32Tensor(new Float32Array(batch * gpt2.n_embd).fill(0.1), [batch, gpt2.n_embd]) };
+    const times: number[] = [];
+    for (let i = 0; i < runs + 3; i++) {
+      const s = performance.now();
+      await lm.run(feed);
+      if (i > 0) times.push(performance.now() - s);
+    }
+    console.log(`LM head alone, batch ${batch}:            ${fmt(median(times))} of each step`);
+  }
+  await lm.release();
+  await model.dispose();
+}
+
+await main();
