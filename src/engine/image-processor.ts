@@ -176,8 +176,12 @@ function parseTriple(
   return invalid(source, `${name} must be 3 numbers, got ${JSON.stringify(raw)}`);
 }
 
+/**
+ * A missing key takes the class default; an explicit null is stored as None by HF and reads as
+ * false in preprocess() (e.g. Florence-2's `"do_convert_rgb": null`).
+ */
 function bool(raw: unknown, fallback: boolean): boolean {
-  return raw === undefined || raw === null ? fallback : Boolean(raw);
+  return raw === undefined ? fallback : Boolean(raw);
 }
 
 /** Parses a preprocessor_config.json object (either layout) with HF's class defaults. */
@@ -200,7 +204,10 @@ export function parseImageProcessorConfig(
     invalid(source, `${processorClass} needs size with height and width, got ${JSON.stringify(j.size)}`);
   }
 
-  const resample = j.resample ?? defaults.resample;
+  // Missing: the class default. null: HF passes resample=None to image_transforms.resize, which
+  // then uses BILINEAR.
+  const resample =
+    j.resample === undefined ? defaults.resample : j.resample === null ? Resample.BILINEAR : j.resample;
   if (typeof resample !== "number" || !Number.isInteger(resample) || resample < 0 || resample > 5) {
     invalid(source, `unknown resample ${JSON.stringify(j.resample)}`);
   }

@@ -251,3 +251,24 @@ test("bad configs are MODEL_CONFIG_INVALID", () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("explicit nulls behave like HF's None: flags off, resample BILINEAR, sizes/means default", () => {
+  const cfg = parseImageProcessorConfig({
+    image_processor_type: "CLIPImageProcessor",
+    do_convert_rgb: null,
+    do_center_crop: null,
+    resample: null,
+    image_mean: null,
+    size: null,
+  });
+  assert.equal(cfg.doConvertRgb, false);
+  assert.equal(cfg.doCenterCrop, false);
+  assert.equal(cfg.resample, 2);
+  assert.deepEqual(cfg.imageMean, [0.48145466, 0.4578275, 0.40821073]);
+  assert.deepEqual(cfg.size, { kind: "shortestEdge", shortestEdge: 224 });
+  // keys left out take the class defaults
+  const blip = parseImageProcessorConfig({ image_processor_type: "BlipImageProcessor" });
+  assert.equal(blip.doConvertRgb, true);
+  assert.equal(blip.doRescale, true);
+  assert.equal(blip.resample, 3);
+});
