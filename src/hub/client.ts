@@ -91,7 +91,8 @@ export class HubClient {
     }
     if (code === "RevisionNotFound") return fail("MODEL_NOT_FOUND", `${where} (no such revision)`);
     if (code === "EntryNotFound") return fail("MODEL_NOT_FOUND", `${where} (no such file)`);
-    if (code === "GatedRepo" || res.status === 401 || res.status === 403) return fail("HUB_AUTH_REQUIRED", repo);
+    if (code === "GatedRepo" || res.status === 401 || res.status === 403)
+      return fail("HUB_AUTH_REQUIRED", repo);
     if (res.status === 404) return fail("MODEL_NOT_FOUND", where);
     const detail = `${where}: HTTP ${res.status} ${res.statusText}`;
     if (res.status >= 500 || res.status === 429 || res.status === 408) return new RetryableError(detail);
@@ -99,7 +100,9 @@ export class HubClient {
   }
 
   async repoInfo(repo: string, revision: string): Promise<RepoInfo> {
-    const url = new URL(`${this.endpoint}/api/models/${repo}/revision/${encodeURIComponent(revision)}?blobs=true`);
+    const url = new URL(
+      `${this.endpoint}/api/models/${repo}/revision/${encodeURIComponent(revision)}?blobs=true`,
+    );
     let res: Response;
     try {
       res = await this.fetchImpl(url, { headers: this.headersFor(url, { Accept: "application/json" }) });
@@ -202,7 +205,8 @@ export class HubClient {
       break;
     }
     if (!res) throw new RetryableError("no response");
-    if (res.status >= 300 && res.status < 400) throw fail("HUB_DOWNLOAD_FAILED", `too many redirects for ${file.name}`);
+    if (res.status >= 300 && res.status < 400)
+      throw fail("HUB_DOWNLOAD_FAILED", `too many redirects for ${file.name}`);
 
     const expectedSha = file.sha256 ?? (isSha256(linkedEtag) ? linkedEtag : undefined);
     let expectedSize = file.size ?? linkedSize;
@@ -214,7 +218,8 @@ export class HubClient {
       // A 416 answer says `Content-Range: bytes */<size>`.
       const total = res.headers.get("content-range")?.match(/\/(\d+)$/)?.[1];
       expectedSize ??= total === undefined ? undefined : Number(total);
-      if (expectedSize === have) return this.finish(partial, dest, label, have, expectedSha, await hashFile(partial));
+      if (expectedSize === have)
+        return this.finish(partial, dest, label, have, expectedSha, await hashFile(partial));
       await unlink(partial).catch(() => undefined);
       throw new RetryableError(`range not satisfiable for ${label}; restarting it`);
     }

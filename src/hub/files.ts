@@ -62,12 +62,16 @@ export function shardNames(indexJson: string, label: string): string[] {
     throw fail("SAFETENSORS_INVALID", `${label}: ${shardedWeightsIndex} is not JSON`);
   }
   const map = parsed.weight_map;
-  if (!map || typeof map !== "object") throw fail("SAFETENSORS_INVALID", `${label}: ${shardedWeightsIndex} has no weight_map`);
+  if (!map || typeof map !== "object")
+    throw fail("SAFETENSORS_INVALID", `${label}: ${shardedWeightsIndex} has no weight_map`);
   const names = [...new Set(Object.values(map))];
   for (const n of names) {
     // Shards live next to the index; refuse anything that would escape the folder.
     if (typeof n !== "string" || !/^[A-Za-z0-9._-]+\.safetensors$/.test(n)) {
-      throw fail("SAFETENSORS_INVALID", `${label}: bad shard name ${JSON.stringify(n)} in ${shardedWeightsIndex}`);
+      throw fail(
+        "SAFETENSORS_INVALID",
+        `${label}: bad shard name ${JSON.stringify(n)} in ${shardedWeightsIndex}`,
+      );
     }
   }
   return names;

@@ -44,7 +44,9 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-async function readHolder(path: string): Promise<{ holder: LockHolder | undefined; raw: string; mtimeMs: number } | undefined> {
+async function readHolder(
+  path: string,
+): Promise<{ holder: LockHolder | undefined; raw: string; mtimeMs: number } | undefined> {
   try {
     const [raw, s] = await Promise.all([readFile(path, "utf8"), stat(path)]);
     let holder: LockHolder | undefined;

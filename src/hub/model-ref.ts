@@ -67,7 +67,12 @@ export function parseModelRef(ref: string, cwd: string = process.cwd()): ModelRe
   }
   const alias = modelAliases[base];
   if (alias) {
-    return { kind: "hub", repo: alias.repo, revision: explicitRevision ?? alias.revision ?? defaultRevision, name: trimmed };
+    return {
+      kind: "hub",
+      repo: alias.repo,
+      revision: explicitRevision ?? alias.revision ?? defaultRevision,
+      name: trimmed,
+    };
   }
   if (!repoIdPattern.test(base) || base.includes("--") || base.includes("..")) {
     throw fail(

@@ -15,12 +15,16 @@ export interface RemoveResult {
 export async function removeModel(name: string, modelsDir: string): Promise<RemoveResult> {
   const ref = parseModelRef(name);
   if (ref.kind === "folder") {
-    throw fail("INVALID_ARGUMENT", `${name} is a folder, not a model in the models folder; remove it yourself`);
+    throw fail(
+      "INVALID_ARGUMENT",
+      `${name} is a folder, not a model in the models folder; remove it yourself`,
+    );
   }
   const cache = new RepoCache(modelsDir, ref.repo);
   const commits = await readdir(join(cache.dir, "snapshots")).catch(() => [] as string[]);
   const refs = await cache.readRefs();
-  if (commits.length === 0 && Object.keys(refs).length === 0) throw fail("MODEL_NOT_FOUND", `${name} is not installed`);
+  if (commits.length === 0 && Object.keys(refs).length === 0)
+    throw fail("MODEL_NOT_FOUND", `${name} is not installed`);
 
   // Never pull the floor from under a download in progress.
   const lock = await acquireLock(cache.lockPath, { timeoutMs: 10_000 });

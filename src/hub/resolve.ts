@@ -12,7 +12,14 @@ import { isCommitSha, parseModelRef } from "./model-ref.js";
 import { hubSettings, type HubOptions, type HubSettings } from "./settings.js";
 
 export type PullEvent =
-  | { type: "resolved"; repo: string; revision: string; commit: string; files: RemoteFile[]; total: number | undefined }
+  | {
+      type: "resolved";
+      repo: string;
+      revision: string;
+      commit: string;
+      files: RemoteFile[];
+      total: number | undefined;
+    }
   | { type: "waiting"; repo: string; holder: LockHolder | undefined }
   | { type: "file-start"; repo: string; file: string; size: number | undefined }
   | {
@@ -72,10 +79,18 @@ export async function resolveModel(ref: string, options: ResolveOptions = {}): P
 /** Downloads (or completes) the model `ref` names; fails for local folders and in offline mode. */
 export async function pullModel(ref: string, options: ResolveOptions = {}): Promise<PullResult> {
   const parsed = parseModelRef(ref);
-  if (parsed.kind === "folder") throw fail("INVALID_ARGUMENT", `${ref} is a local folder, there is nothing to pull`);
+  if (parsed.kind === "folder")
+    throw fail("INVALID_ARGUMENT", `${ref} is a local folder, there is nothing to pull`);
   const settings = hubSettings(options);
-  if (settings.offline) throw fail("INVALID_ARGUMENT", "cannot pull in offline mode (HF_HUB_OFFLINE / --offline)");
-  return pull(parsed.repo, parsed.revision, settings, new RepoCache(settings.modelsDir, parsed.repo), options);
+  if (settings.offline)
+    throw fail("INVALID_ARGUMENT", "cannot pull in offline mode (HF_HUB_OFFLINE / --offline)");
+  return pull(
+    parsed.repo,
+    parsed.revision,
+    settings,
+    new RepoCache(settings.modelsDir, parsed.repo),
+    options,
+  );
 }
 
 /** The complete snapshot a revision (branch, tag, refs/pr/N or commit) was last pulled at, if any. */
@@ -109,7 +124,8 @@ async function pull(
     return { dir: cache.snapshotDir(commit), repo, revision, commit, transferred: 0, files: manifest.files };
   }
   const commit = info.commit;
-  if (!isCommitSha(commit)) throw fail("HUB_DOWNLOAD_FAILED", `${label}: the hub answered a bad commit id ${commit}`);
+  if (!isCommitSha(commit))
+    throw fail("HUB_DOWNLOAD_FAILED", `${label}: the hub answered a bad commit id ${commit}`);
 
   const done = await cache.completeSnapshot(commit);
   const refs = await cache.readRefs();
@@ -129,7 +145,14 @@ async function pull(
     const finished = await cache.completeSnapshot(commit);
     if (finished) {
       await cache.writeRef(revision, commit);
-      return { dir: cache.snapshotDir(commit), repo, revision, commit, transferred: 0, files: finished.files };
+      return {
+        dir: cache.snapshotDir(commit),
+        repo,
+        revision,
+        commit,
+        transferred: 0,
+        files: finished.files,
+      };
     }
     const dir = cache.snapshotDir(commit);
     await mkdir(dir, { recursive: true });
@@ -137,7 +160,10 @@ async function pull(
     const manifestFiles = new Map<string, ManifestFile>();
     let transferred = 0;
 
-    const fetchOne = async (file: RemoteFile, progress: (fileBytes: number, fileTotal: number | undefined) => void) => {
+    const fetchOne = async (
+      file: RemoteFile,
+      progress: (fileBytes: number, fileTotal: number | undefined) => void,
+    ) => {
       const dest = join(dir, file.name);
       const present = await stat(dest).catch(() => undefined);
       // Files are renamed into place only after verification, so a present file of the right size is good.
@@ -160,7 +186,8 @@ async function pull(
       const listing = new Map(info.files.map((f) => [f.name, f]));
       for (const shard of shardNames(await readFile(join(dir, plan.shardIndex.name), "utf8"), label)) {
         const f = listing.get(shard);
-        if (!f) throw fail("MODEL_NOT_FOUND", `${label}: shard ${shard} named by the index is not in the repo`);
+        if (!f)
+          throw fail("MODEL_NOT_FOUND", `${label}: shard ${shard} named by the index is not in the repo`);
         files.push(f);
       }
     }
@@ -173,7 +200,15 @@ async function pull(
     for (const file of files) {
       if (!manifestFiles.has(file.name)) {
         await fetchOne(file, (fileBytes, fileTotal) =>
-          emit({ type: "progress", repo, file: file.name, fileBytes, fileTotal, bytes: bytesBefore + fileBytes, total }),
+          emit({
+            type: "progress",
+            repo,
+            file: file.name,
+            fileBytes,
+            fileTotal,
+            bytes: bytesBefore + fileBytes,
+            total,
+          }),
         );
       }
       bytesBefore += manifestFiles.get(file.name)?.size ?? 0;

@@ -120,11 +120,16 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function listen(server: Server): Promise<string> {
   return new Promise((resolve) => {
-    server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
+    server.listen(0, "127.0.0.1", () =>
+      resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+    );
   });
 }
 
-export async function startFakeHub(repos: Record<string, FakeRepo>, options: { token?: string } = {}): Promise<FakeHub> {
+export async function startFakeHub(
+  repos: Record<string, FakeRepo>,
+  options: { token?: string } = {},
+): Promise<FakeHub> {
   const served = new Map(Object.entries(repos).map(([id, spec]) => [id, buildRepo(id, spec)]));
   const log: RequestLog[] = [];
   const cuts = new Map<string, number>();
@@ -155,7 +160,14 @@ export async function startFakeHub(repos: Record<string, FakeRepo>, options: { t
     res.end(JSON.stringify({ error: message }));
   }
 
-  async function sendContent(req: IncomingMessage, res: ServerResponse, entry: RequestLog, repo: ServedRepo, file: ServedFile, headers: Record<string, string>) {
+  async function sendContent(
+    req: IncomingMessage,
+    res: ServerResponse,
+    entry: RequestLog,
+    repo: ServedRepo,
+    file: ServedFile,
+    headers: Record<string, string>,
+  ) {
     const key = `${repo.id}/${file.name}`;
     entry.file = key;
     let data = file.data;
@@ -261,7 +273,15 @@ export async function startFakeHub(repos: Record<string, FakeRepo>, options: { t
       );
       entry.status = 200;
       res.writeHead(200, { "Content-Type": "application/json" });
-      res.end(JSON.stringify({ _id: repo.id, id: repo.id, sha: commit, gated: repo.gated ? "auto" : false, siblings }));
+      res.end(
+        JSON.stringify({
+          _id: repo.id,
+          id: repo.id,
+          sha: commit,
+          gated: repo.gated ? "auto" : false,
+          siblings,
+        }),
+      );
       return;
     }
 
@@ -271,8 +291,10 @@ export async function startFakeHub(repos: Record<string, FakeRepo>, options: { t
       if (!repo) return errorReply(res, entry, 404, "RepoNotFound", "Repository not found");
       if (repo.gated) {
         const auth = authorized(req);
-        if (auth === "none") return errorReply(res, entry, 401, "GatedRepo", "Access to this model is restricted");
-        if (auth === "wrong") return errorReply(res, entry, 403, "GatedRepo", "Access to this model is restricted");
+        if (auth === "none")
+          return errorReply(res, entry, 401, "GatedRepo", "Access to this model is restricted");
+        if (auth === "wrong")
+          return errorReply(res, entry, 403, "GatedRepo", "Access to this model is restricted");
       }
       const commit = findRevision(repo, decodeURIComponent(resolve[2]));
       if (!commit) return errorReply(res, entry, 404, "RevisionNotFound", "Invalid rev id");

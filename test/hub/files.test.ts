@@ -52,25 +52,55 @@ test("only configs, tokenizer files and safetensors weights are planned", () => 
 });
 
 test("sharded safetensors: the index is planned and names the shards", () => {
-  const plan = planDownload(listing("config.json", "model.safetensors.index.json", "model-00001-of-00002.safetensors"), "x");
+  const plan = planDownload(
+    listing("config.json", "model.safetensors.index.json", "model-00001-of-00002.safetensors"),
+    "x",
+  );
   assert.equal(plan.shardIndex?.name, "model.safetensors.index.json");
   const index = JSON.stringify({
     metadata: { total_size: 10 },
-    weight_map: { a: "model-00001-of-00002.safetensors", b: "model-00002-of-00002.safetensors", c: "model-00001-of-00002.safetensors" },
+    weight_map: {
+      a: "model-00001-of-00002.safetensors",
+      b: "model-00002-of-00002.safetensors",
+      c: "model-00001-of-00002.safetensors",
+    },
   });
-  assert.deepEqual(shardNames(index, "x"), ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]);
-  assert.equal(codeOf(() => shardNames(JSON.stringify({ weight_map: { a: "../../etc/passwd.safetensors" } }), "x")), "SAFETENSORS_INVALID");
-  assert.equal(codeOf(() => shardNames("not json", "x")), "SAFETENSORS_INVALID");
+  assert.deepEqual(shardNames(index, "x"), [
+    "model-00001-of-00002.safetensors",
+    "model-00002-of-00002.safetensors",
+  ]);
+  assert.equal(
+    codeOf(() => shardNames(JSON.stringify({ weight_map: { a: "../../etc/passwd.safetensors" } }), "x")),
+    "SAFETENSORS_INVALID",
+  );
+  assert.equal(
+    codeOf(() => shardNames("not json", "x")),
+    "SAFETENSORS_INVALID",
+  );
 });
 
 test("pickle-only, weightless and config-less repos are refused with their own codes", () => {
-  assert.equal(codeOf(() => planDownload(listing("config.json", "pytorch_model.bin"), "x")), "MODEL_WEIGHTS_PICKLE_ONLY");
   assert.equal(
-    codeOf(() => planDownload(listing("config.json", "pytorch_model.bin.index.json", "pytorch_model-00001-of-00002.bin"), "x")),
+    codeOf(() => planDownload(listing("config.json", "pytorch_model.bin"), "x")),
     "MODEL_WEIGHTS_PICKLE_ONLY",
   );
-  assert.equal(codeOf(() => planDownload(listing("config.json", "tf_model.h5"), "x")), "MODEL_WEIGHTS_MISSING");
-  assert.equal(codeOf(() => planDownload(listing("model.safetensors"), "x")), "MODEL_CONFIG_MISSING");
+  assert.equal(
+    codeOf(() =>
+      planDownload(
+        listing("config.json", "pytorch_model.bin.index.json", "pytorch_model-00001-of-00002.bin"),
+        "x",
+      ),
+    ),
+    "MODEL_WEIGHTS_PICKLE_ONLY",
+  );
+  assert.equal(
+    codeOf(() => planDownload(listing("config.json", "tf_model.h5"), "x")),
+    "MODEL_WEIGHTS_MISSING",
+  );
+  assert.equal(
+    codeOf(() => planDownload(listing("model.safetensors"), "x")),
+    "MODEL_CONFIG_MISSING",
+  );
 });
 
 test("a sharded repo is pulled as index + the shards it names, nothing else", async () => {
@@ -78,7 +108,10 @@ test("a sharded repo is pulled as index + the shards it names, nothing else", as
   const shard2 = Buffer.alloc(200_000, 2);
   const index = JSON.stringify({
     metadata: { total_size: 500_000 },
-    weight_map: { "a.weight": "model-00001-of-00002.safetensors", "b.weight": "model-00002-of-00002.safetensors" },
+    weight_map: {
+      "a.weight": "model-00001-of-00002.safetensors",
+      "b.weight": "model-00002-of-00002.safetensors",
+    },
   });
   const hub = await startFakeHub({
     "big/sharded": {
@@ -95,7 +128,12 @@ test("a sharded repo is pulled as index + the shards it names, nothing else", as
   });
   try {
     await withTempDir(async (cacheDir) => {
-      const dir = await resolveModel("big/sharded", { endpoint: hub.endpoint, cacheDir, offline: false, token: "" });
+      const dir = await resolveModel("big/sharded", {
+        endpoint: hub.endpoint,
+        cacheDir,
+        offline: false,
+        token: "",
+      });
       assert.deepEqual((await readdir(dir)).sort(), [
         "config.json",
         "model-00001-of-00002.safetensors",

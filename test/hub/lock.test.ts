@@ -23,7 +23,9 @@ interface Child {
 
 function startChild(args: string[]): Child {
   const script = fileURLToPath(new URL("./pull-child.ts", import.meta.url));
-  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   let out = "";
   let err = "";
   let markReady: () => void = () => undefined;
@@ -35,7 +37,9 @@ function startChild(args: string[]): Child {
   child.stderr.on("data", (d) => (err += d));
   const result = new Promise<{ dir: string; events: string[] }>((resolve, reject) =>
     child.on("exit", (code) =>
-      code === 0 ? resolve(JSON.parse(out.slice("ready\n".length))) : reject(new Error(`child failed (${code}): ${err}`)),
+      code === 0
+        ? resolve(JSON.parse(out.slice("ready\n".length)))
+        : reject(new Error(`child failed (${code}): ${err}`)),
     ),
   );
   return { ready, go: () => child.stdin.end("go\n"), result };
@@ -67,7 +71,10 @@ test("the second holder waits until the first releases", async () => {
 test("a lock left by a dead process is broken", async () => {
   await withTempDir(async (dir) => {
     const path = join(dir, ".lock");
-    await writeFile(path, JSON.stringify({ pid: deadPid(), host: hostname(), since: new Date().toISOString(), nonce: "x" }));
+    await writeFile(
+      path,
+      JSON.stringify({ pid: deadPid(), host: hostname(), since: new Date().toISOString(), nonce: "x" }),
+    );
     const lock = await acquireLock(path, { timeoutMs: 2000 });
     assert.equal(JSON.parse(await readFile(path, "utf8")).pid, process.pid);
     await lock.release();
@@ -118,7 +125,10 @@ test("two processes pulling one model: one downloads, the other waits and finds 
       assert.deepEqual(await folderDifferences(fixture("vit-gpt2"), a.dir), []);
       await assert.rejects(stat(join(cacheDir, "tiny--vit-gpt2", ".lock")));
       // And in-process, a later resolve reuses it.
-      assert.equal(await resolveModel("tiny/vit-gpt2", { endpoint: hub.endpoint, cacheDir, offline: false }), a.dir);
+      assert.equal(
+        await resolveModel("tiny/vit-gpt2", { endpoint: hub.endpoint, cacheDir, offline: false }),
+        a.dir,
+      );
     });
   } finally {
     await hub.close();

@@ -18,18 +18,15 @@ function codeOf(fn: () => unknown): string | undefined {
 }
 
 test("the seed models' aliases", () => {
-  assert.deepEqual(
-    Object.fromEntries(Object.entries(modelAliases).map(([k, v]) => [k, v.repo])),
-    {
-      "kosmos-2": "microsoft/kosmos-2-patch14-224",
-      "vit-gpt2-image-captioning": "nlpconnect/vit-gpt2-image-captioning",
-      "blip-image-captioning-large": "Salesforce/blip-image-captioning-large",
-      "florence-2-promptgen-large": "MiaoshouAI/Florence-2-large-PromptGen-v2.0",
-      "florence-2-promptgen-base": "MiaoshouAI/Florence-2-base-PromptGen-v2.0",
-      "florence-2-base": "microsoft/Florence-2-base-ft",
-      "florence-2-large": "microsoft/Florence-2-large-ft",
-    },
-  );
+  assert.deepEqual(Object.fromEntries(Object.entries(modelAliases).map(([k, v]) => [k, v.repo])), {
+    "kosmos-2": "microsoft/kosmos-2-patch14-224",
+    "vit-gpt2-image-captioning": "nlpconnect/vit-gpt2-image-captioning",
+    "blip-image-captioning-large": "Salesforce/blip-image-captioning-large",
+    "florence-2-promptgen-large": "MiaoshouAI/Florence-2-large-PromptGen-v2.0",
+    "florence-2-promptgen-base": "MiaoshouAI/Florence-2-base-PromptGen-v2.0",
+    "florence-2-base": "microsoft/Florence-2-base-ft",
+    "florence-2-large": "microsoft/Florence-2-large-ft",
+  });
   assert.deepEqual(parseModelRef("kosmos-2", "/nonexistent"), {
     kind: "hub",
     repo: "microsoft/kosmos-2-patch14-224",
@@ -52,12 +49,30 @@ test("repo ids with and without revision; bad names", () => {
     name: "Salesforce/blip-image-captioning-large@abc123",
   });
   assert.equal(parseModelRef("gpt2", "/nonexistent").kind, "hub");
-  assert.equal(codeOf(() => parseModelRef("a/b/c", "/nonexistent")), "MODEL_NOT_FOUND");
-  assert.equal(codeOf(() => parseModelRef("a--b/c", "/nonexistent")), "MODEL_NOT_FOUND");
-  assert.equal(codeOf(() => parseModelRef("./missing-folder", "/nonexistent")), "MODEL_NOT_FOUND");
-  assert.equal(codeOf(() => parseModelRef("a/b@../x", "/nonexistent")), "INVALID_ARGUMENT");
-  assert.equal(codeOf(() => parseModelRef("a/b@", "/nonexistent")), "INVALID_ARGUMENT");
-  assert.equal(codeOf(() => parseModelRef("  ", "/nonexistent")), "INVALID_ARGUMENT");
+  assert.equal(
+    codeOf(() => parseModelRef("a/b/c", "/nonexistent")),
+    "MODEL_NOT_FOUND",
+  );
+  assert.equal(
+    codeOf(() => parseModelRef("a--b/c", "/nonexistent")),
+    "MODEL_NOT_FOUND",
+  );
+  assert.equal(
+    codeOf(() => parseModelRef("./missing-folder", "/nonexistent")),
+    "MODEL_NOT_FOUND",
+  );
+  assert.equal(
+    codeOf(() => parseModelRef("a/b@../x", "/nonexistent")),
+    "INVALID_ARGUMENT",
+  );
+  assert.equal(
+    codeOf(() => parseModelRef("a/b@", "/nonexistent")),
+    "INVALID_ARGUMENT",
+  );
+  assert.equal(
+    codeOf(() => parseModelRef("  ", "/nonexistent")),
+    "INVALID_ARGUMENT",
+  );
 });
 
 test("an existing folder wins over a repo id and is returned as is, even offline", async () => {
@@ -72,8 +87,18 @@ test("an existing folder wins over a repo id and is returned as is, even offline
 });
 
 test("settings come from options, then HF_* / SIGHTLINE_* variables, then defaults", () => {
-  const env = { HF_ENDPOINT: "http://mirror.local/", HF_TOKEN: "t", HF_HUB_OFFLINE: "1", SIGHTLINE_MODELS_DIR: "/m" };
-  assert.deepEqual(hubSettings({}, env), { endpoint: "http://mirror.local", token: "t", offline: true, modelsDir: "/m" });
+  const env = {
+    HF_ENDPOINT: "http://mirror.local/",
+    HF_TOKEN: "t",
+    HF_HUB_OFFLINE: "1",
+    SIGHTLINE_MODELS_DIR: "/m",
+  };
+  assert.deepEqual(hubSettings({}, env), {
+    endpoint: "http://mirror.local",
+    token: "t",
+    offline: true,
+    modelsDir: "/m",
+  });
   assert.deepEqual(hubSettings({ offline: false, cacheDir: "/x", endpoint: "http://e", token: "u" }, env), {
     endpoint: "http://e",
     token: "u",

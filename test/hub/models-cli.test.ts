@@ -9,7 +9,10 @@ import { fixture, folderDifferences, withTempDir } from "./fixture-files.js";
 
 const main = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 
-function sightline(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+function sightline(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["--import", "tsx", main, ...args], {
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
@@ -40,21 +43,36 @@ test("models pull / list / rm through the CLI", async () => {
       const dir = pulled.stdout.trim().split("→ ")[1];
       assert.deepEqual(await folderDifferences(fixture("vit-gpt2"), dir), []);
 
-      const again = await sightline(["models", "pull", "tiny/vit-gpt2"], { ...env, SIGHTLINE_MODELS_DIR: modelsDir });
+      const again = await sightline(["models", "pull", "tiny/vit-gpt2"], {
+        ...env,
+        SIGHTLINE_MODELS_DIR: modelsDir,
+      });
       assert.match(again.stdout, /already complete/);
 
       const listed = await sightline(["models", "list", "--models-dir", modelsDir], {});
       assert.equal(listed.code, 0, listed.stderr);
       assert.match(listed.stdout, /^NAME\s+REVISION\s+COMMIT\s+SIZE\s+ARCHITECTURE$/m);
-      assert.match(listed.stdout, /^tiny\/vit-gpt2\s+main\s+[0-9a-f]{7}\s+9\.7 MB\s+VisionEncoderDecoderModel$/m);
+      assert.match(
+        listed.stdout,
+        /^tiny\/vit-gpt2\s+main\s+[0-9a-f]{7}\s+9\.7 MB\s+VisionEncoderDecoderModel$/m,
+      );
 
-      const offline = await sightline(["models", "pull", "kosmos-2", "--offline", "--models-dir", modelsDir], env);
+      const offline = await sightline(
+        ["models", "pull", "kosmos-2", "--offline", "--models-dir", modelsDir],
+        env,
+      );
       assert.equal(offline.code, 1);
       assert.match(offline.stderr, /^error INVALID_ARGUMENT: invalid argument: cannot pull in offline mode/m);
 
-      const pickle = await sightline(["models", "pull", "legacy/pickle-only", "--models-dir", modelsDir], env);
+      const pickle = await sightline(
+        ["models", "pull", "legacy/pickle-only", "--models-dir", modelsDir],
+        env,
+      );
       assert.equal(pickle.code, 1);
-      assert.match(pickle.stderr, /^error MODEL_WEIGHTS_PICKLE_ONLY: legacy\/pickle-only@main has only pytorch_model\.bin/m);
+      assert.match(
+        pickle.stderr,
+        /^error MODEL_WEIGHTS_PICKLE_ONLY: legacy\/pickle-only@main has only pytorch_model\.bin/m,
+      );
 
       const removed = await sightline(["models", "rm", "tiny/vit-gpt2", "--models-dir", modelsDir], {});
       assert.equal(removed.code, 0, removed.stderr);
@@ -70,11 +88,16 @@ test("models pull / list / rm through the CLI", async () => {
 });
 
 test("models rm NAME@REV removes only that snapshot", async () => {
-  const hub = await startFakeHub({ "tiny/blip": { dir: fixture("blip"), revisions: { "refs/pr/2": "2".repeat(40) } } });
+  const hub = await startFakeHub({
+    "tiny/blip": { dir: fixture("blip"), revisions: { "refs/pr/2": "2".repeat(40) } },
+  });
   try {
     await withTempDir(async (modelsDir) => {
       const env = { HF_ENDPOINT: hub.endpoint };
-      const r = await sightline(["models", "pull", "tiny/blip", "tiny/blip@refs/pr/2", "--models-dir", modelsDir], env);
+      const r = await sightline(
+        ["models", "pull", "tiny/blip", "tiny/blip@refs/pr/2", "--models-dir", modelsDir],
+        env,
+      );
       assert.equal(r.code, 0, r.stderr);
       assert.equal((await readdir(join(modelsDir, "tiny--blip", "snapshots"))).length, 2);
       const rm = await sightline(["models", "rm", "tiny/blip@refs/pr/2", "--models-dir", modelsDir], {});

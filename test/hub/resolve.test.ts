@@ -72,8 +72,14 @@ test("pulls each fixture folder: only the model files, byte-identical, LFS throu
       assert.match(refs.main, /^[0-9a-f]{40}$/);
       assert.deepEqual(await readdir(join(repoDir, "snapshots")), [refs.main]);
       const manifest = JSON.parse(await readFile(join(repoDir, "manifests", `${refs.main}.json`), "utf8"));
-      assert.deepEqual(manifest.files.map((f: { name: string }) => f.name).sort(), await modelFileNames(fixture("vit-gpt2")));
-      assert.match(manifest.files.find((f: { name: string }) => f.name === "model.safetensors").sha256, /^[0-9a-f]{64}$/);
+      assert.deepEqual(
+        manifest.files.map((f: { name: string }) => f.name).sort(),
+        await modelFileNames(fixture("vit-gpt2")),
+      );
+      assert.match(
+        manifest.files.find((f: { name: string }) => f.name === "model.safetensors").sha256,
+        /^[0-9a-f]{64}$/,
+      );
     }),
   );
 });
@@ -103,7 +109,11 @@ test("a cut connection is resumed with a Range request: only the rest is transfe
       const size = await safetensorsSize("blip");
       const cutAt = 3_000_000;
       hub.cutOnce(key, cutAt);
-      await rejectsWith(resolveModel("tiny/blip", opts(hub, cacheDir, { retries: 0 })), "HUB_DOWNLOAD_FAILED", /resume/);
+      await rejectsWith(
+        resolveModel("tiny/blip", opts(hub, cacheDir, { retries: 0 })),
+        "HUB_DOWNLOAD_FAILED",
+        /resume/,
+      );
       const snapshots = await readdir(join(cacheDir, "tiny--blip", "snapshots"));
       const partial = join(cacheDir, "tiny--blip", "snapshots", snapshots[0], "model.safetensors.incomplete");
       // What reached the disk: at most what the server sent before the cut (a few chunks still
@@ -172,10 +182,18 @@ test("offline: a missing model names the pull command; a pulled one resolves wit
     // The hub is gone now: offline mode finds the snapshot through refs.json.
     assert.equal(await resolveModel("tiny/vit-gpt2", { cacheDir, offline: true, endpoint }), dir);
     assert.equal(await resolveModel("tiny/vit-gpt2@main", { cacheDir, offline: true, endpoint }), dir);
-    await rejectsWith(resolveModel("tiny/vit-gpt2@v2", { cacheDir, offline: true, endpoint }), "MODEL_NOT_DOWNLOADED");
+    await rejectsWith(
+      resolveModel("tiny/vit-gpt2@v2", { cacheDir, offline: true, endpoint }),
+      "MODEL_NOT_DOWNLOADED",
+    );
     // Online but unreachable: the earlier download is used, and said so.
     const events: PullEvent[] = [];
-    const again = await resolveModel("tiny/vit-gpt2", { cacheDir, offline: false, endpoint, onProgress: (e) => events.push(e) });
+    const again = await resolveModel("tiny/vit-gpt2", {
+      cacheDir,
+      offline: false,
+      endpoint,
+      onProgress: (e) => events.push(e),
+    });
     assert.equal(again, dir);
     assert.equal(events[0]?.type, "using-cache");
   });
@@ -184,8 +202,15 @@ test("offline: a missing model names the pull command; a pulled one resolves wit
 test("a gated repo without a token says to set HF_TOKEN; with it the token never reaches the CDN", async () => {
   await withHub(async (hub) =>
     withTempDir(async (cacheDir) => {
-      await rejectsWith(resolveModel("tiny/gated-blip", opts(hub, cacheDir)), "HUB_AUTH_REQUIRED", /gated or private repo: set HF_TOKEN/);
-      await rejectsWith(resolveModel("tiny/gated-blip", opts(hub, cacheDir, { token: "wrong" })), "HUB_AUTH_REQUIRED");
+      await rejectsWith(
+        resolveModel("tiny/gated-blip", opts(hub, cacheDir)),
+        "HUB_AUTH_REQUIRED",
+        /gated or private repo: set HF_TOKEN/,
+      );
+      await rejectsWith(
+        resolveModel("tiny/gated-blip", opts(hub, cacheDir, { token: "wrong" })),
+        "HUB_AUTH_REQUIRED",
+      );
       const dir = await resolveModel("tiny/gated-blip", opts(hub, cacheDir, { token }));
       assert.deepEqual(await folderDifferences(fixture("blip"), dir), []);
       const hubRequests = hub.log.filter((e) => e.host === "hub" && e.authorization === `Bearer ${token}`);
@@ -200,8 +225,16 @@ test("a gated repo without a token says to set HF_TOKEN; with it the token never
 test("unknown repos and revisions are MODEL_NOT_FOUND", async () => {
   await withHub(async (hub) =>
     withTempDir(async (cacheDir) => {
-      await rejectsWith(resolveModel("nobody/nothing", opts(hub, cacheDir)), "MODEL_NOT_FOUND", /nobody\/nothing/);
-      await rejectsWith(resolveModel("tiny/blip@no-such-branch", opts(hub, cacheDir)), "MODEL_NOT_FOUND", /revision/);
+      await rejectsWith(
+        resolveModel("nobody/nothing", opts(hub, cacheDir)),
+        "MODEL_NOT_FOUND",
+        /nobody\/nothing/,
+      );
+      await rejectsWith(
+        resolveModel("tiny/blip@no-such-branch", opts(hub, cacheDir)),
+        "MODEL_NOT_FOUND",
+        /revision/,
+      );
     }),
   );
 });
@@ -272,7 +305,10 @@ test("a server that ignores Range gets a fresh start; a 503 is retried", async (
       const key = "tiny/florence-2/model.safetensors";
       const size = await safetensorsSize("florence-2");
       hub.cutOnce(key, 2_000_000);
-      await rejectsWith(resolveModel("tiny/florence-2", opts(hub, cacheDir, { retries: 0 })), "HUB_DOWNLOAD_FAILED");
+      await rejectsWith(
+        resolveModel("tiny/florence-2", opts(hub, cacheDir, { retries: 0 })),
+        "HUB_DOWNLOAD_FAILED",
+      );
       hub.ignoreRangeOnce(key);
       const dir = await resolveModel("tiny/florence-2", opts(hub, cacheDir));
       const requests = hub.contentRequests(key);
@@ -285,7 +321,10 @@ test("a server that ignores Range gets a fresh start; a 503 is retried", async (
       hub.failOnce("tiny/vit-gpt2/tokenizer.json", 503);
       const vit = await resolveModel("tiny/vit-gpt2", opts(hub, cacheDir));
       const tokenizer = hub.contentRequests("tiny/vit-gpt2/tokenizer.json");
-      assert.deepEqual(tokenizer.map((r) => r.status), [503, 200]);
+      assert.deepEqual(
+        tokenizer.map((r) => r.status),
+        [503, 200],
+      );
       assert.deepEqual(await folderDifferences(fixture("vit-gpt2"), vit), []);
     }),
   );

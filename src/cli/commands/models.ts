@@ -68,14 +68,17 @@ export async function run(argv: string[]): Promise<number> {
       return list(settings.modelsDir, values.json);
     case "pull":
       if (names.length === 0) throw fail("INVALID_ARGUMENT", "models pull needs at least one NAME");
-      if (settings.offline) throw fail("INVALID_ARGUMENT", "cannot pull in offline mode (--offline / HF_HUB_OFFLINE)");
+      if (settings.offline)
+        throw fail("INVALID_ARGUMENT", "cannot pull in offline mode (--offline / HF_HUB_OFFLINE)");
       for (const name of names) await pull(name, settings.modelsDir);
       return 0;
     case "rm":
     case "remove": {
       if (names.length !== 1) throw fail("INVALID_ARGUMENT", "models rm takes one NAME");
       const r = await removeModel(names[0], settings.modelsDir);
-      console.log(`removed ${r.repo}${r.removedCommits.length ? ` (${r.removedCommits.map((c) => c.slice(0, 7)).join(", ")})` : ""}`);
+      console.log(
+        `removed ${r.repo}${r.removedCommits.length ? ` (${r.removedCommits.map((c) => c.slice(0, 7)).join(", ")})` : ""}`,
+      );
       return 0;
     }
     default:
@@ -102,7 +105,13 @@ async function list(modelsDir: string, json: boolean): Promise<number> {
   ]);
   const header = ["NAME", "REVISION", "COMMIT", "SIZE", "ARCHITECTURE"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  for (const r of [header, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd());
+  for (const r of [header, ...rows])
+    console.log(
+      r
+        .map((c, i) => c.padEnd(widths[i]))
+        .join("  ")
+        .trimEnd(),
+    );
   console.log(`\n${modelsDir}`);
   return 0;
 }
@@ -119,7 +128,9 @@ async function pull(name: string, modelsDir: string): Promise<void> {
     switch (e.type) {
       case "resolved": {
         const size = e.total !== undefined ? `, ${formatBytes(e.total)}` : "";
-        console.error(`${name}: ${e.repo}@${e.revision} (${e.commit.slice(0, 7)}), ${e.files.length} files${size}`);
+        console.error(
+          `${name}: ${e.repo}@${e.revision} (${e.commit.slice(0, 7)}), ${e.files.length} files${size}`,
+        );
         if (tty && e.total !== undefined) {
           bar = new cliProgress.SingleBar(
             {
@@ -155,8 +166,11 @@ async function pull(name: string, modelsDir: string): Promise<void> {
       case "file-done":
         if (!bar) {
           const seconds = Math.max((Date.now() - fileStarted) / 1000, 0.001);
-          const resumed = e.transferred < e.size ? `, resumed: ${formatBytes(e.transferred)} transferred` : "";
-          console.error(`  ${e.file}  ${formatBytes(e.size)}  ${formatBytes(e.transferred / seconds)}/s${resumed}`);
+          const resumed =
+            e.transferred < e.size ? `, resumed: ${formatBytes(e.transferred)} transferred` : "";
+          console.error(
+            `  ${e.file}  ${formatBytes(e.size)}  ${formatBytes(e.transferred / seconds)}/s${resumed}`,
+          );
         }
         break;
       case "using-cache":
