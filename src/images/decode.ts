@@ -142,8 +142,9 @@ async function decodeRaw(
     autoOrient: true,
     ignoreIcc: true,
     ...firstImage(format),
-    // libvips caps the number of libjpeg warnings it tolerates; this lifts that cap only for the
-    // retry of a JPEG whose header (and so pixel count) has already been checked.
+    // With its default safety limits libvips gives up on JPEGs with recoverable entropy-data
+    // damage that PIL decodes (shared images/invalid/corrupted.jpg); `unlimited` is used only to
+    // retry such a JPEG, whose header (and so pixel count) has already been checked.
     unlimited: lenientJpeg,
   });
   // Keep CMYK samples as they are and convert them with PIL's formula below.
