@@ -1,6 +1,5 @@
 // Florence-2 (and PromptGen) as a CaptionModel: Florence2Processor (image processor, task prompts,
 // BART tokenizer with the processor's 1024 added tokens), the model, and post_process_generation.
-import { fail } from "../../errors.js";
 import { fixedOutputSize, loadImageProcessor, type ImageProcessor } from "../../engine/image-processor.js";
 import { loadTokenizer, type TextTokenizer } from "../../engine/tokenizer.js";
 import type { CaptionModel, CaptionOptions, CaptionResult, LoadOptions, RgbImage } from "../types.js";
@@ -109,12 +108,8 @@ export async function load(
   options: LoadOptions = {},
 ): Promise<CaptionModel> {
   const imageProcessor = loadImageProcessor(folder);
+  // Real checkpoints resize to one square size (768×768): its vision graph is built now.
   const size = fixedOutputSize(imageProcessor.config);
-  if (!size)
-    throw fail(
-      "MODEL_CONFIG_INVALID",
-      `${folder}: Florence-2 needs a fixed image size in preprocessor_config.json`,
-    );
   const [model, tokenizer] = await Promise.all([
     Florence2.create(folder, config, size, options),
     loadFlorence2Tokenizer(folder),

@@ -36,57 +36,70 @@ export interface EncodedPrompt {
 }
 
 export class Florence2 {
+  /** Vision sessions by input size: the graph's reshapes are static, so each size has its own. */
+  private readonly vision = new Map<string, Promise<Session>>();
+
   private constructor(
     readonly folder: string,
     readonly config: Florence2Config,
-    /** The [height, width] the vision graph was built for. */
-    readonly imageSize: { height: number; width: number },
-    private readonly vision: Session,
+    private readonly store: WeightStore,
+    private readonly options: LoadOptions,
     private readonly encoder: Session,
     private readonly decoderStep: Session,
   ) {}
 
+  /**
+   * Builds the encoder and decoder-step sessions, and the vision session for `imageSize` (the image
+   * processor's fixed output size) when given; other sizes get theirs on first use.
+   */
   static async create(
     folder: string,
     rawConfig: Record<string, any>,
-    imageSize: { height: number; width: number },
+    imageSize: { height: number; width: number } | null,
     options: LoadOptions = {},
   ): Promise<Florence2> {
     const config = parseFlorence2Config(rawConfig);
     const store = WeightStore.open(folder);
-    const threads = options.threads;
-
-    const vision = new Graph("florence2_vision");
-    const pixels = vision.input("pixel_values", "float32", [1, 3, imageSize.height, imageSize.width]);
-    const size = { h: imageSize.height, w: imageSize.width };
-    vision.output(
-      encodeImage(vision, pixels, size, config.vision, new VarBuilder(vision, store)),
-      "image_features",
-    );
-
     const encoder = new Graph("florence2_encoder");
     buildEncoder(encoder, config.text, new VarBuilder(encoder, store).pp("language_model"));
     const decoder = new Graph("florence2_decoder_step");
     buildDecoderStep(decoder, config.text, new VarBuilder(decoder, store).pp("language_model"));
-
-    const [v, e, d] = await Promise.all([
-      createSession(vision, store, { threads }),
-      createSession(encoder, store, { threads }),
-      createSession(decoder, store, { threads }),
+    const [e, d] = await Promise.all([
+      createSession(encoder, store, { threads: options.threads }),
+      createSession(decoder, store, { threads: options.threads }),
     ]);
-    return new Florence2(folder, config, imageSize, v, e, d);
+    const model = new Florence2(folder, config, store, options, e, d);
+    if (imageSize) await model.visionSession(imageSize.height, imageSize.width);
+    return model;
+  }
+
+  private visionSession(height: number, width: number): Promise<Session> {
+    const key = `${height}x${width}`;
+    let session = this.vision.get(key);
+    if (!session) {
+      const g = new Graph(`florence2_vision_${key}`);
+      const pixels = g.input("pixel_values", "float32", [1, 3, height, width]);
+      const features = encodeImage(
+        g,
+        pixels,
+        { h: height, w: width },
+        this.config.vision,
+        new VarBuilder(g, this.store),
+      );
+      g.output(features, "image_features");
+      session = createSession(g, this.store, { threads: this.options.threads });
+      this.vision.set(key, session);
+    }
+    return session;
   }
 
   /** _encode_image: pixel values [1, 3, H, W] → image features [1, image tokens, d_model]. */
   async encodeImage(pixelValues: Float32Array, dims: readonly number[]): Promise<Tensor> {
-    const { height, width } = this.imageSize;
-    if (dims.length !== 4 || dims[0] !== 1 || dims[1] !== 3 || dims[2] !== height || dims[3] !== width) {
-      throw fail(
-        "INVALID_ARGUMENT",
-        `pixel_values are [${dims}] but ${this.folder} was built for [1, 3, ${height}, ${width}]`,
-      );
+    if (dims.length !== 4 || dims[0] !== 1 || dims[1] !== 3 || pixelValues.length !== dims[2] * dims[3] * 3) {
+      throw fail("INVALID_ARGUMENT", `pixel_values of shape [${dims}] are not one RGB image`);
     }
-    const out = await this.vision.run({ pixel_values: float32Tensor(pixelValues, [1, 3, height, width]) });
+    const session = await this.visionSession(dims[2], dims[3]);
+    const out = await session.run({ pixel_values: float32Tensor(pixelValues, [1, 3, dims[2], dims[3]]) });
     return out.image_features;
   }
 
@@ -135,6 +148,12 @@ export class Florence2 {
   }
 
   async dispose(): Promise<void> {
-    await Promise.all([this.vision.release(), this.encoder.release(), this.decoderStep.release()]);
+    const vision = await Promise.allSettled(this.vision.values());
+    this.vision.clear();
+    await Promise.all([
+      ...vision.map((v) => (v.status === "fulfilled" ? v.value.release() : undefined)),
+      this.encoder.release(),
+      this.decoderStep.release(),
+    ]);
   }
 }
