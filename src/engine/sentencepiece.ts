@@ -89,7 +89,7 @@ class ProtoReader {
   }
 }
 
-const utf8 = new TextDecoder("utf-8");
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
 export function parseSentencePieceModel(bytes: Uint8Array): SentencePieceModel {
   const model: SentencePieceModel = {

@@ -61,7 +61,8 @@ export function createNormalizer(config: ComponentJson | null): Normalizer | nul
 
 // BertNormalizer: clean text (drop NUL, U+FFFD and control chars; whitespace → space), pad CJK
 // ideographs with spaces, strip accents (NFD, drop Mn) when lowercasing unless told otherwise, lowercase.
-const CONTROL_RE = /^\p{C}$/u;
+// Rust `is_other` (unicode_categories): Cc, Cf, Co, Cs; unassigned code points (Cn) are kept.
+const CONTROL_RE = /^[\p{Cc}\p{Cf}\p{Co}\p{Cs}]$/u;
 function isChineseChar(cp: number): boolean {
   return (
     (cp >= 0x4e00 && cp <= 0x9fff) ||
@@ -85,9 +86,10 @@ function bertNormalizer(config: ComponentJson): Normalizer {
     for (const ch of text) {
       const cp = ch.codePointAt(0)!;
       if (cleanText) {
-        const ws = ch === "\t" || ch === "\n" || ch === "\r" || isWhitespace(ch);
-        if (cp === 0 || cp === 0xfffd || (!ws && CONTROL_RE.test(ch))) continue;
-        if (ws) {
+        // Control characters go first, so the ones that are also whitespace (VT, FF, NEL) are dropped.
+        const tabOrNewline = ch === "\t" || ch === "\n" || ch === "\r";
+        if (cp === 0 || cp === 0xfffd || (!tabOrNewline && CONTROL_RE.test(ch))) continue;
+        if (tabOrNewline || isWhitespace(ch)) {
           out += " ";
           continue;
         }
@@ -111,7 +113,7 @@ export class PrecompiledCharsmap {
   private readonly normalized: Uint8Array;
   private readonly cache = new Map<string, string | null>();
   private static readonly encoder = new TextEncoder();
-  private static readonly decoder = new TextDecoder("utf-8");
+  private static readonly decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
   constructor(bytes: Uint8Array) {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -45,7 +45,8 @@ export function createPostProcessor(config: ComponentJson | null): PostProcessor
 export type Decoder = (tokens: string[]) => string[];
 
 const CHARS_TO_BYTES = new Map<string, number>(BYTES_TO_CHARS.map((ch, b) => [ch, b]));
-const utf8Lossy = new TextDecoder("utf-8");
+// ignoreBOM: keep a leading U+FEFF, which TextDecoder would otherwise swallow.
+const utf8Lossy = new TextDecoder("utf-8", { ignoreBOM: true });
 const utf8 = new TextEncoder();
 
 // One token → its bytes; a token holding any character outside the byte alphabet (an added token
@@ -142,7 +143,7 @@ function byteFallbackDecoder(tokens: string[]): string[] {
   const flush = () => {
     if (pending.length === 0) return;
     try {
-      out.push(new TextDecoder("utf-8", { fatal: true }).decode(new Uint8Array(pending)));
+      out.push(new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(new Uint8Array(pending)));
     } catch {
       for (let i = 0; i < pending.length; i++) out.push("\ufffd");
     }
