@@ -80,13 +80,16 @@ function crossAttention(g: Graph, x: Value, key: Value, value: Value, cfg: BlipT
   return denseAddNorm(g, mergeHeads(g, o, cfg.hiddenSize), x, cfg, vb.pp("output"));
 }
 
-/** BlipTextLMPredictionHead: transform (dense, act, LayerNorm), then decoder weight + bias. */
-function lmHead(g: Graph, h: Value, cfg: BlipTextConfig, vb: VarBuilder): Value {
+/** BlipTextLMPredictionHead: transform (dense, act, LayerNorm), then decoder weight + bias. vb at `cls.predictions`. */
+function lmHead(g: Graph, h: Value, cfg: BlipTextConfig, vb: VarBuilder, embeddingsVb: VarBuilder): Value {
   const t = vb.pp("transform");
   let x = activation(g, linear(g, h, t.pp("dense")), cfg.hiddenAct);
   x = layerNorm(g, x, t.pp("LayerNorm"), cfg.layerNormEps);
-  // HF 4.40 does not tie decoder.weight to the word embeddings for this class: use the decoder's own.
-  const w = vb.get("decoder.weight", [cfg.vocabSize, cfg.hiddenSize]);
+  // HF 4.40 does not tie decoder.weight to the word embeddings for this class: use the decoder's own,
+  // falling back to the word embeddings only for a checkpoint saved without it (tied on save).
+  const w = vb.has("decoder.weight")
+    ? vb.get("decoder.weight", [cfg.vocabSize, cfg.hiddenSize])
+    : embeddingsVb.get("word_embeddings.weight", [cfg.vocabSize, cfg.hiddenSize]);
   return g.add(g.matmul(x, g.transpose(w, [1, 0])), vb.get("bias", [cfg.vocabSize]));
 }
 
@@ -124,7 +127,7 @@ export function buildStepGraph(g: Graph, cfg: BlipTextConfig, vb: VarBuilder): v
   }
   // Only the last position is scored: generation never needs the others.
   const last = g.gather(x, g.sub(T, g.scalarInt(1)), 1); // [B, D]
-  g.output(lmHead(g, last, cfg, vb.pp("cls").pp("predictions")), "logits");
+  g.output(lmHead(g, last, cfg, vb.pp("cls").pp("predictions"), bert.pp("embeddings")), "logits");
 }
 
 /**
