@@ -13,7 +13,7 @@ import type { CaptionModel, CaptionOptions, CaptionResult, LoadOptions, RgbImage
 import { parseKosmos2Config } from "./config.js";
 import { Kosmos2Model } from "./model.js";
 import { captionAfterImage, postProcessGeneration } from "./post-process.js";
-import { Kosmos2Processor, TAG_TOKENS, patchIndexToken } from "./processor.js";
+import { addKosmos2Tokens, Kosmos2Processor } from "./processor.js";
 
 /** The prompt and settings the describe service's seed used. */
 export const DEFAULT_PROMPT = "<grounding>An image of";
@@ -36,10 +36,8 @@ export class Kosmos2Captioner implements CaptionModel {
     // Files first: a folder without a tokenizer or processor fails before the sessions are built.
     const tokenizer = await loadTokenizer(folder);
     const numPatchIndexTokens = readProcessorConfig(folder).num_patch_index_tokens ?? 1024;
-    // Kosmos2Processor.__init__ adds its tag and patch-index tokens (a bare SentencePiece folder lacks them).
-    if (tokenizer.tokenToId("<grounding>") === undefined) {
-      tokenizer.addTokens([...TAG_TOKENS, ...Array.from({ length: numPatchIndexTokens }, (_, i) => patchIndexToken(i))], false);
-    }
+    // A bare SentencePiece folder lacks the processor's tokens; HF's processor adds them at load.
+    addKosmos2Tokens(tokenizer, numPatchIndexTokens);
     const imageProcessor = loadImageProcessor(folder);
     const model = await Kosmos2Model.create(WeightStore.open(folder), config, options.threads);
     const processor = new Kosmos2Processor(tokenizer, numPatchIndexTokens);

@@ -8,6 +8,7 @@ import { coordinateToPatchIndex, pyRstrip, pyStrip, type Box } from "./post-proc
 export interface TextTokenizer {
   encode(text: string, options?: { addSpecialTokens?: boolean }): number[];
   tokenToId(token: string): number | undefined;
+  addTokens(tokens: readonly string[], special?: boolean): number;
 }
 
 /** The tag tokens Kosmos2Processor adds to the tokenizer, before the patch index tokens. */
@@ -26,6 +27,14 @@ export const TAG_TOKENS = [
 ] as const;
 
 export const patchIndexToken = (i: number): string => `<patch_index_${String(i).padStart(4, "0")}>`;
+
+/**
+ * Kosmos2Processor.__init__ adds the tag tokens, then the patch-index tokens, as plain (non-special)
+ * added tokens; folders whose tokenizer files already hold them keep their ids.
+ */
+export function addKosmos2Tokens(tokenizer: TextTokenizer, numPatchIndexTokens: number): void {
+  tokenizer.addTokens([...TAG_TOKENS, ...Array.from({ length: numPatchIndexTokens }, (_, i) => patchIndexToken(i))], false);
+}
 
 /**
  * Boxes for one `<phrase>…</phrase>`: none (null), one box, or several. A box is a pair of patch

@@ -3,10 +3,10 @@
 // final layer norm and the LM head tied to the token embeddings. Image embeddings replace the token
 // embeddings where `image_mask` is set (first step only); sinusoidal positions come in as a tensor.
 import type { Graph, Value } from "../../engine/graph.js";
-import { activation, causalMask, dim, embedding, layerNorm, linear } from "../../engine/nn.js";
+import { activation, causalMask, dim, embedding, layerNorm } from "../../engine/nn.js";
 import type { VarBuilder } from "../../engine/weights.js";
 import type { Kosmos2TextConfig } from "./config.js";
-import { scaledHeads } from "./vision.js";
+import { linear, scaledHeads } from "./vision.js";
 
 /** KosmosTextAttention (self-attention, decoder): returns the output and the present K/V [B, H, P+T, Dh]. */
 function selfAttention(

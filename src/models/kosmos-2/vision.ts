@@ -1,10 +1,20 @@
 // Kosmos-2 image side: the CLIP vision transformer (HF Kosmos2VisionModel, weights vision_model.model.*)
 // and the image-to-text connector (Kosmos2ImageToTextProjection, weights image_to_text_projection.*).
 // One graph: pixel_values → (encoder output before post_layernorm, image embeddings for the text model).
-import type { Graph, Value } from "../../engine/graph.js";
-import { activation, layerNorm, linear, mergeHeads, splitHeads } from "../../engine/nn.js";
+import { MS_DOMAIN, type Graph, type Value } from "../../engine/graph.js";
+import { activation, layerNorm, mergeHeads, splitHeads } from "../../engine/nn.js";
 import type { VarBuilder } from "../../engine/weights.js";
 import type { Kosmos2Config, Kosmos2VisionConfig } from "./config.js";
+
+/**
+ * nn.Linear reading the [out, in] weight in place: com.microsoft FusedMatMul(transB) lets ORT pack the
+ * weight directly, where MatMul(x, Transpose(W)) would first fold a transposed copy of every weight
+ * (for the 1.6 B-parameter checkpoint: minutes of load time and gigabytes of memory).
+ */
+export function linear(g: Graph, x: Value, vb: VarBuilder): Value {
+  const y = g.op("FusedMatMul", [x, vb.get("weight")], { transA: 0, transB: 1, alpha: 1.0 }, { domain: MS_DOMAIN });
+  return vb.has("bias") ? g.add(y, vb.get("bias")) : y;
+}
 
 /**
  * Multi-head attention as HF's Kosmos-2 modules compute it: q_proj(x) is scaled by head_dim^-0.5 before

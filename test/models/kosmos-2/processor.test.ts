@@ -2,8 +2,11 @@
 // post_process_checks and the post-processed texts of every generation run.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { loadTokenizer, type TextTokenizer } from "../../../src/engine/tokenizer.js";
-import { Kosmos2Processor, type PhraseBoxes } from "../../../src/models/kosmos-2/processor.js";
+import { addKosmos2Tokens, Kosmos2Processor, type PhraseBoxes } from "../../../src/models/kosmos-2/processor.js";
 import { captionAfterImage, postProcessGeneration } from "../../../src/models/kosmos-2/post-process.js";
 import type { Entity } from "../../../src/models/types.js";
 import { FIXTURE, expected } from "./helpers.js";
@@ -79,3 +82,43 @@ test("entities with several boxes, phrase-less objects and non-BMP text count co
     { phrase: "<patch_index_1><patch_index_1>", span: [11, 11], boxes: [[0.03125, 0, 0.0625, 0.03125]] },
   ]);
 });
+
+/** A copy of the fixture's tokenizer/processor files without tokenizer.json; `bare` also drops the added tokens. */
+function sentencePieceOnlyFolder(bare: boolean): string {
+  const dir = mkdtempSync(join(tmpdir(), "sl-kosmos2-spm-"));
+  const files = ["sentencepiece.bpe.model", "special_tokens_map.json", "processor_config.json"];
+  if (!bare) files.push("tokenizer_config.json", "added_tokens.json");
+  for (const f of files) copyFileSync(join(FIXTURE, f), join(dir, f));
+  if (bare) {
+    const config = JSON.parse(readFileSync(join(FIXTURE, "tokenizer_config.json"), "utf8"));
+    delete config.added_tokens_decoder;
+    writeFileSync(join(dir, "tokenizer_config.json"), JSON.stringify(config));
+  }
+  return dir;
+}
+
+for (const bare of [false, true]) {
+  test(`SentencePiece-only folder${bare ? " without the processor's added tokens" : ""}: same ids and texts`, async () => {
+    const dir = sentencePieceOnlyFolder(bare);
+    try {
+      const tok = await loadTokenizer(dir);
+      addKosmos2Tokens(tok, 1024);
+      const p = new Kosmos2Processor(tok);
+      for (const [name, id] of Object.entries(expected.special_token_ids as Record<string, number>)) {
+        assert.equal(tok.tokenToId(name), id, name);
+      }
+      for (const c of expected.processor_checks as any[]) {
+        const out = p.process(c.text, { withImage: false, bboxes: c.bboxes, addEosToken: c.add_eos_token });
+        assert.deepEqual(out.inputIds, c.input_ids);
+      }
+      for (const c of expected.cases as any[]) {
+        assert.deepEqual(p.process(c.prompt).inputIds, c.input_ids[0]);
+        for (const run of c.generations as any[]) {
+          assert.equal(tok.decode(run.sequences[0], { skipSpecialTokens: true }), run.text[0]);
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
