@@ -187,7 +187,8 @@ export class HubClient {
     let url = this.resolveUrl(repo, commit, file.name);
     let linkedEtag: string | undefined;
     let linkedSize: number | undefined;
-    let etag: string | undefined;
+    let hubEtag: string | undefined;
+    let servedCommit: string | undefined;
     let res: Response | undefined;
     for (let hop = 0; hop < 10; hop++) {
       const extra: Record<string, string> = { "Accept-Encoding": "identity" };
@@ -195,7 +196,9 @@ export class HubClient {
       res = await this.fetchImpl(url, { headers: this.headersFor(url, extra), redirect: "manual" });
       linkedEtag ??= normalizeEtag(res.headers.get("x-linked-etag"));
       linkedSize ??= parseIntHeader(res.headers.get("x-linked-size"));
-      etag ??= normalizeEtag(res.headers.get("etag"));
+      servedCommit ??= res.headers.get("x-repo-commit") ?? undefined;
+      // Like huggingface_hub: X-Linked-Etag, else the hub's own ETag (a CDN's ETag means something else).
+      if (hop === 0) hubEtag = normalizeEtag(res.headers.get("etag"));
       const location = res.headers.get("location");
       if (res.status >= 300 && res.status < 400 && location) {
         await res.body?.cancel();
@@ -208,7 +211,16 @@ export class HubClient {
     if (res.status >= 300 && res.status < 400)
       throw fail("HUB_DOWNLOAD_FAILED", `too many redirects for ${file.name}`);
 
-    const expectedSha = file.sha256 ?? (isSha256(linkedEtag) ? linkedEtag : undefined);
+    if (servedCommit !== undefined && res.ok && servedCommit !== commit) {
+      await res.body?.cancel();
+      throw fail(
+        "HUB_DOWNLOAD_FAILED",
+        `asked for ${file.name} at ${commit}, the hub served ${servedCommit}`,
+      );
+    }
+    // Only a 64-hex etag is a sha256 (an LFS file); a regular file's ETag is its git blob sha1.
+    const etag = linkedEtag ?? hubEtag;
+    const expectedSha = file.sha256 ?? (isSha256(etag) ? etag : undefined);
     let expectedSize = file.size ?? linkedSize;
     const label = `${repo}/${file.name}`;
 

@@ -329,3 +329,22 @@ test("a server that ignores Range gets a fresh start; a 503 is retried", async (
     }),
   );
 });
+
+test("without sizes in the listing, X-Linked-Size / X-Linked-Etag still catch a corrupted file", async () => {
+  await withHub(async (hub) =>
+    withTempDir(async (cacheDir) => {
+      // A hub (or mirror) that ignores ?blobs=true: the listing has names only.
+      const plainListing: typeof fetch = (input, init) =>
+        fetch(String(input).replace("?blobs=true", ""), init);
+      hub.corruptOnce("tiny/vit-gpt2/model.safetensors");
+      await rejectsWith(
+        resolveModel("tiny/vit-gpt2", opts(hub, cacheDir, { fetch: plainListing })),
+        "HUB_FILE_CORRUPT",
+        /sha256/,
+      );
+      const dir = await resolveModel("tiny/vit-gpt2", opts(hub, cacheDir, { fetch: plainListing }));
+      assert.deepEqual(await folderDifferences(fixture("vit-gpt2"), dir), []);
+      assert.ok(hub.log.some((e) => e.path === "/api/models/tiny/vit-gpt2/revision/main"));
+    }),
+  );
+});
