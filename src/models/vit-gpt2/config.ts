@@ -29,6 +29,7 @@ export interface Gpt2Config {
   scaleAttnWeights: boolean; // scale_attn_weights true
   scaleAttnByInverseLayerIdx: boolean; // scale_attn_by_inverse_layer_idx false
   addCrossAttention: boolean; // add_cross_attention false (VisionEncoderDecoder saves true)
+  crossAttentionHiddenSize: number | null; // cross_attention_hidden_size null
 }
 
 export interface VitGpt2Config {
@@ -84,6 +85,7 @@ export function parseGpt2Config(raw: Json): Gpt2Config {
     scaleAttnWeights: p("scale_attn_weights", true),
     scaleAttnByInverseLayerIdx: p("scale_attn_by_inverse_layer_idx", false),
     addCrossAttention: p("add_cross_attention", false),
+    crossAttentionHiddenSize: typeof raw.cross_attention_hidden_size === "number" ? raw.cross_attention_hidden_size : null,
   };
   if (nEmbd % cfg.nHead !== 0) {
     throw fail("MODEL_CONFIG_INVALID", `decoder.n_embd ${nEmbd} is not a multiple of n_head`);

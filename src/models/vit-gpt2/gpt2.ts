@@ -23,12 +23,18 @@ function attnScale(cfg: Gpt2Config, layer: number): number {
   return scale;
 }
 
-/** Cross K/V of every layer from the encoder output (VisionEncoderDecoder's enc_to_dec_proj first, if any). */
+/**
+ * Cross K/V of every layer from the encoder output. VisionEncoderDecoderModel first applies
+ * `enc_to_dec_proj` (nn.Linear) when the encoder and decoder widths differ and the decoder config has no
+ * cross_attention_hidden_size.
+ */
 export function crossKvGraph(cfg: Gpt2Config, encoderHidden: number, store: WeightStore): Graph {
   const g = new Graph("gpt2-cross-kv");
   const root = new VarBuilder(g, store);
   let enc = g.input("encoder_hidden_states", "float32", [1, "tokens", encoderHidden]);
-  if (root.has("enc_to_dec_proj.weight")) enc = linear(g, enc, root.pp("enc_to_dec_proj")); // [1, T, D]
+  if (encoderHidden !== cfg.nEmbd && cfg.crossAttentionHiddenSize === null) {
+    enc = linear(g, enc, root.pp("enc_to_dec_proj")); // [1, T, D]
+  }
   const layers = root.pp("decoder").pp("transformer").pp("h");
   const D = cfg.nEmbd;
   for (let i = 0; i < cfg.nLayer; i++) {

@@ -45,13 +45,22 @@ export class VitGpt2 {
   static async create(folder: string, rawConfig: Record<string, any>, options: LoadOptions = {}): Promise<VitGpt2> {
     const config = parseVitGpt2Config(rawConfig);
     const store = WeightStore.open(folder);
-    const threads = options.threads;
-    const [encoder, crossKv, decoderStep] = await Promise.all([
-      createSession(vitEncoderGraph(config.encoder, store), store, { threads }),
-      createSession(crossKvGraph(config.decoder, config.encoder.hiddenSize, store), store, { threads }),
-      createSession(decoderStepGraph(config.decoder, store), store, { threads }),
-    ]);
-    return new VitGpt2(folder, config, readGenerationConfigJson(folder), encoder, crossKv, decoderStep);
+    const generationConfigJson = readGenerationConfigJson(folder);
+    // Every graph first: a missing or mis-shaped weight fails here, before any session exists.
+    const graphs = [
+      vitEncoderGraph(config.encoder, store),
+      crossKvGraph(config.decoder, config.encoder.hiddenSize, store),
+      decoderStepGraph(config.decoder, store),
+    ];
+    const settled = await Promise.allSettled(graphs.map((g) => createSession(g, store, { threads: options.threads })));
+    const sessions = settled.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    const failure = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failure) {
+      await Promise.all(sessions.map((s) => s.release()));
+      throw failure.reason;
+    }
+    const [encoder, crossKv, decoderStep] = sessions;
+    return new VitGpt2(folder, config, generationConfigJson, encoder, crossKv, decoderStep);
   }
 
   /** ViT forward + the cross K/V of every decoder layer. `dims` = [1, C, H, W]. */
