@@ -134,7 +134,8 @@ export function buildDecoderStep(g: Graph, cfg: Florence2LanguageConfig, lm: Var
     h = layerNorm(g, g.add(h, feedForward(g, h, cfg, layer)), layer.pp("final_layer_norm"), cfg.layerNormEps);
   }
   const last = g.gather(h, g.scalarInt(-1), 1); // [B, D]
-  let logits = g.matmul(last, g.transpose(lmHeadWeight(lm, cfg), [1, 0])); // [B, vocab]
-  if (lm.has("final_logits_bias")) logits = g.add(logits, lm.get("final_logits_bias", [1, cfg.vocabSize]));
-  g.output(logits, "logits");
+  // Gemm(transB) reads the [vocab, D] head in place (no transposed copy of the largest matrix).
+  const bias = lm.has("final_logits_bias") ? lm.get("final_logits_bias", [1, cfg.vocabSize]) : undefined;
+  const inputs = bias ? [last, lmHeadWeight(lm, cfg), bias] : [last, lmHeadWeight(lm, cfg)];
+  g.output(g.op("Gemm", inputs, { transB: 1 }), "logits"); // [B, vocab]
 }
