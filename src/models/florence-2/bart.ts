@@ -64,7 +64,7 @@ export function buildEncoder(g: Graph, cfg: Florence2LanguageConfig, lm: VarBuil
   const image = g.input("image_features", "float32", [1, "image_tokens", d]);
   const ids = g.input("input_ids", "int64", [1, "prompt_tokens"]);
   const model = lm.pp("model");
-  const shared = model.get("shared.weight", [cfg.vocabSize, d]);
+  const shared = sharedEmbedding(lm, cfg);
   const embeds = g.concat([image, embedding(g, ids, shared)], 1); // [1, L, D]
   const enc = model.pp("encoder");
   const len = dim(g, embeds, 1);
@@ -80,11 +80,25 @@ export function buildEncoder(g: Graph, cfg: Florence2LanguageConfig, lm: VarBuil
   }
 }
 
+/**
+ * model.shared, the token embedding the encoder, decoder and (tied) LM head share; a checkpoint that
+ * kept one of its tied aliases instead (encoder/decoder.embed_tokens) is read through that name.
+ */
+function sharedEmbedding(lm: VarBuilder, cfg: Florence2LanguageConfig): Value {
+  const names = [
+    "model.shared.weight",
+    "model.encoder.embed_tokens.weight",
+    "model.decoder.embed_tokens.weight",
+  ];
+  const name = names.find((n) => lm.has(n)) ?? names[0];
+  return lm.get(name, [cfg.vocabSize, cfg.dModel]);
+}
+
 /** The LM head: lm_head.weight, or the shared embedding when a checkpoint leaves the tied copy out. */
 function lmHeadWeight(lm: VarBuilder, cfg: Florence2LanguageConfig): Value {
   return lm.has("lm_head.weight")
     ? lm.get("lm_head.weight", [cfg.vocabSize, cfg.dModel])
-    : lm.get("model.shared.weight", [cfg.vocabSize, cfg.dModel]);
+    : sharedEmbedding(lm, cfg);
 }
 
 /**
@@ -109,7 +123,7 @@ export function buildDecoderStep(g: Graph, cfg: Florence2LanguageConfig, lm: Var
   }
   const model = lm.pp("model");
   const dec = model.pp("decoder");
-  let embeds = embedding(g, ids, model.get("shared.weight", [cfg.vocabSize, d])); // [B, T, D]
+  let embeds = embedding(g, ids, sharedEmbedding(lm, cfg)); // [B, T, D]
   if (cfg.scaleEmbedding) embeds = g.scale(embeds, Math.sqrt(d));
   const newLen = dim(g, ids, 1);
   const pastLen = dim(g, pastK[0], 2);
