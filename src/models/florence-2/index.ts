@@ -5,46 +5,15 @@ import { loadTokenizer, type TextTokenizer } from "../../engine/tokenizer.js";
 import type { CaptionModel, CaptionOptions, CaptionResult, LoadOptions, RgbImage } from "../types.js";
 import { Florence2, SEED_GENERATION_DEFAULTS } from "./model.js";
 import { postProcessGeneration } from "./post-process.js";
-import { constructPrompt, taskOfPrompt, taskPromptTable } from "./tasks.js";
+import { PROCESSOR_ADDED_TOKENS, constructPrompt, taskOfPrompt, taskPromptTable } from "./tasks.js";
 
 /** The task a caption request runs when it names none. */
 export const DEFAULT_TASK = "<CAPTION>";
 
-/** The tokens Florence2Processor.__init__ adds as additional special tokens, in its order. */
-export function processorAddedTokens(): string[] {
-  return [
-    "<od>",
-    "</od>",
-    "<ocr>",
-    "</ocr>",
-    ...Array.from({ length: 1000 }, (_, i) => `<loc_${i}>`),
-    "<cap>",
-    "</cap>",
-    "<ncap>",
-    "</ncap>",
-    "<dcap>",
-    "</dcap>",
-    "<grounding>",
-    "</grounding>",
-    "<seg>",
-    "</seg>",
-    "<sep>",
-    "<region_cap>",
-    "</region_cap>",
-    "<region_to_desciption>",
-    "</region_to_desciption>",
-    "<proposal>",
-    "</proposal>",
-    "<poly>",
-    "</poly>",
-    "<and>",
-  ];
-}
-
 /** Florence2Processor's text side: the folder's BART tokenizer plus the processor's special tokens. */
 export async function loadFlorence2Tokenizer(folder: string): Promise<TextTokenizer> {
   const tokenizer = await loadTokenizer(folder);
-  tokenizer.addTokens(processorAddedTokens(), true);
+  tokenizer.addTokens(PROCESSOR_ADDED_TOKENS, true);
   return tokenizer;
 }
 

@@ -2,6 +2,19 @@
 // → how its answer is parsed. Data, not branches: a new task is a new row.
 import { fail } from "../../errors.js";
 
+/**
+ * The tokens Florence2Processor.__init__ adds as additional special tokens, in its order (ids 50265 …
+ * 51288 on the BART vocabulary): object/OCR tags, 1000 location bins <loc_0> … <loc_999>, then the rest.
+ */
+export const PROCESSOR_ADDED_TOKENS: readonly string[] = [
+  ..."<od> </od> <ocr> </ocr>".split(" "),
+  ...Array.from({ length: 1000 }, (_, i) => `<loc_${i}>`),
+  ...(
+    "<cap> </cap> <ncap> </ncap> <dcap> </dcap> <grounding> </grounding> <seg> </seg> <sep> <region_cap> " +
+    "</region_cap> <region_to_desciption> </region_to_desciption> <proposal> </proposal> <poly> </poly> <and>"
+  ).split(" "),
+];
+
 /** Task tokens that must stand alone and are replaced by a fixed prompt. */
 export const TASK_PROMPTS_WITHOUT_INPUTS: Readonly<Record<string, string>> = {
   "<OCR>": "What is the text in the image?",
