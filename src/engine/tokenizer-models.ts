@@ -34,20 +34,27 @@ function inferModelType(config: Record<string, unknown>): string {
   return "WordPiece";
 }
 
-function vocabTables(vocab: Record<string, number>): { byToken: Map<string, number>; byId: string[] } {
+function vocabTables(vocab: Record<string, number>): {
+  byToken: Map<string, number>;
+  byId: (string | undefined)[];
+} {
   const byToken = new Map<string, number>();
-  const byId: string[] = [];
-  for (const [token, id] of Object.entries(vocab)) {
+  let maxId = -1;
+  for (const token in vocab) {
+    const id = vocab[token]!;
     byToken.set(token, id);
-    byId[id] = token;
+    if (id > maxId) maxId = id;
   }
+  // Filled up front: assigning ids out of order into a growing array turns it into a slow dictionary.
+  const byId = new Array<string | undefined>(maxId + 1).fill(undefined);
+  for (const [token, id] of byToken) byId[id] = token;
   return { byToken, byId };
 }
 
 /** Byte-pair encoding: merges applied lowest rank first, leftmost first on ties (Rust Word::merge_all). */
 export class BpeModel implements TokenizerModel {
   private readonly vocab: Map<string, number>;
-  private readonly vocabR: string[];
+  private readonly vocabR: (string | undefined)[];
   private readonly ranks = new Map<string, number>();
   private readonly cache = new Map<string, string[]>();
   private readonly prefix: string;
@@ -98,7 +105,7 @@ export class BpeModel implements TokenizerModel {
 
   private mergeWord(word: string): string[] {
     const chars = Array.from(word);
-    let symbols: string[] = [];
+    const symbols: string[] = [];
     let unk: string | null = null; // pending unknown symbol (fused when fuse_unk)
     chars.forEach((ch, i) => {
       let s = ch;
@@ -128,21 +135,42 @@ export class BpeModel implements TokenizerModel {
     });
     if (unk !== null) symbols.push(unk);
 
-    // Repeatedly merge the adjacent pair with the lowest rank (leftmost on ties).
+    return this.mergeAll(symbols);
+  }
+
+  // Repeatedly merges the adjacent pair with the lowest rank, leftmost on ties (what Rust's heap of
+  // (rank, position) does), over a linked list so long words stay O(n²) in cheap steps.
+  private mergeAll(symbols: string[]): string[] {
+    const n = symbols.length;
+    const next = Int32Array.from({ length: n }, (_, i) => (i + 1 < n ? i + 1 : -1));
+    const prev = Int32Array.from({ length: n }, (_, i) => i - 1);
+    const rankOf = (i: number): number => {
+      const j = next[i]!;
+      if (j < 0) return Infinity;
+      const rank = this.ranks.get(`${symbols[i]} ${symbols[j]}`);
+      return rank !== undefined && this.vocab.has(symbols[i]! + symbols[j]!) ? rank : Infinity;
+    };
+    const ranks = Float64Array.from({ length: n }, (_, i) => rankOf(i));
     for (;;) {
       let best = -1;
       let bestRank = Infinity;
-      for (let i = 0; i + 1 < symbols.length; i++) {
-        const rank = this.ranks.get(`${symbols[i]} ${symbols[i + 1]}`);
-        if (rank !== undefined && rank < bestRank && this.vocab.has(symbols[i]! + symbols[i + 1]!)) {
-          bestRank = rank;
+      for (let i = 0; i >= 0; i = next[i]!) {
+        if (ranks[i]! < bestRank) {
+          bestRank = ranks[i]!;
           best = i;
         }
       }
       if (best < 0) break;
-      symbols = [...symbols.slice(0, best), symbols[best]! + symbols[best + 1]!, ...symbols.slice(best + 2)];
+      const right = next[best]!;
+      symbols[best] = symbols[best]! + symbols[right]!;
+      next[best] = next[right]!;
+      if (next[right]! >= 0) prev[next[right]!] = best;
+      ranks[best] = rankOf(best);
+      if (prev[best]! >= 0) ranks[prev[best]!] = rankOf(prev[best]!);
     }
-    return symbols;
+    const out: string[] = [];
+    for (let i = 0; i >= 0 && n > 0; i = next[i]!) out.push(symbols[i]!);
+    return out;
   }
 }
 
@@ -155,7 +183,7 @@ function splitMerge(line: string): [string, string] {
 /** WordPiece: greedy longest-match-first with "##" continuations; an unmatchable word is one [UNK]. */
 export class WordPieceModel implements TokenizerModel {
   private readonly vocab: Map<string, number>;
-  private readonly vocabR: string[];
+  private readonly vocabR: (string | undefined)[];
   private readonly unkToken: string;
   private readonly prefix: string;
   private readonly maxChars: number;

@@ -43,13 +43,23 @@ export interface TextTokenizer {
   readonly specialTokenIds: ReadonlySet<number>;
   /**
    * Adds tokens like transformers' `add_special_tokens({additional_special_tokens: …})` (special = true:
-   * special, not normalized) or `add_tokens(…)` (special = false: normalized). A token already in the
-   * vocabulary keeps its id; new ones get consecutive ids after the current vocabulary. Returns how many
-   * were added.
+   * special, not normalized) or `add_tokens(…)` (special = false: normalized). Entries may be AddedToken
+   * options (e.g. Kosmos2Processor's `{content, lstrip: true, normalized: false}`). A token already in
+   * the vocabulary keeps its id (re-adding with the same options changes nothing); new ones get
+   * consecutive ids after the current vocabulary. Returns how many were added or changed.
    */
-  addTokens(tokens: readonly string[], special?: boolean): number;
+  addTokens(tokens: readonly (string | AddedTokenOptions)[], special?: boolean): number;
   /** Where the tokenizer came from: "tokenizer.json", "vocab.json+merges.txt", "vocab.txt" or "sentencepiece". */
   readonly source: TokenizerSource;
+}
+
+/** transformers' AddedToken options (defaults: no stripping, normalized unless special). */
+export interface AddedTokenOptions {
+  content: string;
+  lstrip?: boolean;
+  rstrip?: boolean;
+  singleWord?: boolean;
+  normalized?: boolean;
 }
 
 export type TokenizerSource = "tokenizer.json" | "vocab.json+merges.txt" | "vocab.txt" | "sentencepiece";
@@ -109,15 +119,18 @@ class HfTokenizer implements TextTokenizer {
     return this.special;
   }
 
-  addTokens(tokens: readonly string[], special = false): number {
-    const specs = tokens.map((content) => ({
-      content,
-      special,
-      normalized: !special,
-      single_word: false,
-      lstrip: false,
-      rstrip: false,
-    }));
+  addTokens(tokens: readonly (string | AddedTokenOptions)[], special = false): number {
+    const specs = tokens.map((t) => {
+      const o: AddedTokenOptions = typeof t === "string" ? { content: t } : t;
+      return {
+        content: o.content,
+        special,
+        normalized: o.normalized ?? !special,
+        single_word: o.singleWord ?? false,
+        lstrip: o.lstrip ?? false,
+        rstrip: o.rstrip ?? false,
+      };
+    });
     const added = this.pipeline.addTokens(specs);
     this.special = new Set(this.pipeline.specialIds());
     return added;
@@ -237,6 +250,18 @@ function addConfigTokens(
   config: TokenizerConfigJson,
   extra: Record<string, number>,
 ): void {
+  const specialNames = [
+    "bos_token",
+    "eos_token",
+    "unk_token",
+    "sep_token",
+    "pad_token",
+    "cls_token",
+    "mask_token",
+  ]
+    .map((k) => tokenName(config[k]))
+    .concat((config.additional_special_tokens ?? []).map((t) => tokenName(t)))
+    .filter((t): t is string => t !== undefined);
   const known = new Map(pipeline.addedTokens().map((t) => [t.content, t]));
   const fromConfig: AddedTokenSpec[] = Object.entries(config.added_tokens_decoder ?? {})
     .sort(([a], [b]) => Number(a) - Number(b))
@@ -248,16 +273,18 @@ function addConfigTokens(
       normalized: t.normalized ?? !t.special,
       special: t.special ?? false,
     }));
-  // Legacy folders: added_tokens.json only ({content: id}), added as plain tokens.
+  // Legacy folders: added_tokens.json only ({content: id}); transformers makes them AddedTokens that
+  // strip nothing, special when the config names them special.
   if (fromConfig.length === 0) {
     for (const [content] of Object.entries(extra).sort(([, a], [, b]) => a - b)) {
+      const special = specialNames.includes(content);
       fromConfig.push({
         content,
         single_word: false,
         lstrip: false,
         rstrip: false,
-        normalized: true,
-        special: false,
+        normalized: !special,
+        special,
       });
     }
   }
@@ -274,18 +301,6 @@ function addConfigTokens(
   });
   if (missing.length > 0) pipeline.addTokens(missing);
 
-  const specialNames = [
-    "bos_token",
-    "eos_token",
-    "unk_token",
-    "sep_token",
-    "pad_token",
-    "cls_token",
-    "mask_token",
-  ]
-    .map((k) => tokenName(config[k]))
-    .concat((config.additional_special_tokens ?? []).map((t) => tokenName(t)))
-    .filter((t): t is string => t !== undefined);
   const added = new Set(pipeline.addedTokens().map((t) => t.content));
   const unknown = [...new Set(specialNames)].filter((t) => !added.has(t));
   if (unknown.length > 0) {

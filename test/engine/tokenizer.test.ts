@@ -2,7 +2,7 @@
 // clean-up), on the tokenizer.json path and on every fallback path (folder copied without tokenizer.json).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import {
@@ -248,4 +248,30 @@ test("missing tokenizer files fail with TOKENIZER_MISSING", async () => {
   const dir = mkdtempSync(join(tmpdir(), "sightline-tok-empty-"));
   tempDirs.push(dir);
   await assert.rejects(loadTokenizer(dir), (e: { code?: string }) => e.code === "TOKENIZER_MISSING");
+});
+
+test("kosmos-2: a legacy folder (added_tokens.json only) plus the processor's own add_tokens gives HF's ids", async () => {
+  const dir = copyWithoutTokenizerJson("kosmos-2");
+  tempDirs.push(dir);
+  const configPath = join(dir, "tokenizer_config.json");
+  const config = JSON.parse(readFileSync(configPath, "utf8"));
+  delete config.added_tokens_decoder;
+  writeFileSync(configPath, JSON.stringify(config));
+  const tok = await loadTokenizer(dir);
+  assert.equal(tok.vocabSize, 65037);
+  assert.equal(tok.tokenToId("<patch_index_1023>"), 65036);
+  // Kosmos2Processor.__init__ adds its tag and patch tokens as AddedToken(lstrip=True, normalized=False).
+  const tags = ["</doc>", "<image>", "</image>", "</chunk>", "</line>", "<phrase>", "</phrase>", "<object>"];
+  const more = ["</object>", "</delimiter_of_multi_objects/>", "<grounding>"];
+  const patches = Array.from({ length: 1024 }, (_, i) => `<patch_index_${String(i).padStart(4, "0")}>`);
+  const processorTokens = [...tags, ...more, ...patches].map((content) => ({
+    content,
+    lstrip: true,
+    normalized: false,
+  }));
+  assert.equal(tok.addTokens(processorTokens), 1035);
+  assert.equal(tok.vocabSize, 65037);
+  checkTokenizer("kosmos-2", tok);
+  // On a current folder the same call changes nothing.
+  assert.equal((await loadTokenizer(join(FIXTURES, "kosmos-2"))).addTokens(processorTokens), 0);
 });
