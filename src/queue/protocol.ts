@@ -1,0 +1,40 @@
+// Messages between the server process and a model worker process (child_process IPC with the
+// "advanced" serialization, so image bytes travel as a Uint8Array, not as JSON).
+import type { CaptionOptions, CaptionResult } from "../models/types.js";
+
+export interface WorkerLoad {
+  type: "load";
+  folder: string;
+  /** Module exporting `loadModel(folder, options)`; default: src/models/index (tests use a fake). */
+  loaderModule?: string;
+  threads?: number;
+}
+
+export interface WorkerCaption {
+  type: "caption";
+  id: number;
+  image: { data: Uint8Array; width: number; height: number };
+  options: CaptionOptions;
+}
+
+export type ToWorker = WorkerLoad | WorkerCaption;
+
+/** A failure as it crosses the process boundary: catalogue code when there is one. */
+export interface WireError {
+  code?: string;
+  message: string;
+}
+
+export interface WorkerLoaded {
+  type: "loaded";
+  arch: string;
+  taskPrompts?: Record<string, string>;
+  rssBytes: number;
+  loadMs: number;
+}
+
+export type FromWorker =
+  | WorkerLoaded
+  | { type: "load-error"; error: WireError }
+  | { type: "result"; id: number; result: CaptionResult; rssBytes: number }
+  | { type: "error"; id: number; error: WireError };

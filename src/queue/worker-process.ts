@@ -1,0 +1,162 @@
+// The server's handle on one model worker process: start it, load the model, send captions,
+// notice when it dies. One caption at a time; the ModelQueue decides what to send when.
+import { fork, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { isAbsolute } from "node:path";
+import { fail, SightlineError, errorCatalogue, type ErrorCode } from "../errors.js";
+import type { CaptionOptions, CaptionResult, RgbImage } from "../models/types.js";
+import type { FromWorker, WireError, WorkerLoaded } from "./protocol.js";
+
+export interface WorkerStartOptions {
+  folder: string;
+  /** Module path or URL exporting loadModel (tests point this at a fake model). */
+  loaderModule?: string;
+  threads?: number;
+  /** Called once when the process ends for any reason (crash, kill, exit). */
+  onExit?: (detail: string) => void;
+}
+
+/** Rebuilds a catalogue error that crossed the process boundary. */
+export function fromWire(error: WireError): SightlineError {
+  if (error.code && error.code in errorCatalogue) {
+    return new SightlineError(error.code as ErrorCode, error.message);
+  }
+  return fail("INTERNAL", error.message);
+}
+
+/** Worker entry and node flags: the .ts source under tsx when we run from sources, else dist JS. */
+function workerEntry(): { file: string; execArgv: string[] } {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith(".ts")) {
+    return { file: here.replace(/worker-process\.ts$/, "worker.ts"), execArgv: ["--import", "tsx"] };
+  }
+  const js = here.replace(/worker-process\.js$/, "worker.js");
+  if (!existsSync(js)) throw fail("INTERNAL", `worker entry ${js} is missing`);
+  return { file: js, execArgv: [] };
+}
+
+function loaderUrl(loaderModule: string | undefined): string | undefined {
+  if (!loaderModule) return undefined;
+  return isAbsolute(loaderModule) ? pathToFileURL(loaderModule).href : loaderModule;
+}
+
+interface Pending {
+  resolve: (r: CaptionResult) => void;
+  reject: (e: Error) => void;
+}
+
+export class WorkerProcess {
+  readonly info: WorkerLoaded;
+  /** Resident memory of the worker as it last reported it. */
+  rssBytes: number;
+  /** Set before the server ends the worker on purpose (idle unload, shutdown), so it is no crash. */
+  intentionalExit = false;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private exited = false;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    info: WorkerLoaded,
+  ) {
+    this.info = info;
+    this.rssBytes = info.rssBytes;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  /** Forks a worker and loads the model in it; rejects (and ends the process) if loading fails. */
+  static start(options: WorkerStartOptions): Promise<WorkerProcess> {
+    const { file, execArgv } = workerEntry();
+    const child = fork(file, [], {
+      execArgv,
+      serialization: "advanced",
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      env: process.env,
+    });
+    return new Promise((resolve, reject) => {
+      let worker: WorkerProcess | undefined;
+      let exitDetail = "";
+      const onMessage = (m: FromWorker) => {
+        if (!worker) {
+          if (m.type === "loaded") {
+            worker = new WorkerProcess(child, m);
+            resolve(worker);
+          } else if (m.type === "load-error") {
+            child.kill("SIGKILL");
+            reject(fromWire(m.error));
+          }
+          return;
+        }
+        worker.onMessage(m);
+      };
+      child.on("message", onMessage);
+      child.on("error", (e) => {
+        exitDetail = e.message;
+      });
+      child.on("exit", (code, signal) => {
+        const detail = exitDetail || (signal ? `killed by ${signal}` : `exited with code ${code}`);
+        if (worker) worker.onExit(detail);
+        else reject(fail("WORKER_CRASHED", `while loading the model: ${detail}`));
+        options.onExit?.(detail);
+      });
+      child.send({
+        type: "load",
+        folder: options.folder,
+        loaderModule: loaderUrl(options.loaderModule),
+        threads: options.threads,
+      });
+    });
+  }
+
+  caption(image: RgbImage, options: CaptionOptions): Promise<CaptionResult> {
+    if (this.exited) return Promise.reject(fail("WORKER_CRASHED", "the worker is not running"));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.child.send({
+        type: "caption",
+        id,
+        image: { data: image.data, width: image.width, height: image.height },
+        options,
+      });
+    });
+  }
+
+  /** Ends the process (SIGKILL: a model mid-inference does not need to be asked twice). */
+  kill(): void {
+    if (!this.exited) this.child.kill("SIGKILL");
+  }
+
+  /** Resolves when the process has exited. */
+  waitExit(): Promise<void> {
+    if (this.exited) return Promise.resolve();
+    return new Promise((resolve) => this.child.once("exit", () => resolve()));
+  }
+
+  private onMessage(m: FromWorker): void {
+    if (m.type !== "result" && m.type !== "error") return;
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    if (m.type === "result") {
+      this.rssBytes = m.rssBytes;
+      p.resolve(m.result);
+    } else {
+      p.reject(fromWire(m.error));
+    }
+  }
+
+  private onExit(detail: string): void {
+    this.exited = true;
+    for (const p of this.pending.values()) p.reject(fail("WORKER_CRASHED", detail));
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,62 @@
+// Model worker process: holds one loaded model and captions one image at a time for the server.
+// Started by WorkerProcess (worker-process.ts) with child_process.fork; ending the process is
+// how a model's memory goes back to the operating system.
+import { isSightlineError } from "../errors.js";
+import type { CaptionModel, LoadOptions } from "../models/types.js";
+import type { FromWorker, ToWorker, WireError } from "./protocol.js";
+
+type LoadModel = (folder: string, options?: LoadOptions) => Promise<CaptionModel>;
+
+let model: CaptionModel | undefined;
+
+function send(message: FromWorker): void {
+  process.send!(message);
+}
+
+function toWire(e: unknown): WireError {
+  if (isSightlineError(e)) return { code: e.code, message: e.message };
+  // Errors from another copy of errors.ts (a loader module loaded by URL) still carry a code.
+  const err = e as { code?: unknown; message?: unknown; name?: unknown };
+  if (err && err.name === "SightlineError" && typeof err.code === "string") {
+    return { code: err.code, message: String(err.message) };
+  }
+  return { message: e instanceof Error ? e.message : String(e) };
+}
+
+async function handle(message: ToWorker): Promise<void> {
+  if (message.type === "load") {
+    const started = performance.now();
+    try {
+      const mod = (await import(message.loaderModule ?? "../models/index.js")) as { loadModel: LoadModel };
+      model = await mod.loadModel(message.folder, { threads: message.threads });
+      send({
+        type: "loaded",
+        arch: model.arch,
+        taskPrompts: model.taskPrompts?.(),
+        rssBytes: process.memoryUsage().rss,
+        loadMs: performance.now() - started,
+      });
+    } catch (e) {
+      send({ type: "load-error", error: toWire(e) });
+    }
+    return;
+  }
+  if (message.type === "caption") {
+    try {
+      if (!model) throw new Error("caption before load");
+      const { data, width, height } = message.image;
+      const result = await model.caption({ data, width, height }, message.options);
+      send({ type: "result", id: message.id, result, rssBytes: process.memoryUsage().rss });
+    } catch (e) {
+      send({ type: "error", id: message.id, error: toWire(e) });
+    }
+  }
+}
+
+// Messages are handled strictly one after another (the parent sends one caption at a time anyway).
+let chain: Promise<void> = Promise.resolve();
+process.on("message", (message: ToWorker) => {
+  chain = chain.then(() => handle(message));
+});
+// The parent went away (server killed): nothing left to serve.
+process.on("disconnect", () => process.exit(0));
