@@ -50,11 +50,16 @@ function expandHome(path: string): string {
  * Parses a model reference. An existing directory wins (as in transformers' from_pretrained), then
  * an alias, then a repo id. Paths that look like paths (./, ../, /, ~) never reach the hub.
  */
-export function parseModelRef(ref: string, cwd: string = process.cwd()): ModelRef {
+export function parseModelRef(
+  ref: string,
+  cwd: string = process.cwd(),
+  options: { folders?: boolean } = {},
+): ModelRef {
   const trimmed = ref.trim();
   if (trimmed === "") throw fail("INVALID_ARGUMENT", "empty model name");
+  // `models pull/rm` mean the hub even when a folder of that name happens to exist here.
   const asPath = resolvePath(cwd, expandHome(trimmed));
-  if (isDirectory(asPath)) return { kind: "folder", path: asPath };
+  if (options.folders !== false && isDirectory(asPath)) return { kind: "folder", path: asPath };
   if (/^(\.{1,2}|~)?[\\/]/.test(trimmed) || trimmed === "." || trimmed === "..") {
     throw fail("MODEL_NOT_FOUND", `${trimmed} (no such folder)`);
   }

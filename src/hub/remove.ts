@@ -13,7 +13,7 @@ export interface RemoveResult {
 }
 
 export async function removeModel(name: string, modelsDir: string): Promise<RemoveResult> {
-  const ref = parseModelRef(name);
+  const ref = parseModelRef(name, process.cwd(), { folders: false });
   if (ref.kind === "folder") {
     throw fail(
       "INVALID_ARGUMENT",

@@ -78,12 +78,14 @@ export async function resolveModel(ref: string, options: ResolveOptions = {}): P
 
 /** Downloads (or completes) the model `ref` names; fails for local folders and in offline mode. */
 export async function pullModel(ref: string, options: ResolveOptions = {}): Promise<PullResult> {
-  const parsed = parseModelRef(ref);
-  if (parsed.kind === "folder")
+  const parsed = parseModelRef(ref, process.cwd(), { folders: false });
+  if (parsed.kind === "folder") {
     throw fail("INVALID_ARGUMENT", `${ref} is a local folder, there is nothing to pull`);
+  }
   const settings = hubSettings(options);
-  if (settings.offline)
+  if (settings.offline) {
     throw fail("INVALID_ARGUMENT", "cannot pull in offline mode (HF_HUB_OFFLINE / --offline)");
+  }
   return pull(
     parsed.repo,
     parsed.revision,

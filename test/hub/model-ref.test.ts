@@ -110,3 +110,16 @@ test("settings come from options, then HF_* / SIGHTLINE_* variables, then defaul
   assert.equal(defaultModelsDir({ XDG_CACHE_HOME: "/c" }), "/c/sightline/models");
   assert.match(defaultModelsDir({}), /\.cache\/sightline\/models$/);
 });
+
+test("pull and rm mean the hub even when a folder of that name exists here", async () => {
+  await withTempDir(async (cwd) => {
+    await mkdir(join(cwd, "kosmos-2"));
+    assert.equal(parseModelRef("kosmos-2", cwd).kind, "folder");
+    assert.deepEqual(parseModelRef("kosmos-2", cwd, { folders: false }), {
+      kind: "hub",
+      repo: "microsoft/kosmos-2-patch14-224",
+      revision: "main",
+      name: "kosmos-2",
+    });
+  });
+});
