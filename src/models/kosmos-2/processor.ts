@@ -1,15 +1,10 @@
 // Kosmos2Processor (transformers 4.40) on the text side: the prompt with the image placeholder
 // positions, phrases grounded by bounding boxes as <object><patch_index_…>…</object>, spaces normalised
 // around tag tokens, then input_ids / attention_mask / image_embeds_position_mask.
+import type { TextTokenizer } from "../../engine/tokenizer.js";
 import { fail } from "../../errors.js";
 import { coordinateToPatchIndex, pyRstrip, pyStrip, type Box } from "./post-process.js";
 
-/** What the processor needs from the tokenizer (src/engine/tokenizer.ts provides it). */
-export interface TextTokenizer {
-  encode(text: string, options?: { addSpecialTokens?: boolean }): number[];
-  tokenToId(token: string): number | undefined;
-  addTokens(tokens: readonly string[], special?: boolean): number;
-}
 
 /** The tag tokens Kosmos2Processor adds to the tokenizer, before the patch index tokens. */
 export const TAG_TOKENS = [
@@ -30,10 +25,14 @@ export const patchIndexToken = (i: number): string => `<patch_index_${String(i).
 
 /**
  * Kosmos2Processor.__init__ adds the tag tokens, then the patch-index tokens, as plain (non-special)
- * added tokens; folders whose tokenizer files already hold them keep their ids.
+ * AddedToken(lstrip=True, normalized=False); folders whose tokenizer files already hold them keep their ids.
  */
 export function addKosmos2Tokens(tokenizer: TextTokenizer, numPatchIndexTokens: number): void {
-  tokenizer.addTokens([...TAG_TOKENS, ...Array.from({ length: numPatchIndexTokens }, (_, i) => patchIndexToken(i))], false);
+  const tokens = [...TAG_TOKENS, ...Array.from({ length: numPatchIndexTokens }, (_, i) => patchIndexToken(i))];
+  tokenizer.addTokens(
+    tokens.map((content) => ({ content, lstrip: true, normalized: false })),
+    false,
+  );
 }
 
 /**

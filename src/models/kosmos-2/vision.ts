@@ -62,7 +62,7 @@ function visionLayer(g: Graph, x: Value, cfg: Kosmos2VisionConfig, vb: VarBuilde
 /** Kosmos2VisionEmbeddings: patch conv (no bias), class token prepended, learned positions added. */
 function visionEmbeddings(g: Graph, pixels: Value, cfg: Kosmos2VisionConfig, vb: VarBuilder): Value {
   const d = cfg.hiddenSize;
-  const numPositions = (cfg.imageSize / cfg.patchSize) ** 2 + 1;
+  const numPositions = Math.floor(cfg.imageSize / cfg.patchSize) ** 2 + 1; // HF: (image_size // patch_size)² + class
   const patches = g.op("Conv", [pixels, vb.get("patch_embedding.weight", [d, cfg.numChannels, cfg.patchSize, cfg.patchSize])], {
     kernel_shape: [cfg.patchSize, cfg.patchSize],
     strides: [cfg.patchSize, cfg.patchSize],
