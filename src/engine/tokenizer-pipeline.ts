@@ -21,39 +21,40 @@ export type AddedTokenSpec = Omit<AddedTokenJson, "id">;
 
 interface TrieNode {
   next: Map<string, TrieNode>;
-  token: AddedTokenJson | null;
+  id: number; // -1 when no pattern ends here
 }
 
 /** Leftmost-longest matcher over added-token contents (the Aho-Corasick automaton in Rust). */
 class TokenMatcher {
-  private readonly root: TrieNode = { next: new Map(), token: null };
+  private readonly root: TrieNode = { next: new Map(), id: -1 };
 
-  constructor(entries: [string, AddedTokenJson][]) {
-    for (const [pattern, token] of entries) {
+  /** Patterns with their token ids; for equal patterns the first one wins (as in Aho-Corasick). */
+  constructor(entries: [string, number][]) {
+    for (const [pattern, id] of entries) {
       if (pattern.length === 0) continue;
       let node = this.root;
       for (let k = 0; k < pattern.length; k++) {
         const unit = pattern[k]!;
         let child = node.next.get(unit);
-        if (!child) node.next.set(unit, (child = { next: new Map(), token: null }));
+        if (!child) node.next.set(unit, (child = { next: new Map(), id: -1 }));
         node = child;
       }
-      if (node.token === null) node.token = token;
+      if (node.id < 0) node.id = id;
     }
   }
 
-  /** Non-overlapping leftmost-longest matches: [start, end, token]. */
-  matches(text: string): [number, number, AddedTokenJson][] {
-    const out: [number, number, AddedTokenJson][] = [];
+  /** Non-overlapping leftmost-longest matches: [start, end, token id]. */
+  matches(text: string): [number, number, number][] {
+    const out: [number, number, number][] = [];
     if (this.root.next.size === 0) return out;
     let i = 0;
     while (i < text.length) {
       let node: TrieNode | undefined = this.root;
-      let best: [number, AddedTokenJson] | null = null;
+      let best: [number, number] | null = null;
       for (let j = i; j < text.length; j++) {
         node = node.next.get(text[j]!);
         if (!node) break;
-        if (node.token) best = [j + 1, node.token];
+        if (node.id >= 0) best = [j + 1, node.id];
       }
       if (best) {
         out.push([i, best[0], best[1]]);
@@ -72,9 +73,14 @@ export class TokenizerPipeline {
   readonly model: TokenizerModel;
   readonly postProcessor: PostProcessor | null;
   readonly decoder: Decoder | null;
+  // The Rust AddedVocabulary: content → id, id → current token (flags), and the special / plain token
+  // lists the matchers are built from. Re-adding a token with other flags replaces its flags but, as in
+  // Rust, its earlier entry stays in the lists (its pattern may still match; the current flags apply).
   private readonly addedByContent = new Map<string, number>();
   private readonly addedById = new Map<number, AddedTokenJson>();
   private readonly specialContents = new Set<string>();
+  private readonly specialList: AddedTokenJson[] = [];
+  private readonly plainList: AddedTokenJson[] = [];
   private rawMatcher!: TokenMatcher;
   private normalizedMatcher!: TokenMatcher;
 
@@ -138,17 +144,22 @@ export class TokenizerPipeline {
 
   private register(id: number, token: AddedTokenJson): void {
     const t = { ...token, id };
+    if (t.special && !this.specialContents.has(t.content)) {
+      this.specialContents.add(t.content);
+      this.specialList.push(t);
+    }
     this.addedByContent.set(t.content, id);
     this.addedById.set(id, t);
-    if (t.special) this.specialContents.add(t.content);
+    if (!this.specialContents.has(t.content)) this.plainList.push(t);
   }
 
   private refresh(): void {
-    const raw: [string, AddedTokenJson][] = [];
-    const normalized: [string, AddedTokenJson][] = [];
-    for (const t of this.addedTokens()) {
-      if (t.normalized) normalized.push([this.normalizer ? this.normalizer(t.content) : t.content, t]);
-      else raw.push([t.content, t]);
+    const raw: [string, number][] = [];
+    const normalized: [string, number][] = [];
+    for (const t of [...this.specialList, ...this.plainList]) {
+      const id = this.addedByContent.get(t.content)!;
+      if (t.normalized) normalized.push([this.normalizer ? this.normalizer(t.content) : t.content, id]);
+      else raw.push([t.content, id]);
     }
     this.rawMatcher = new TokenMatcher(raw);
     this.normalizedMatcher = new TokenMatcher(normalized);
@@ -182,14 +193,15 @@ export class TokenizerPipeline {
   // normalize the rest, then split out normalized added tokens.
   private splitAddedTokens(text: string): Split[] {
     const out: Split[] = [];
-    for (const first of findTokens(text, this.rawMatcher, true)) {
+    const flags = (id: number) => this.addedById.get(id)!;
+    for (const first of findTokens(text, this.rawMatcher, flags, true)) {
       if (first.kind === "token") {
         out.push(first);
         continue;
       }
       const normalizedText = this.normalizer ? this.normalizer(first.piece.text) : first.piece.text;
       if (normalizedText.length === 0) continue;
-      out.push(...findTokens(normalizedText, this.normalizedMatcher, first.piece.atStart));
+      out.push(...findTokens(normalizedText, this.normalizedMatcher, flags, first.piece.atStart));
     }
     return out;
   }
@@ -220,13 +232,19 @@ function sameFlags(a: AddedTokenSpec, b: AddedTokenSpec): boolean {
 
 // AddedVocabulary::find_matches: matches honour single_word, and lstrip/rstrip swallow the whitespace
 // next to the token. Empty text pieces are dropped (as PreTokenizedString::split does).
-function findTokens(text: string, matcher: TokenMatcher, atStart: boolean): Split[] {
+function findTokens(
+  text: string,
+  matcher: TokenMatcher,
+  flags: (id: number) => AddedTokenJson,
+  atStart: boolean,
+): Split[] {
   const out: Split[] = [];
   let offset = 0;
   const pushText = (s: number, e: number) => {
     if (e > s) out.push({ kind: "text", piece: { text: text.slice(s, e), atStart: atStart && s === 0 } });
   };
-  for (const [matchStart, matchEnd, token] of matcher.matches(text)) {
+  for (const [matchStart, matchEnd, id] of matcher.matches(text)) {
+    const token = flags(id);
     let start = matchStart;
     let stop = matchEnd;
     if (token.single_word) {
