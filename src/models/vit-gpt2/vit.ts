@@ -9,7 +9,7 @@ import type { VitConfig } from "./config.js";
 /** ViTEmbeddings: patch conv → tokens, [CLS] first, + learned position embeddings. */
 function vitEmbeddings(g: Graph, pixels: Value, cfg: VitConfig, vb: VarBuilder): Value {
   const D = cfg.hiddenSize;
-  const numPatches = (cfg.imageSize / cfg.patchSize) ** 2;
+  const numPatches = Math.floor(cfg.imageSize / cfg.patchSize) ** 2; // the stride-P conv drops a remainder
   const patches = conv2d(g, pixels, vb.pp("patch_embeddings").pp("projection"), { stride: cfg.patchSize }); // [B, D, h, w]
   const tokens = g.transpose(g.reshape(patches, [0, 0, -1]), [0, 2, 1]); // [B, N, D]
   const cls = vb.get("cls_token", [1, 1, D]);
