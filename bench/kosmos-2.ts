@@ -3,7 +3,17 @@
 // Usage: node --import tsx bench/kosmos-2.ts [--keep] [--fp32] [--threads N] [--image PATH] [--no-beams]
 // The checkpoint goes to os.tmpdir() as fp16 safetensors (≈ 3.3 GB; --fp32 ≈ 6.6 GB) and is removed
 // afterwards unless --keep. The fixture's tokenizer files are copied in.
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -41,13 +51,22 @@ function tensors(): { name: string; shape: number[]; fill: "random" | "ones" | "
   const v = "vision_model.model";
   const patches = (vision.image / vision.patch) ** 2;
   out.push({ name: `${v}.embeddings.class_embedding`, shape: [vision.hidden], fill: "random" });
-  out.push({ name: `${v}.embeddings.patch_embedding.weight`, shape: [vision.hidden, 3, vision.patch, vision.patch], fill: "random" });
-  out.push({ name: `${v}.embeddings.position_embedding.weight`, shape: [patches + 1, vision.hidden], fill: "random" });
+  out.push({
+    name: `${v}.embeddings.patch_embedding.weight`,
+    shape: [vision.hidden, 3, vision.patch, vision.patch],
+    fill: "random",
+  });
+  out.push({
+    name: `${v}.embeddings.position_embedding.weight`,
+    shape: [patches + 1, vision.hidden],
+    fill: "random",
+  });
   ln(`${v}.pre_layrnorm`, vision.hidden);
   ln(`${v}.post_layernorm`, vision.hidden);
   for (let i = 0; i < vision.layers; i++) {
     const l = `${v}.encoder.layers.${i}`;
-    for (const p of ["q_proj", "k_proj", "v_proj", "out_proj"]) linear(`${l}.self_attn.${p}`, vision.hidden, vision.hidden);
+    for (const p of ["q_proj", "k_proj", "v_proj", "out_proj"])
+      linear(`${l}.self_attn.${p}`, vision.hidden, vision.hidden);
     ln(`${l}.layer_norm1`, vision.hidden);
     ln(`${l}.layer_norm2`, vision.hidden);
     linear(`${l}.mlp.fc1`, vision.inter, vision.hidden);
@@ -55,13 +74,15 @@ function tensors(): { name: string; shape: number[]; fill: "random" | "ones" | "
   }
   linear("image_to_text_projection.dense", text.dim, vision.hidden);
   out.push({ name: "image_to_text_projection.latent_query", shape: [latent, text.dim], fill: "random" });
-  for (const p of ["q_proj", "k_proj", "v_proj", "out_proj"]) linear(`image_to_text_projection.x_attn.${p}`, text.dim, text.dim);
+  for (const p of ["q_proj", "k_proj", "v_proj", "out_proj"])
+    linear(`image_to_text_projection.x_attn.${p}`, text.dim, text.dim);
   const t = "text_model.model";
   out.push({ name: `${t}.embed_tokens.weight`, shape: [text.vocab, text.dim], fill: "random" });
   ln(`${t}.layer_norm`, text.dim);
   for (let i = 0; i < text.layers; i++) {
     const l = `${t}.layers.${i}`;
-    for (const p of ["q_proj", "k_proj", "v_proj", "out_proj"]) linear(`${l}.self_attn.${p}`, text.dim, text.dim);
+    for (const p of ["q_proj", "k_proj", "v_proj", "out_proj"])
+      linear(`${l}.self_attn.${p}`, text.dim, text.dim);
     ln(`${l}.self_attn.inner_attn_ln`, text.dim);
     ln(`${l}.self_attn_layer_norm`, text.dim);
     linear(`${l}.ffn.fc1`, text.ffn, text.dim);
@@ -90,7 +111,11 @@ function writeCheckpoint(path: string): void {
   let offset = 0;
   for (const t of list) {
     const n = t.shape.reduce((a, b) => a * b, 1);
-    header[t.name] = { dtype: FP32 ? "F32" : "F16", shape: t.shape, data_offsets: [offset, offset + n * bytesPer] };
+    header[t.name] = {
+      dtype: FP32 ? "F32" : "F16",
+      shape: t.shape,
+      data_offsets: [offset, offset + n * bytesPer],
+    };
     offset += n * bytesPer;
   }
   let json = Buffer.from(JSON.stringify(header));
@@ -123,10 +148,12 @@ function writeCheckpoint(path: string): void {
       while (left > 0) {
         const n = Math.min(left, CHUNK);
         if (FP32) {
-          for (let i = 0; i < n; i++) buf32[i] = t.fill === "random" ? samples[rand() & 4095]! : t.fill === "ones" ? 1 : 0;
+          for (let i = 0; i < n; i++)
+            buf32[i] = t.fill === "random" ? samples[rand() & 4095]! : t.fill === "ones" ? 1 : 0;
           writeSync(fd, new Uint8Array(buf32.buffer, 0, n * 4));
         } else {
-          for (let i = 0; i < n; i++) buf16[i] = t.fill === "random" ? halfSamples[rand() & 4095]! : t.fill === "ones" ? 0x3c00 : 0;
+          for (let i = 0; i < n; i++)
+            buf16[i] = t.fill === "random" ? halfSamples[rand() & 4095]! : t.fill === "ones" ? 0x3c00 : 0;
           writeSync(fd, new Uint8Array(buf16.buffer, 0, n * 2));
         }
         left -= n;
@@ -162,12 +189,22 @@ function prepareFolder(): void {
   pre.size = { height: vision.image, width: vision.image };
   pre.crop_size = { height: vision.image, width: vision.image };
   writeFileSync(join(folder, "preprocessor_config.json"), JSON.stringify(pre, null, 2));
-  for (const f of ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "processor_config.json", "sentencepiece.bpe.model", "generation_config.json"]) {
+  for (const f of [
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "processor_config.json",
+    "sentencepiece.bpe.model",
+    "generation_config.json",
+  ]) {
     copyFileSync(join(FIXTURE, f), join(folder, f));
   }
   const t0 = performance.now();
   writeCheckpoint(join(folder, "model.safetensors"));
-  console.log(`wrote random ${FP32 ? "fp32" : "fp16"} checkpoint in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `wrote random ${FP32 ? "fp32" : "fp16"} checkpoint in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
 }
 
 const rssGb = () => (process.memoryUsage().rss / 2 ** 30).toFixed(2);
@@ -184,7 +221,9 @@ async function main(): Promise<void> {
     let t = performance.now();
     let cpu = cpuSeconds();
     const model = await loadModel(folder, { threads });
-    console.log(`load ${(performance.now() - t).toFixed(0)} ms (cpu ${(cpuSeconds() - cpu).toFixed(1)} s), rss ${rssGb()} GB`);
+    console.log(
+      `load ${(performance.now() - t).toFixed(0)} ms (cpu ${(cpuSeconds() - cpu).toFixed(1)} s), rss ${rssGb()} GB`,
+    );
     const image = await readImageFile(IMAGE);
     const eos = 2;
     const runs: { name: string; numBeams: number }[] = [{ name: "greedy 20 tokens", numBeams: 1 }];
@@ -196,11 +235,17 @@ async function main(): Promise<void> {
     t = performance.now();
     cpu = cpuSeconds();
     await captioner.model.encodeImage(pixelValues, dims);
-    console.log(`vision encoder alone: ${(performance.now() - t).toFixed(0)} ms (cpu ${(cpuSeconds() - cpu).toFixed(1)} s)`);
+    console.log(
+      `vision encoder alone: ${(performance.now() - t).toFixed(0)} ms (cpu ${(cpuSeconds() - cpu).toFixed(1)} s)`,
+    );
     for (const run of runs) {
       t = performance.now();
       cpu = cpuSeconds();
-      const out = await model.caption(image, { maxNewTokens: 20, numBeams: run.numBeams, suppressTokens: [eos] });
+      const out = await model.caption(image, {
+        maxNewTokens: 20,
+        numBeams: run.numBeams,
+        suppressTokens: [eos],
+      });
       const total = performance.now() - t;
       const cpuUsed = cpuSeconds() - cpu;
       const { preprocess, encode, decode } = out.timings;

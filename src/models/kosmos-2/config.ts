@@ -47,7 +47,10 @@ function pick<T>(obj: Json, key: string, fallback: T): T {
 
 function positiveInt(value: number, name: string): number {
   if (!Number.isInteger(value) || value <= 0) {
-    throw fail("MODEL_CONFIG_INVALID", `kosmos-2 ${name} must be a positive integer, got ${JSON.stringify(value)}`);
+    throw fail(
+      "MODEL_CONFIG_INVALID",
+      `kosmos-2 ${name} must be a positive integer, got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
@@ -73,7 +76,10 @@ export function parseKosmos2Config(json: Json): Kosmos2Config {
     ffnDim: positiveInt(pick(t, "ffn_dim", 8192), "text_config.ffn_dim"),
     attentionHeads: positiveInt(pick(t, "attention_heads", 32), "text_config.attention_heads"),
     activationFunction: pick(t, "activation_function", "gelu"),
-    maxPositionEmbeddings: positiveInt(pick(t, "max_position_embeddings", 2048), "text_config.max_position_embeddings"),
+    maxPositionEmbeddings: positiveInt(
+      pick(t, "max_position_embeddings", 2048),
+      "text_config.max_position_embeddings",
+    ),
     scaleEmbedding: pick(t, "scale_embedding", true),
     layerNormEps: pick(t, "layer_norm_eps", 1e-5),
     padTokenId: pick(t, "pad_token_id", 1),

@@ -4,7 +4,12 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { generate, resolveGenerationConfig, type GenerationConfig, type GenerationOverrides } from "../../engine/generation.js";
+import {
+  generate,
+  resolveGenerationConfig,
+  type GenerationConfig,
+  type GenerationOverrides,
+} from "../../engine/generation.js";
 import { type ImageProcessor, loadImageProcessor } from "../../engine/image-processor.js";
 import { WeightStore } from "../../engine/safetensors.js";
 import { type TextTokenizer, loadTokenizer } from "../../engine/tokenizer.js";
@@ -31,7 +36,11 @@ export class Kosmos2Captioner implements CaptionModel {
     readonly imageProcessor: ImageProcessor,
   ) {}
 
-  static async load(folder: string, rawConfig: Record<string, any>, options: LoadOptions = {}): Promise<Kosmos2Captioner> {
+  static async load(
+    folder: string,
+    rawConfig: Record<string, any>,
+    options: LoadOptions = {},
+  ): Promise<Kosmos2Captioner> {
     const config = parseKosmos2Config(rawConfig);
     // Files first: a folder without a tokenizer or processor fails before the sessions are built.
     const tokenizer = await loadTokenizer(folder);
@@ -46,7 +55,12 @@ export class Kosmos2Captioner implements CaptionModel {
 
   /** Kosmos2ForConditionalGeneration.generate uses text_model.generation_config, built from text_config. */
   generationConfig(overrides: GenerationOverrides = {}): GenerationConfig {
-    return resolveGenerationConfig(this.rawConfig.text_config ?? {}, undefined, overrides, SEED_GENERATION_DEFAULTS);
+    return resolveGenerationConfig(
+      this.rawConfig.text_config ?? {},
+      undefined,
+      overrides,
+      SEED_GENERATION_DEFAULTS,
+    );
   }
 
   async caption(image: RgbImage, options: CaptionOptions = {}): Promise<CaptionResult> {
@@ -95,6 +109,10 @@ function readProcessorConfig(folder: string): Record<string, any> {
 }
 
 /** The loader registered for config.json `model_type: "kosmos-2"`. */
-export function load(folder: string, config: Record<string, any>, options: LoadOptions): Promise<CaptionModel> {
+export function load(
+  folder: string,
+  config: Record<string, any>,
+  options: LoadOptions,
+): Promise<CaptionModel> {
   return Kosmos2Captioner.load(folder, config, options);
 }

@@ -48,7 +48,10 @@ export class Kosmos2Model {
   async encodeImage(pixelValues: Float32Array, dims: readonly number[]): Promise<ImageEncoding> {
     const size = this.config.vision.imageSize;
     if (dims[2] !== size || dims[3] !== size) {
-      throw fail("INVALID_ARGUMENT", `kosmos-2 expects ${size}x${size} pixel values, got ${dims[3]}x${dims[2]}`);
+      throw fail(
+        "INVALID_ARGUMENT",
+        `kosmos-2 expects ${size}x${size} pixel values, got ${dims[3]}x${dims[2]}`,
+      );
     }
     const out = await this.vision.run({ pixel_values: float32Tensor(pixelValues, [...dims]) });
     return {
@@ -67,55 +70,83 @@ export class Kosmos2Model {
     const headDim = d / tc.attentionHeads;
     const slots = imageMask.filter((m) => m === 1).length;
     if (slots * d !== imageEmbeds.length) {
-      throw fail("INVALID_ARGUMENT", `the prompt has ${slots} image positions for ${imageEmbeds.length / d} image embeddings`);
+      throw fail(
+        "INVALID_ARGUMENT",
+        `the prompt has ${slots} image positions for ${imageEmbeds.length / d} image embeddings`,
+      );
     }
+    const runStep = async (inputIds: number[][], cache: Kosmos2Cache | null) => {
+      const rows = inputIds.length;
+      const t = inputIds[0]!.length;
+      const first = cache === null;
+      const features = new Float32Array(rows * t * d);
+      const mask = new Uint8Array(rows * t);
+      if (first) {
+        if (t !== imageMask.length) throw fail("INTERNAL", "prompt and image mask lengths differ");
+        for (let r = 0; r < rows; r++) {
+          let k = 0;
+          for (let i = 0; i < t; i++) {
+            if (imageMask[i] !== 1) continue;
+            mask[r * t + i] = 1;
+            features.set(imageEmbeds.subarray(k * d, (k + 1) * d), (r * t + i) * d);
+            k++;
+          }
+        }
+      }
+      const nonPad: number[] = [];
+      const posIds = inputIds.map((ids, r) => {
+        const p = positionIds(ids, tc.padTokenId, first ? 0 : cache.nonPad[r]!);
+        nonPad.push(p.nonPad);
+        return p.positions;
+      });
+      const feeds: Record<string, Tensor> = {
+        input_ids: int64Tensor(inputIds.flat(), [rows, t]),
+        image_features: float32Tensor(features, [rows, t, d]),
+        image_mask: new Tensor("bool", mask, [rows, t]),
+        position_embeds: float32Tensor(this.positions.embed(posIds), [rows, t, d]),
+        cache_rows: int64Tensor(first ? inputIds.map((_, r) => r) : cache.rows, [rows]),
+      };
+      const empty = new Float32Array(0);
+      for (let i = 0; i < tc.layers; i++) {
+        for (const kind of ["key", "value"] as const) {
+          const name = pastName(i, kind);
+          feeds[name] = first
+            ? float32Tensor(empty, [rows, tc.attentionHeads, 0, headDim])
+            : cache.past[name]!;
+        }
+      }
+      const out = await this.text.run(feeds);
+      const past: Record<string, Tensor> = {};
+      for (let i = 0; i < tc.layers; i++) {
+        for (const kind of ["key", "value"] as const) past[pastName(i, kind)] = out[presentName(i, kind)]!;
+      }
+      return {
+        logits: out.logits!.data as Float32Array,
+        cache: { past, rows: inputIds.map((_, r) => r), nonPad } as Kosmos2Cache,
+      };
+    };
     return {
       step: async (inputIds, cache) => {
         const rows = inputIds.length;
-        const t = inputIds[0]!.length;
-        const first = cache === null;
-        const features = new Float32Array(rows * t * d);
-        const mask = new Uint8Array(rows * t);
-        if (first) {
-          if (t !== imageMask.length) throw fail("INTERNAL", "prompt and image mask lengths differ");
-          for (let r = 0; r < rows; r++) {
-            let k = 0;
-            for (let i = 0; i < t; i++) {
-              if (imageMask[i] !== 1) continue;
-              mask[r * t + i] = 1;
-              features.set(imageEmbeds.subarray(k * d, (k + 1) * d), (r * t + i) * d);
-              k++;
-            }
-          }
-        }
-        const nonPad: number[] = [];
-        const posIds = inputIds.map((ids, r) => {
-          const p = positionIds(ids, tc.padTokenId, first ? 0 : cache.nonPad[r]!);
-          nonPad.push(p.nonPad);
-          return p.positions;
-        });
-        const feeds: Record<string, Tensor> = {
-          input_ids: int64Tensor(inputIds.flat(), [rows, t]),
-          image_features: float32Tensor(features, [rows, t, d]),
-          image_mask: new Tensor("bool", mask, [rows, t]),
-          position_embeds: float32Tensor(this.positions.embed(posIds), [rows, t, d]),
-          cache_rows: int64Tensor(first ? inputIds.map((_, r) => r) : cache.rows, [rows]),
-        };
-        const empty = new Float32Array(0);
-        for (let i = 0; i < tc.layers; i++) {
-          for (const kind of ["key", "value"] as const) {
-            const name = pastName(i, kind);
-            feeds[name] = first ? float32Tensor(empty, [rows, tc.attentionHeads, 0, headDim]) : cache.past[name]!;
-          }
-        }
-        const out = await this.text.run(feeds);
-        const past: Record<string, Tensor> = {};
-        for (let i = 0; i < tc.layers; i++) {
-          for (const kind of ["key", "value"] as const) past[pastName(i, kind)] = out[presentName(i, kind)]!;
-        }
+        const same =
+          rows > 1 &&
+          inputIds.every(
+            (row) => row.length === inputIds[0]!.length && row.every((id, i) => id === inputIds[0]![i]),
+          );
+        if (cache !== null || !same) return runStep(inputIds, cache);
+        // Beam search starts every row from the same prompt: run it once and let every row share the
+        // cache (cache_rows gathers row 0 for all of them at the next step).
+        const one = await runStep([inputIds[0]!], null);
+        const vocab = one.logits.length;
+        const logits = new Float32Array(rows * vocab);
+        for (let r = 0; r < rows; r++) logits.set(one.logits, r * vocab);
         return {
-          logits: out.logits!.data as Float32Array,
-          cache: { past, rows: inputIds.map((_, r) => r), nonPad },
+          logits,
+          cache: {
+            past: one.cache.past,
+            rows: Array<number>(rows).fill(0),
+            nonPad: Array<number>(rows).fill(one.cache.nonPad[0]!),
+          },
         };
       },
       reorder: (cache, rows) => ({

@@ -4,7 +4,8 @@
 import type { Entity } from "../types.js";
 
 /** Characters Python's str.strip() removes (str.isspace); JavaScript's trim() differs (U+FEFF, U+001C–1F, U+0085). */
-const PY_SPACE = "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+const PY_SPACE =
+  "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
 const LEADING_SPACE = new RegExp(`^[${PY_SPACE}]+`);
 const TRAILING_SPACE = new RegExp(`[${PY_SPACE}]+$`);
 
@@ -77,7 +78,8 @@ function extractEntitiesWithPatchIndices(text: string): RawEntity[] {
     if (phrase !== null) {
       entities.push({ name: phrase, start, end, pairs });
     } else {
-      for (const p of pairs) entities.push({ name: `<patch_index_${p[0]}><patch_index_${p[1]}>`, start, end, pairs: [p] });
+      for (const p of pairs)
+        entities.push({ name: `<patch_index_${p[0]}><patch_index_${p[1]}>`, start, end, pairs: [p] });
     }
   }
   return entities;

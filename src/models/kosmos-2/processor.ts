@@ -5,7 +5,6 @@ import type { TextTokenizer } from "../../engine/tokenizer.js";
 import { fail } from "../../errors.js";
 import { coordinateToPatchIndex, pyRstrip, pyStrip, type Box } from "./post-process.js";
 
-
 /** The tag tokens Kosmos2Processor adds to the tokenizer, before the patch index tokens. */
 export const TAG_TOKENS = [
   "</doc>",
@@ -28,7 +27,10 @@ export const patchIndexToken = (i: number): string => `<patch_index_${String(i).
  * AddedToken(lstrip=True, normalized=False); folders whose tokenizer files already hold them keep their ids.
  */
 export function addKosmos2Tokens(tokenizer: TextTokenizer, numPatchIndexTokens: number): void {
-  const tokens = [...TAG_TOKENS, ...Array.from({ length: numPatchIndexTokens }, (_, i) => patchIndexToken(i))];
+  const tokens = [
+    ...TAG_TOKENS,
+    ...Array.from({ length: numPatchIndexTokens }, (_, i) => patchIndexToken(i)),
+  ];
   tokenizer.addTokens(
     tokens.map((content) => ({ content, lstrip: true, normalized: false })),
     false,
@@ -68,7 +70,10 @@ export class Kosmos2Processor {
     readonly tokenizer: TextTokenizer,
     readonly numPatchIndexTokens = 1024,
   ) {
-    const tags = [...TAG_TOKENS, ...Array.from({ length: numPatchIndexTokens }, (_, i) => patchIndexToken(i))];
+    const tags = [
+      ...TAG_TOKENS,
+      ...Array.from({ length: numPatchIndexTokens }, (_, i) => patchIndexToken(i)),
+    ];
     this.tagSet = new Set(tags);
     // None of the tags contain regex metacharacters (HF joins them unescaped as well).
     this.tagPattern = new RegExp(`(${tags.join("|")})`);
@@ -76,7 +81,12 @@ export class Kosmos2Processor {
   }
 
   /** Kosmos2Processor.preprocess_text for one text. */
-  preprocessText(text: string, withImage: boolean, bboxes: PhraseBoxes[] | null, numImageTokens = 64): string {
+  preprocessText(
+    text: string,
+    withImage: boolean,
+    bboxes: PhraseBoxes[] | null,
+    numImageTokens = 64,
+  ): string {
     let t = pyStrip(text);
     if (withImage) {
       const imageInfo = ["<image>", ...Array<string>(numImageTokens).fill("<image>"), "</image>"].join(" ");
@@ -166,4 +176,3 @@ export class Kosmos2Processor {
     return out;
   }
 }
-

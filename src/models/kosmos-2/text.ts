@@ -68,22 +68,35 @@ export function buildTextStepGraph(g: Graph, cfg: Kosmos2TextConfig, vb: VarBuil
   let mask: Value | undefined;
   for (let i = 0; i < cfg.layers; i++) {
     const layer = model.pp("layers").pp(i);
-    const pastK = g.gather(g.input(pastName(i, "key"), "float32", ["past_batch", cfg.attentionHeads, "past", headDim]), cacheRows, 0);
-    const pastV = g.gather(g.input(pastName(i, "value"), "float32", ["past_batch", cfg.attentionHeads, "past", headDim]), cacheRows, 0);
+    const pastK = g.gather(
+      g.input(pastName(i, "key"), "float32", ["past_batch", cfg.attentionHeads, "past", headDim]),
+      cacheRows,
+      0,
+    );
+    const pastV = g.gather(
+      g.input(pastName(i, "value"), "float32", ["past_batch", cfg.attentionHeads, "past", headDim]),
+      cacheRows,
+      0,
+    );
     if (!mask) mask = causalMask(g, seqLen, g.add(dim(g, pastK, 2), seqLen)); // [1, 1, T, P + T]
     const h = layerNorm(g, x, layer.pp("self_attn_layer_norm"), cfg.layerNormEps);
     const a = selfAttention(g, h, pastK, pastV, mask, cfg, layer.pp("self_attn"));
     g.output(a.k, presentName(i, "key"));
     g.output(a.v, presentName(i, "value"));
     x = g.add(x, a.out);
-    x = g.add(x, ffn(g, layerNorm(g, x, layer.pp("final_layer_norm"), cfg.layerNormEps), cfg, layer.pp("ffn")));
+    x = g.add(
+      x,
+      ffn(g, layerNorm(g, x, layer.pp("final_layer_norm"), cfg.layerNormEps), cfg, layer.pp("ffn")),
+    );
   }
   x = layerNorm(g, x, model.pp("layer_norm"), cfg.layerNormEps);
 
   // Only the last position goes through the LM head: [B, T, D] → [B, D].
   const last = g.op("Gather", [x, g.scalarInt(-1)], { axis: 1 }); // scalar index drops the axis: [B, D]
   // lm_head is tied to embed_tokens ([V, D]); Gemm(transB) reads it in place, no transposed copy.
-  const lmWeight = vb.has("text_model.lm_head.weight") ? vb.get("text_model.lm_head.weight", [cfg.vocabSize, d]) : tableWeight;
+  const lmWeight = vb.has("text_model.lm_head.weight")
+    ? vb.get("text_model.lm_head.weight", [cfg.vocabSize, d])
+    : tableWeight;
   g.output(g.op("Gemm", [last, lmWeight], { transB: 1 }), "logits");
 }
 
@@ -133,7 +146,11 @@ export class SinusoidalPositions {
 }
 
 /** HF create_position_ids_from_input_ids: non-pad tokens count from padding_idx + 1, pads stay at padding_idx. */
-export function positionIds(ids: number[], paddingIdx: number, pastNonPad = 0): { positions: number[]; nonPad: number } {
+export function positionIds(
+  ids: number[],
+  paddingIdx: number,
+  pastNonPad = 0,
+): { positions: number[]; nonPad: number } {
   let count = pastNonPad;
   const positions = ids.map((id) => {
     if (id === paddingIdx) return paddingIdx;

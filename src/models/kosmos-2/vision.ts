@@ -12,7 +12,12 @@ import type { Kosmos2Config, Kosmos2VisionConfig } from "./config.js";
  * (for the 1.6 B-parameter checkpoint: minutes of load time and gigabytes of memory).
  */
 export function linear(g: Graph, x: Value, vb: VarBuilder): Value {
-  const y = g.op("FusedMatMul", [x, vb.get("weight")], { transA: 0, transB: 1, alpha: 1.0 }, { domain: MS_DOMAIN });
+  const y = g.op(
+    "FusedMatMul",
+    [x, vb.get("weight")],
+    { transA: 0, transB: 1, alpha: 1.0 },
+    { domain: MS_DOMAIN },
+  );
   return vb.has("bias") ? g.add(y, vb.get("bias")) : y;
 }
 
@@ -52,7 +57,12 @@ function visionAttention(g: Graph, x: Value, cfg: Kosmos2VisionConfig, vb: VarBu
 
 /** Kosmos2VisionEncoderLayer: pre-norm attention and quick_gelu MLP, each with a residual. */
 function visionLayer(g: Graph, x: Value, cfg: Kosmos2VisionConfig, vb: VarBuilder): Value {
-  const a = visionAttention(g, layerNorm(g, x, vb.pp("layer_norm1"), cfg.layerNormEps), cfg, vb.pp("self_attn"));
+  const a = visionAttention(
+    g,
+    layerNorm(g, x, vb.pp("layer_norm1"), cfg.layerNormEps),
+    cfg,
+    vb.pp("self_attn"),
+  );
   const r = g.add(x, a);
   const h = layerNorm(g, r, vb.pp("layer_norm2"), cfg.layerNormEps);
   const m = linear(g, activation(g, linear(g, h, vb.pp("mlp.fc1")), cfg.hiddenAct), vb.pp("mlp.fc2"));
@@ -63,10 +73,14 @@ function visionLayer(g: Graph, x: Value, cfg: Kosmos2VisionConfig, vb: VarBuilde
 function visionEmbeddings(g: Graph, pixels: Value, cfg: Kosmos2VisionConfig, vb: VarBuilder): Value {
   const d = cfg.hiddenSize;
   const numPositions = Math.floor(cfg.imageSize / cfg.patchSize) ** 2 + 1; // HF: (image_size // patch_size)² + class
-  const patches = g.op("Conv", [pixels, vb.get("patch_embedding.weight", [d, cfg.numChannels, cfg.patchSize, cfg.patchSize])], {
-    kernel_shape: [cfg.patchSize, cfg.patchSize],
-    strides: [cfg.patchSize, cfg.patchSize],
-  }); // [B, D, h, w]
+  const patches = g.op(
+    "Conv",
+    [pixels, vb.get("patch_embedding.weight", [d, cfg.numChannels, cfg.patchSize, cfg.patchSize])],
+    {
+      kernel_shape: [cfg.patchSize, cfg.patchSize],
+      strides: [cfg.patchSize, cfg.patchSize],
+    },
+  ); // [B, D, h, w]
   const flat = g.transpose(g.reshape(patches, [0, d, -1]), [0, 2, 1]); // [B, N, D]
   const batch = g.shape(pixels, 0, 1); // [1] = B
   const cls = g.op("Expand", [
@@ -104,7 +118,8 @@ export function buildVisionGraph(g: Graph, cfg: Kosmos2Config, vb: VarBuilder): 
   const model = vb.pp("vision_model").pp("model");
   let x = visionEmbeddings(g, pixels, vc, model.pp("embeddings"));
   x = layerNorm(g, x, model.pp("pre_layrnorm"), vc.layerNormEps);
-  for (let i = 0; i < vc.numHiddenLayers; i++) x = visionLayer(g, x, vc, model.pp("encoder").pp("layers").pp(i));
+  for (let i = 0; i < vc.numHiddenLayers; i++)
+    x = visionLayer(g, x, vc, model.pp("encoder").pp("layers").pp(i));
   g.output(x, "vision_last_hidden_state");
   // HF: post_layernorm over every position, then F.normalize (x / max(‖x‖₂, 1e-12)) on the last axis.
   const post = layerNorm(g, x, model.pp("post_layernorm"), vc.layerNormEps);

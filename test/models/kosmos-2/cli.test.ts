@@ -15,7 +15,8 @@ function sightline(...args: string[]): Promise<{ code: number; stdout: string; s
       process.execPath,
       ["--import", "tsx", join(ROOT, "src/cli/main.ts"), ...args],
       { cwd: ROOT, env: { ...process.env, SIGHTLINE_THREADS: "1" } },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }

@@ -4,7 +4,9 @@ import { resolve } from "node:path";
 
 export const FIXTURE = resolve(process.cwd(), "../shared/fixtures/kosmos-2");
 
-export const expected: Record<string, any> = JSON.parse(readFileSync(resolve(FIXTURE, "expected.json"), "utf8"));
+export const expected: Record<string, any> = JSON.parse(
+  readFileSync(resolve(FIXTURE, "expected.json"), "utf8"),
+);
 
 /** A float32 .bin of the fixture. */
 export function readBin(file: string): Float32Array {

@@ -30,7 +30,9 @@ for (const [ci, c] of (expected.cases as any[]).entries()) {
     const diff = maxAbsDiff(logits, readBin(c.first_step.logits.file));
     assert.ok(diff < 1e-3, `first-step logits differ by ${diff}`);
     // The top-5 ids of the first step, in order.
-    const top5 = Array.from(logits.keys()).sort((a, b) => logits[b]! - logits[a]!).slice(0, 5);
+    const top5 = Array.from(logits.keys())
+      .sort((a, b) => logits[b]! - logits[a]!)
+      .slice(0, 5);
     assert.deepEqual(top5, c.first_step.top5.ids);
   });
 
@@ -56,7 +58,9 @@ for (const [ci, c] of (expected.cases as any[]).entries()) {
       if (run.sequences_scores) assert.ok(Math.abs(result.score! - run.sequences_scores[0]) < 1e-3);
       for (const [i, step] of ((run.steps ?? []) as any[]).entries()) {
         const { ids, values } = step.top5_raw_logits;
-        ids.forEach((id: number, k: number) => assert.ok(Math.abs(stepLogits[i]![id]! - values[k]) < 1e-3, `step ${i} token ${id}`));
+        ids.forEach((id: number, k: number) =>
+          assert.ok(Math.abs(stepLogits[i]![id]! - values[k]) < 1e-3, `step ${i} token ${id}`),
+        );
       }
     });
   }

@@ -6,7 +6,11 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadTokenizer, type TextTokenizer } from "../../../src/engine/tokenizer.js";
-import { addKosmos2Tokens, Kosmos2Processor, type PhraseBoxes } from "../../../src/models/kosmos-2/processor.js";
+import {
+  addKosmos2Tokens,
+  Kosmos2Processor,
+  type PhraseBoxes,
+} from "../../../src/models/kosmos-2/processor.js";
 import { captionAfterImage, postProcessGeneration } from "../../../src/models/kosmos-2/post-process.js";
 import type { Entity } from "../../../src/models/types.js";
 import { FIXTURE, expected } from "./helpers.js";
@@ -67,7 +71,10 @@ test("generated ids decode to HF's texts (with and without special tokens)", () 
   for (const c of expected.cases as any[]) {
     for (const run of c.generations as any[]) {
       assert.equal(tokenizer.decode(run.sequences[0], { skipSpecialTokens: true }), run.text[0]);
-      assert.equal(tokenizer.decode(run.sequences[0], { skipSpecialTokens: false }), run.text_with_special[0]);
+      assert.equal(
+        tokenizer.decode(run.sequences[0], { skipSpecialTokens: false }),
+        run.text_with_special[0],
+      );
     }
   }
 });
