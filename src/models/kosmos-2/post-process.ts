@@ -15,9 +15,7 @@ export const pyStrip = (s: string): string => pyRstrip(pyLstrip(s));
 
 /** Python len(): code points, not UTF-16 units. */
 function pyLen(s: string): number {
-  let n = 0;
-  for (const _ of s) n++;
-  return n;
+  return Array.from(s).length;
 }
 
 /** HF remove_special_fields: drops every `<…>` (non-greedy, not across newlines). */
