@@ -54,6 +54,9 @@ export const errorCatalogue = {
   BAD_REQUEST: { status: 400, message: (detail: string) => detail },
   INVALID_ARGUMENT: { status: 400, message: (detail: string) => `invalid argument: ${detail}` },
   UNKNOWN_PROMPT: { status: 400, message: (prompt: string) => `unknown prompt: ${prompt}` },
+  // talking to a Sightline server (client commands, caption-folder --server)
+  SERVER_UNREACHABLE: { status: 502, message: (detail: string) => detail },
+  SERVER_ERROR: { status: 502, message: (detail: string) => detail },
   INTERNAL: { status: 500, message: (detail: string) => `internal error: ${detail}` },
   // the server (src/server, src/queue, src/images/fetch.ts)
   URL_REQUIRED: { status: 400, message: () => "URL is required" },
