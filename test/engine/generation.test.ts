@@ -9,7 +9,7 @@ import {
   type DecoderSession,
   type GenerationOverrides,
 } from "../../src/engine/generation.js";
-import { logSoftmaxRows, topCandidates } from "../../src/engine/beam-search.js";
+import { expNonPositive, logSoftmaxRows, topCandidates } from "../../src/engine/beam-search.js";
 
 const VOCAB = 6;
 const EOS = 0;
@@ -245,4 +245,14 @@ test("topCandidates equals a full sort (ties: lower index first) and log-softmax
     for (let t = 0; t < vocab; t++) sum += Math.exp(lsm[r * vocab + t]);
     assert.ok(Math.abs(sum - 1) < 1e-4);
   }
+});
+
+test("expNonPositive matches Math.exp to 1e-8 relative on (-87, 0]", () => {
+  for (let i = 0; i <= 20000; i++) {
+    const d = -(i / 20000) * 87;
+    const e = Math.exp(d);
+    assert.ok(Math.abs(expNonPositive(d) - e) <= 1e-8 * e, `e^${d}`);
+  }
+  assert.equal(expNonPositive(-100), 0);
+  assert.equal(expNonPositive(0), 1);
 });
