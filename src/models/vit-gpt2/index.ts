@@ -17,17 +17,18 @@ export class VitGpt2Captioner implements CaptionModel {
   ) {}
 
   async caption(image: RgbImage, options: CaptionOptions = {}): Promise<CaptionResult> {
-    const t0 = performance.now();
-    const { pixelValues, dims } = this.processor.preprocess(image);
-    const t1 = performance.now();
-    const encoded = await this.model.encode(pixelValues, dims);
-    const t2 = performance.now();
+    // Options first: a bad request fails before any inference.
     const cfg = this.model.generationConfig({
       max_new_tokens: options.maxNewTokens,
       num_beams: options.numBeams,
       suppress_tokens: options.suppressTokens,
     });
     const promptTokens = options.prompt ? this.tokenizer.encode(options.prompt, { addSpecialTokens: false }) : [];
+    const t0 = performance.now();
+    const { pixelValues, dims } = this.processor.preprocess(image);
+    const t1 = performance.now();
+    const encoded = await this.model.encode(pixelValues, dims);
+    const t2 = performance.now();
     const result = await this.model.generate(encoded, this.model.decoderPrompt(cfg, promptTokens), cfg);
     const t3 = performance.now();
     return {

@@ -97,7 +97,8 @@ export class VitGpt2 {
 
   /** Greedy or beam search for an encoded image. */
   async generate(image: EncodedImage, promptIds: number[], cfg: GenerationConfig, observe?: StepObserver): Promise<GenerateResult> {
-    const maxLength = effectiveMaxLength(cfg, promptIds.length);
+    // At least one token is generated even when the prompt already reaches max_length.
+    const maxLength = Math.max(effectiveMaxLength(cfg, promptIds.length), promptIds.length + 1);
     if (maxLength > this.config.decoder.nPositions) {
       throw fail("INVALID_ARGUMENT", `max length ${maxLength} exceeds the decoder's n_positions ${this.config.decoder.nPositions}`);
     }

@@ -47,3 +47,9 @@ test("a text prompt is a decoder prefix kept in the output", async () => {
   assert.equal(result.tokenIds.length, 1 + prompt.length + 3);
   assert.ok(result.text.startsWith("a photo of"));
 });
+
+test("bad generation options are INVALID_ARGUMENT", async () => {
+  const image = await readImageFile(`${FIXTURE}image1.png`);
+  await assert.rejects(model.caption(image, { numBeams: 0 }), { code: "INVALID_ARGUMENT" });
+  await assert.rejects(model.caption(image, { maxNewTokens: 5000 }), { code: "INVALID_ARGUMENT" });
+});
