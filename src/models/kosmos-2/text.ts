@@ -3,10 +3,19 @@
 // final layer norm and the LM head tied to the token embeddings. Image embeddings replace the token
 // embeddings where `image_mask` is set (first step only); sinusoidal positions come in as a tensor.
 import type { Graph, Value } from "../../engine/graph.js";
-import { activation, causalMask, dim, embedding, layerNorm } from "../../engine/nn.js";
+import {
+  activation,
+  causalMask,
+  dim,
+  embedding,
+  layerNorm,
+  mergeHeads,
+  scaledDotProductAttention,
+  splitHeads,
+} from "../../engine/nn.js";
 import type { VarBuilder } from "../../engine/weights.js";
 import type { Kosmos2TextConfig } from "./config.js";
-import { linear, scaledHeads } from "./vision.js";
+import { linear } from "./layers.js";
 
 /** KosmosTextAttention (self-attention, decoder): returns the output and the present K/V [B, H, P+T, Dh]. */
 function selfAttention(
@@ -21,13 +30,11 @@ function selfAttention(
   const d = cfg.embedDim;
   const heads = cfg.attentionHeads;
   const headDim = d / heads;
-  const q = g.scale(linear(g, x, vb.pp("q_proj")), headDim ** -0.5); // [B, T, D]
-  const toHeads = (t: Value) => g.transpose(g.reshape(t, [0, 0, heads, headDim]), [0, 2, 1, 3]); // [B, H, T, Dh]
-  const fromHeads = (t: Value) => g.reshape(g.transpose(t, [0, 2, 1, 3]), [0, 0, d]); // [B, T, D]
-  const k = g.concat([pastK, toHeads(linear(g, x, vb.pp("k_proj")))], 2); // [B, H, P + T, Dh]
-  const v = g.concat([pastV, toHeads(linear(g, x, vb.pp("v_proj")))], 2); // [B, H, P + T, Dh]
-  // scaledHeads splits [B, T, D] inputs; the cache is already split, so merge K/V back for it.
-  const attn = scaledHeads(g, q, fromHeads(k), fromHeads(v), heads, d, mask); // [B, T, D]
+  // HF scales q_proj(x) before q·kᵀ.
+  const q = splitHeads(g, g.scale(linear(g, x, vb.pp("q_proj")), headDim ** -0.5), heads, headDim); // [B, H, T, Dh]
+  const k = g.concat([pastK, splitHeads(g, linear(g, x, vb.pp("k_proj")), heads, headDim)], 2); // [B, H, P + T, Dh]
+  const v = g.concat([pastV, splitHeads(g, linear(g, x, vb.pp("v_proj")), heads, headDim)], 2); // [B, H, P + T, Dh]
+  const attn = mergeHeads(g, scaledDotProductAttention(g, q, k, v, { scale: 1, mask }), d); // [B, T, D]
   const normed = layerNorm(g, attn, vb.pp("inner_attn_ln"), cfg.layerNormEps);
   return { out: linear(g, normed, vb.pp("out_proj")), k, v };
 }

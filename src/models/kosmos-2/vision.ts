@@ -1,48 +1,20 @@
 // Kosmos-2 image side: the CLIP vision transformer (HF Kosmos2VisionModel, weights vision_model.model.*)
 // and the image-to-text connector (Kosmos2ImageToTextProjection, weights image_to_text_projection.*).
 // One graph: pixel_values → (encoder output before post_layernorm, image embeddings for the text model).
-import { MS_DOMAIN, type Graph, type Value } from "../../engine/graph.js";
-import { activation, layerNorm, mergeHeads, splitHeads } from "../../engine/nn.js";
+import type { Graph, Value } from "../../engine/graph.js";
+import { activation, layerNorm, mergeHeads, scaledDotProductAttention, splitHeads } from "../../engine/nn.js";
 import type { VarBuilder } from "../../engine/weights.js";
 import type { Kosmos2Config, Kosmos2VisionConfig } from "./config.js";
+import { linear } from "./layers.js";
 
 /**
- * nn.Linear reading the [out, in] weight in place: com.microsoft FusedMatMul(transB) lets ORT pack the
- * weight directly, where MatMul(x, Transpose(W)) would first fold a transposed copy of every weight
- * (for the 1.6 B-parameter checkpoint: minutes of load time and gigabytes of memory).
+ * Multi-head attention on projected [B, T, D] inputs, with q already scaled by head_dim^-0.5 as HF's
+ * Kosmos-2 modules do (q_proj(x) · scale before q·kᵀ, not the scores after). Returns [B, Tq, D], before out_proj.
  */
-export function linear(g: Graph, x: Value, vb: VarBuilder): Value {
-  const y = g.op(
-    "FusedMatMul",
-    [x, vb.get("weight")],
-    { transA: 0, transB: 1, alpha: 1.0 },
-    { domain: MS_DOMAIN },
-  );
-  return vb.has("bias") ? g.add(y, vb.get("bias")) : y;
-}
-
-/**
- * Multi-head attention as HF's Kosmos-2 modules compute it: q_proj(x) is scaled by head_dim^-0.5 before
- * q·kᵀ (not the scores after). `kv` defaults to `x` (self-attention). Returns [B, Tq, D] before out_proj
- * so callers can insert their own inner layer norm.
- */
-export function scaledHeads(
-  g: Graph,
-  q: Value,
-  k: Value,
-  v: Value,
-  numHeads: number,
-  hidden: number,
-  mask?: Value,
-): Value {
+export function scaledHeads(g: Graph, q: Value, k: Value, v: Value, numHeads: number, hidden: number): Value {
   const headDim = hidden / numHeads;
-  const qh = splitHeads(g, q, numHeads, headDim); // [B, H, Tq, Dh]
-  const kh = splitHeads(g, k, numHeads, headDim); // [B, H, Tk, Dh]
-  const vh = splitHeads(g, v, numHeads, headDim); // [B, H, Tk, Dh]
-  let scores = g.matmul(qh, g.transpose(kh, [0, 1, 3, 2])); // [B, H, Tq, Tk]
-  if (mask) scores = g.add(scores, mask);
-  const o = g.matmul(g.softmax(scores, -1), vh); // [B, H, Tq, Dh]
-  return mergeHeads(g, o, hidden); // [B, Tq, D]
+  const [qh, kh, vh] = [q, k, v].map((t) => splitHeads(g, t, numHeads, headDim)); // [B, H, T, Dh]
+  return mergeHeads(g, scaledDotProductAttention(g, qh!, kh!, vh!, { scale: 1 }), hidden);
 }
 
 /** Kosmos2VisionAttention (CLIP attention): q scaled before the product, no mask. */
