@@ -1,5 +1,6 @@
 // The GPT-2 step graph behind the generation engine's DecoderSession: feeds the image's cross K/V,
 // keeps the self-attention KV cache as ORT tensors, and reorders it for beam search.
+import { fail } from "../../errors.js";
 import type { DecoderSession } from "../../engine/generation.js";
 import { Tensor, int64Tensor, type Session } from "../../engine/session.js";
 import type { Gpt2Config } from "./config.js";
@@ -25,7 +26,7 @@ export class Gpt2DecoderSession implements DecoderSession<Gpt2Cache> {
   async step(inputIds: number[][], cache: Gpt2Cache | null): Promise<{ logits: Float32Array; cache: Gpt2Cache }> {
     const rows = inputIds.length;
     const seqLen = inputIds[0].length;
-    if (inputIds.some((r) => r.length !== seqLen)) throw new Error("decoder step rows must have equal length");
+    if (inputIds.some((r) => r.length !== seqLen)) throw fail("INTERNAL", "decoder step rows must have equal length");
     const start = performance.now();
     const feeds: Record<string, Tensor> = { ...this.cross, input_ids: int64Tensor(inputIds.flat(), [rows, seqLen]) };
     const Dh = this.cfg.nEmbd / this.cfg.nHead;
