@@ -138,7 +138,8 @@ export class Kosmos2Processor {
       pos = end;
       const entry = bboxes[i];
       if (entry === null || entry === undefined) return;
-      const boxes = (entry.length > 0 && Array.isArray(entry[0]) ? entry : [entry]) as number[][];
+      // One box (an array of numbers) or a list of boxes; an empty list adds nothing, as in HF.
+      const boxes = (entry.length === 0 ? [] : Array.isArray(entry[0]) ? entry : [entry]) as number[][];
       const pairs = boxes.map((box) => {
         const [a, b] = this.boxToPatchIndexTokens(box);
         return `${a} ${b}`;

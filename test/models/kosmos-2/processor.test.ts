@@ -129,3 +129,15 @@ for (const bare of [false, true]) {
     }
   });
 }
+
+test("bboxes: null and empty entries add no <object>; coordinates map to patch indices", () => {
+  const text =
+    "<grounding> <phrase> a cat </phrase> and <phrase> a dog </phrase> on <phrase> grass </phrase>";
+  const prompt = processor.preprocessText(text, false, [null, [], [[0.1, 0.2, 0.5, 0.9]]]);
+  assert.equal(
+    prompt,
+    "<grounding><phrase> a cat</phrase> and<phrase> a dog</phrase> on<phrase> grass</phrase>" +
+      "<object><patch_index_0195><patch_index_0911></object>",
+  );
+  assert.throws(() => processor.preprocessText(text, false, [null]), /bboxes/);
+});
