@@ -6,7 +6,16 @@
 //
 // Reference, HF transformers PyTorch fp32 on this machine (whole generate() call, best of 1 and 2 torch
 // threads): vision 3486 ms, 20 greedy tokens 8498 ms, 3 beams 14320 ms.
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -18,8 +27,23 @@ const FIXTURE = fileURLToPath(new URL("../../shared/fixtures/blip/", import.meta
 const DEFAULT_IMAGE = fileURLToPath(new URL("../../shared/images/gps/DSCN0010.jpg", import.meta.url));
 const HF_REFERENCE_MS = { vision: 3486, greedy20: 8498, beam3: 14320 };
 
-const vision = { hidden_size: 1024, intermediate_size: 4096, num_hidden_layers: 24, num_attention_heads: 16, image_size: 384, patch_size: 16 };
-const text = { vocab_size: 30524, hidden_size: 768, intermediate_size: 3072, num_hidden_layers: 12, num_attention_heads: 12, max_position_embeddings: 512, encoder_hidden_size: 1024 };
+const vision = {
+  hidden_size: 1024,
+  intermediate_size: 4096,
+  num_hidden_layers: 24,
+  num_attention_heads: 16,
+  image_size: 384,
+  patch_size: 16,
+};
+const text = {
+  vocab_size: 30524,
+  hidden_size: 768,
+  intermediate_size: 3072,
+  num_hidden_layers: 12,
+  num_attention_heads: 12,
+  max_position_embeddings: 512,
+  encoder_hidden_size: 1024,
+};
 
 /** Every tensor of BlipForConditionalGeneration at these sizes (names as in the real checkpoint). */
 function tensorShapes(): [string, number[]][] {
@@ -49,7 +73,10 @@ function tensorShapes(): [string, number[]][] {
   ln("text_decoder.bert.embeddings.LayerNorm", D);
   for (let i = 0; i < text.num_hidden_layers; i++) {
     const p = `text_decoder.bert.encoder.layer.${i}`;
-    for (const [block, kvIn] of [["attention", D], ["crossattention", E]] as const) {
+    for (const [block, kvIn] of [
+      ["attention", D],
+      ["crossattention", E],
+    ] as const) {
       lin(`${p}.${block}.self.query`, D, D);
       lin(`${p}.${block}.self.key`, D, kvIn);
       lin(`${p}.${block}.self.value`, D, kvIn);
@@ -114,7 +141,12 @@ function prepareModelFolder(): string {
   const done = join(dir, ".complete");
   if (existsSync(done)) return dir;
   mkdirSync(dir, { recursive: true });
-  const config = { architectures: ["BlipForConditionalGeneration"], model_type: "blip", vision_config: vision, text_config: text };
+  const config = {
+    architectures: ["BlipForConditionalGeneration"],
+    model_type: "blip",
+    vision_config: vision,
+    text_config: text,
+  };
   writeFileSync(join(dir, "config.json"), JSON.stringify(config, null, 2));
   for (const f of ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"]) {
     copyFileSync(join(FIXTURE, f), join(dir, f));
@@ -124,7 +156,9 @@ function prepareModelFolder(): string {
   writeFileSync(join(dir, "preprocessor_config.json"), JSON.stringify(pre, null, 2));
   const t = performance.now();
   writeRandomSafetensors(join(dir, "model.safetensors"));
-  console.log(`wrote random BLIP-large weights to ${dir} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  console.log(
+    `wrote random BLIP-large weights to ${dir} in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+  );
   writeFileSync(done, "");
   return dir;
 }
@@ -144,7 +178,7 @@ async function main(): Promise<void> {
   const threads = arg("--threads") ? Number(arg("--threads")) : undefined;
   const folder = prepareModelFolder();
   const configJson = readJson(join(folder, "config.json"));
-  let t = performance.now();
+  const t = performance.now();
   const model = await BlipCaptioner.load(folder, configJson, { threads });
   console.log(`load: ${(performance.now() - t).toFixed(0)} ms`);
   const image = await readImageFile(imagePath);
@@ -164,16 +198,24 @@ async function main(): Promise<void> {
     return out;
   };
   for (let r = 0; r < runs; r++) {
-    const { pixelValues, dims } = await timed("preprocess (decoded image → pixels)", async () => model.imageProcessor.preprocess(image));
+    const { pixelValues, dims } = await timed("preprocess (decoded image → pixels)", async () =>
+      model.imageProcessor.preprocess(image),
+    );
     await timed("vision tower + cross K/V", () => model.model.encodeImage(pixelValues, dims));
-    const greedy = await timed("greedy 20 tokens (whole call)", () => model.caption(image, { maxNewTokens: 20, suppressTokens: [eos] }));
+    const greedy = await timed("greedy 20 tokens (whole call)", () =>
+      model.caption(image, { maxNewTokens: 20, suppressTokens: [eos] }),
+    );
     if (greedy.tokenIds.length !== 21) throw new Error(`expected 21 tokens, got ${greedy.tokenIds.length}`);
-    await timed("3 beams 20 tokens (whole call)", () => model.caption(image, { maxNewTokens: 20, numBeams: 3, suppressTokens: [eos] }));
+    await timed("3 beams 20 tokens (whole call)", () =>
+      model.caption(image, { maxNewTokens: 20, numBeams: 3, suppressTokens: [eos] }),
+    );
   }
   await model.dispose();
   console.log(`best of ${runs} run(s), ${threads ?? "default"} threads, image ${imagePath}:`);
   for (const [k, v] of Object.entries(best)) {
-    console.log(`  ${k.padEnd(38)} wall ${v.wall.toFixed(0).padStart(6)} ms   cpu ${v.cpu.toFixed(0).padStart(6)} ms`);
+    console.log(
+      `  ${k.padEnd(38)} wall ${v.wall.toFixed(0).padStart(6)} ms   cpu ${v.cpu.toFixed(0).padStart(6)} ms`,
+    );
   }
   console.log(
     `HF PyTorch fp32 reference: vision ${HF_REFERENCE_MS.vision} ms, greedy 20 ${HF_REFERENCE_MS.greedy20} ms, 3 beams ${HF_REFERENCE_MS.beam3} ms`,

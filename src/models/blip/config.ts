@@ -46,13 +46,17 @@ function pick<T>(json: Json, key: string, fallback: T, where: string): T {
   const v = json[key];
   if (v === undefined || v === null) return fallback;
   if (typeof v !== typeof fallback) {
-    throw fail("MODEL_CONFIG_INVALID", `${where}.${key} should be a ${typeof fallback}, got ${JSON.stringify(v)}`);
+    throw fail(
+      "MODEL_CONFIG_INVALID",
+      `${where}.${key} should be a ${typeof fallback}, got ${JSON.stringify(v)}`,
+    );
   }
   return v as T;
 }
 
 function positiveInt(value: number, name: string): number {
-  if (!Number.isInteger(value) || value <= 0) throw fail("MODEL_CONFIG_INVALID", `${name} must be a positive integer, got ${value}`);
+  if (!Number.isInteger(value) || value <= 0)
+    throw fail("MODEL_CONFIG_INVALID", `${name} must be a positive integer, got ${value}`);
   return value;
 }
 
@@ -69,11 +73,21 @@ export function parseBlipVisionConfig(json: Json): BlipVisionConfig {
     hiddenAct: pick(json, "hidden_act", "gelu", w),
     layerNormEps: pick(json, "layer_norm_eps", 1e-5, w),
   };
-  for (const k of ["hiddenSize", "intermediateSize", "numHiddenLayers", "numAttentionHeads", "imageSize", "patchSize"] as const) {
+  for (const k of [
+    "hiddenSize",
+    "intermediateSize",
+    "numHiddenLayers",
+    "numAttentionHeads",
+    "imageSize",
+    "patchSize",
+  ] as const) {
     positiveInt(cfg[k], `${w}.${k}`);
   }
   if (cfg.hiddenSize % cfg.numAttentionHeads !== 0) {
-    throw fail("MODEL_CONFIG_INVALID", `${w}: hidden_size ${cfg.hiddenSize} is not divisible by num_attention_heads ${cfg.numAttentionHeads}`);
+    throw fail(
+      "MODEL_CONFIG_INVALID",
+      `${w}: hidden_size ${cfg.hiddenSize} is not divisible by num_attention_heads ${cfg.numAttentionHeads}`,
+    );
   }
   return cfg;
 }
@@ -113,11 +127,22 @@ export function parseBlipTextConfig(json: Json, encoderHiddenSize?: number): Bli
     padTokenId: pick(json, "pad_token_id", d.pad_token_id, w),
     sepTokenId: pick(json, "sep_token_id", d.sep_token_id, w),
   };
-  for (const k of ["vocabSize", "hiddenSize", "encoderHiddenSize", "intermediateSize", "numHiddenLayers", "numAttentionHeads", "maxPositionEmbeddings"] as const) {
+  for (const k of [
+    "vocabSize",
+    "hiddenSize",
+    "encoderHiddenSize",
+    "intermediateSize",
+    "numHiddenLayers",
+    "numAttentionHeads",
+    "maxPositionEmbeddings",
+  ] as const) {
     positiveInt(cfg[k], `${w}.${k}`);
   }
   if (cfg.hiddenSize % cfg.numAttentionHeads !== 0) {
-    throw fail("MODEL_CONFIG_INVALID", `${w}: hidden_size ${cfg.hiddenSize} is not divisible by num_attention_heads ${cfg.numAttentionHeads}`);
+    throw fail(
+      "MODEL_CONFIG_INVALID",
+      `${w}: hidden_size ${cfg.hiddenSize} is not divisible by num_attention_heads ${cfg.numAttentionHeads}`,
+    );
   }
   return cfg;
 }

@@ -26,7 +26,10 @@ export class BlipDecoderSession implements DecoderSession<BlipCache> {
     private readonly cross: CrossKv,
   ) {}
 
-  async step(inputIds: number[][], cache: BlipCache | null): Promise<{ logits: Float32Array; cache: BlipCache }> {
+  async step(
+    inputIds: number[][],
+    cache: BlipCache | null,
+  ): Promise<{ logits: Float32Array; cache: BlipCache }> {
     const rows = inputIds.length;
     const T = inputIds[0].length;
     if (!inputIds.every((r) => r.length === T)) throw fail("INTERNAL", "decoder rows of unequal length");
@@ -36,7 +39,10 @@ export class BlipDecoderSession implements DecoderSession<BlipCache> {
     const past = cache ?? emptyCache(L, rows, H, Dh);
     const pastLen = past.keys[0].dims[2];
     if (pastLen + T > this.cfg.maxPositionEmbeddings) {
-      throw fail("INVALID_ARGUMENT", `the text decoder has ${this.cfg.maxPositionEmbeddings} positions, asked for ${pastLen + T}`);
+      throw fail(
+        "INVALID_ARGUMENT",
+        `the text decoder has ${this.cfg.maxPositionEmbeddings} positions, asked for ${pastLen + T}`,
+      );
     }
     const feeds: Record<string, Tensor> = { input_ids: int64Tensor(inputIds.flat(), [rows, T]) };
     for (let i = 0; i < L; i++) {
@@ -55,7 +61,10 @@ export class BlipDecoderSession implements DecoderSession<BlipCache> {
   }
 
   reorder(cache: BlipCache, rows: number[]): BlipCache {
-    return { keys: cache.keys.map((t) => gatherRows(t, rows)), values: cache.values.map((t) => gatherRows(t, rows)) };
+    return {
+      keys: cache.keys.map((t) => gatherRows(t, rows)),
+      values: cache.values.map((t) => gatherRows(t, rows)),
+    };
   }
 }
 

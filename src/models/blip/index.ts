@@ -18,7 +18,11 @@ export class BlipCaptioner implements CaptionModel {
     readonly imageProcessor: ImageProcessor,
   ) {}
 
-  static async load(folder: string, config: Record<string, any>, options: LoadOptions = {}): Promise<BlipCaptioner> {
+  static async load(
+    folder: string,
+    config: Record<string, any>,
+    options: LoadOptions = {},
+  ): Promise<BlipCaptioner> {
     // Files first: a folder without a tokenizer or processor fails before the sessions are built.
     const tokenizer = await loadTokenizer(folder);
     const imageProcessor = loadImageProcessor(folder);
@@ -30,7 +34,8 @@ export class BlipCaptioner implements CaptionModel {
     const t0 = performance.now();
     const { pixelValues, dims } = this.imageProcessor.preprocess(image);
     // BlipProcessor tokenizes the prompt with the tokenizer's special tokens ([CLS] … [SEP]).
-    const promptIds = options.prompt === undefined ? null : this.tokenizer.encode(options.prompt, { addSpecialTokens: true });
+    const promptIds =
+      options.prompt === undefined ? null : this.tokenizer.encode(options.prompt, { addSpecialTokens: true });
     const decoderIds = this.model.decoderInputIds(promptIds);
     const config = this.model.generationConfig({
       max_new_tokens: options.maxNewTokens,
@@ -55,6 +60,10 @@ export class BlipCaptioner implements CaptionModel {
 }
 
 /** The loader registered for config.json `model_type: "blip"`. */
-export function load(folder: string, config: Record<string, any>, options: LoadOptions): Promise<CaptionModel> {
+export function load(
+  folder: string,
+  config: Record<string, any>,
+  options: LoadOptions,
+): Promise<CaptionModel> {
   return BlipCaptioner.load(folder, config, options);
 }

@@ -35,7 +35,11 @@ export class BlipModel {
     private readonly step: Session,
   ) {}
 
-  static async load(folder: string, rawConfig: Record<string, any>, options: LoadOptions = {}): Promise<BlipModel> {
+  static async load(
+    folder: string,
+    rawConfig: Record<string, any>,
+    options: LoadOptions = {},
+  ): Promise<BlipModel> {
     const config = parseBlipConfig(rawConfig);
     const store = WeightStore.open(folder);
     const sessionOptions = { threads: options.threads };
@@ -44,12 +48,17 @@ export class BlipModel {
       body(g, new VarBuilder(g, store).pp(prefix));
       return g;
     };
-    const visionGraph = build("blip-vision", "vision_model", (g, vb) => buildVisionGraph(g, config.vision, vb));
-    const crossGraph = build("blip-cross-kv", "text_decoder", (g, vb) => buildCrossKvGraph(g, config.text, vb));
+    const visionGraph = build("blip-vision", "vision_model", (g, vb) =>
+      buildVisionGraph(g, config.vision, vb),
+    );
+    const crossGraph = build("blip-cross-kv", "text_decoder", (g, vb) =>
+      buildCrossKvGraph(g, config.text, vb),
+    );
     const stepGraph = build("blip-text-step", "text_decoder", (g, vb) => buildStepGraph(g, config.text, vb));
     const sessions: Session[] = [];
     try {
-      for (const g of [visionGraph, crossGraph, stepGraph]) sessions.push(await createSession(g, store, sessionOptions));
+      for (const g of [visionGraph, crossGraph, stepGraph])
+        sessions.push(await createSession(g, store, sessionOptions));
     } catch (e) {
       await Promise.all(sessions.map((s) => s.release()));
       throw e;
@@ -65,7 +74,10 @@ export class BlipModel {
     const tokens = Math.floor(h / patchSize) * Math.floor(w / patchSize) + 1;
     const available = (imageSize / patchSize) ** 2 + 1;
     if (c !== numChannels || tokens > available) {
-      throw fail("INVALID_ARGUMENT", `pixel_values [${dims}] do not fit the vision tower (${numChannels} channels, ${imageSize}px)`);
+      throw fail(
+        "INVALID_ARGUMENT",
+        `pixel_values [${dims}] do not fit the vision tower (${numChannels} channels, ${imageSize}px)`,
+      );
     }
   }
 
@@ -110,7 +122,11 @@ export class BlipModel {
   }
 
   /** text_decoder.generate() from `decoderIds` against one encoded image. */
-  async generate(image: EncodedImage, decoderIds: number[], config: GenerationConfig): Promise<GenerateResult> {
+  async generate(
+    image: EncodedImage,
+    decoderIds: number[],
+    config: GenerationConfig,
+  ): Promise<GenerateResult> {
     const decoder = new BlipDecoderSession(this.step, this.config.text, image.cross);
     return generate(decoder, decoderIds, config);
   }

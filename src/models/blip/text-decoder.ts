@@ -72,7 +72,14 @@ function selfAttention(
 }
 
 /** Cross-attention to the image: K/V [Bi, H, N, Dh] precomputed (Bi = 1 broadcasts over beams). vb at `crossattention`. */
-function crossAttention(g: Graph, x: Value, key: Value, value: Value, cfg: BlipTextConfig, vb: VarBuilder): Value {
+function crossAttention(
+  g: Graph,
+  x: Value,
+  key: Value,
+  value: Value,
+  cfg: BlipTextConfig,
+  vb: VarBuilder,
+): Value {
   const Dh = headDim(cfg);
   const q = splitHeads(g, linear(g, x, vb.pp("self").pp("query")), cfg.numAttentionHeads, Dh); // [B, H, T, Dh]
   // The image attention mask is all ones: nothing to add.

@@ -2,7 +2,14 @@
 // encoder layers with a fused qkv projection, and a final post_layernorm. Weights: vision_model.*
 // Its last hidden state is the `image_embeds` the text decoder cross-attends to.
 import type { Graph, Value } from "../../engine/graph.js";
-import { activation, conv2d, layerNorm, linear, mergeHeads, scaledDotProductAttention } from "../../engine/nn.js";
+import {
+  activation,
+  conv2d,
+  layerNorm,
+  linear,
+  mergeHeads,
+  scaledDotProductAttention,
+} from "../../engine/nn.js";
 import type { VarBuilder } from "../../engine/weights.js";
 import type { BlipVisionConfig } from "./config.js";
 
@@ -40,14 +47,19 @@ function visionLayer(g: Graph, x: Value, cfg: BlipVisionConfig, vb: VarBuilder):
   const a = visionAttention(g, layerNorm(g, x, vb.pp("layer_norm1"), eps), cfg, vb.pp("self_attn"));
   const r = g.add(x, a);
   const h = layerNorm(g, r, vb.pp("layer_norm2"), eps);
-  const m = linear(g, activation(g, linear(g, h, vb.pp("mlp").pp("fc1")), cfg.hiddenAct), vb.pp("mlp").pp("fc2"));
+  const m = linear(
+    g,
+    activation(g, linear(g, h, vb.pp("mlp").pp("fc1")), cfg.hiddenAct),
+    vb.pp("mlp").pp("fc2"),
+  );
   return g.add(r, m);
 }
 
 /** BlipVisionModel's last_hidden_state (after post_layernorm): [B, C, H, W] → [B, 1 + patches, D]. */
 export function blipVisionModel(g: Graph, pixels: Value, cfg: BlipVisionConfig, vb: VarBuilder): Value {
   let x = visionEmbeddings(g, pixels, cfg, vb.pp("embeddings"));
-  for (let i = 0; i < cfg.numHiddenLayers; i++) x = visionLayer(g, x, cfg, vb.pp("encoder").pp("layers").pp(i));
+  for (let i = 0; i < cfg.numHiddenLayers; i++)
+    x = visionLayer(g, x, cfg, vb.pp("encoder").pp("layers").pp(i));
   return layerNorm(g, x, vb.pp("post_layernorm"), cfg.layerNormEps);
 }
 

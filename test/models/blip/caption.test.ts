@@ -21,7 +21,10 @@ for (const check of expected.tokenizer_checks as Record<string, any>[]) {
   test(`tokenizer: ${JSON.stringify(check.text).slice(0, 40)}`, () => {
     assert.deepEqual(tokenizer.encode(check.text), check.input_ids);
     assert.equal(tokenizer.decode(check.input_ids), check.decoded_fast);
-    assert.equal(tokenizer.decode(check.input_ids, { skipSpecialTokens: true }), check.decoded_skip_special_fast);
+    assert.equal(
+      tokenizer.decode(check.input_ids, { skipSpecialTokens: true }),
+      check.decoded_skip_special_fast,
+    );
   });
 }
 
@@ -35,7 +38,10 @@ for (const c of cases) {
   for (const gen of c.generations) {
     test(`${label}: caption "${gen.name}": token ids and text exact`, async () => {
       const image = await readImageFile(`${FIXTURE}${c.image}`);
-      const result = await model.caption(image, { prompt: c.prompt ?? undefined, ...captionOptions(gen.kwargs) });
+      const result = await model.caption(image, {
+        prompt: c.prompt ?? undefined,
+        ...captionOptions(gen.kwargs),
+      });
       assert.deepEqual(result.tokenIds, gen.sequences[0]);
       assert.equal(result.text, gen.text[0].trim());
       // The [DEC] start token is outside the tokenizer's vocabulary: even without skipping, it decodes to nothing.

@@ -14,7 +14,8 @@ function sightline(...args: string[]): Promise<{ code: number; stdout: string; s
       process.execPath,
       ["--import", "tsx", `${ROOT}src/cli/main.ts`, ...args],
       { cwd: ROOT, env: { ...process.env, SIGHTLINE_THREADS: "1" } },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -34,9 +35,19 @@ test("caption --json without a prompt: the seed call (text decoder defaults)", a
 test("caption --prompt (text prefix) --num-beams 3 --max-new-tokens 20 --suppress-tokens", async () => {
   const beam = conditional.generations.find((g) => g.name === "beam3_fixed")!;
   const r = await sightline(
-    "caption", `${FIXTURE}${conditional.image}`, "--model", FIXTURE, "--json",
-    "--prompt", conditional.prompt!, "--num-beams", "3", "--max-new-tokens", "20",
-    "--suppress-tokens", beam.kwargs.suppress_tokens.join(","),
+    "caption",
+    `${FIXTURE}${conditional.image}`,
+    "--model",
+    FIXTURE,
+    "--json",
+    "--prompt",
+    conditional.prompt!,
+    "--num-beams",
+    "3",
+    "--max-new-tokens",
+    "20",
+    "--suppress-tokens",
+    beam.kwargs.suppress_tokens.join(","),
   );
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout);

@@ -15,23 +15,45 @@ import { FIXTURE, cases, config, maxAbsDiff, readBin } from "./fixture.js";
 test("an empty BLIP config gets the HF defaults", () => {
   const cfg = parseBlipConfig({ model_type: "blip" });
   assert.deepEqual(
-    [cfg.vision.hiddenSize, cfg.vision.numHiddenLayers, cfg.vision.numAttentionHeads, cfg.vision.imageSize, cfg.vision.patchSize],
+    [
+      cfg.vision.hiddenSize,
+      cfg.vision.numHiddenLayers,
+      cfg.vision.numAttentionHeads,
+      cfg.vision.imageSize,
+      cfg.vision.patchSize,
+    ],
     [768, 12, 12, 384, 16],
   );
   assert.equal(cfg.vision.layerNormEps, 1e-5);
-  assert.deepEqual([cfg.text.vocabSize, cfg.text.hiddenSize, cfg.text.numAttentionHeads, cfg.text.maxPositionEmbeddings], [30524, 768, 8, 512]);
+  assert.deepEqual(
+    [cfg.text.vocabSize, cfg.text.hiddenSize, cfg.text.numAttentionHeads, cfg.text.maxPositionEmbeddings],
+    [30524, 768, 8, 512],
+  );
   assert.equal(cfg.text.layerNormEps, 1e-12);
-  assert.deepEqual([cfg.text.bosTokenId, cfg.text.sepTokenId, cfg.text.padTokenId, cfg.text.eosTokenId], [30522, 102, 0, 2]);
+  assert.deepEqual(
+    [cfg.text.bosTokenId, cfg.text.sepTokenId, cfg.text.padTokenId, cfg.text.eosTokenId],
+    [30522, 102, 0, 2],
+  );
 });
 
 test("text_config.encoder_hidden_size follows the vision hidden size (BlipConfig.__init__)", () => {
-  const cfg = parseBlipConfig({ vision_config: { hidden_size: 1024, num_attention_heads: 16 }, text_config: { encoder_hidden_size: 768 } });
+  const cfg = parseBlipConfig({
+    vision_config: { hidden_size: 1024, num_attention_heads: 16 },
+    text_config: { encoder_hidden_size: 768 },
+  });
   assert.equal(cfg.text.encoderHiddenSize, 1024);
 });
 
 test("invalid configs are refused with MODEL_CONFIG_INVALID", () => {
-  for (const bad of [{ vision_config: { hidden_size: 30, num_attention_heads: 4 } }, { text_config: { hidden_size: "768" } }, { text_config: { num_hidden_layers: 0 } }]) {
-    assert.throws(() => parseBlipConfig(bad), (e) => isSightlineError(e) && e.code === "MODEL_CONFIG_INVALID");
+  for (const bad of [
+    { vision_config: { hidden_size: 30, num_attention_heads: 4 } },
+    { text_config: { hidden_size: "768" } },
+    { text_config: { num_hidden_layers: 0 } },
+  ]) {
+    assert.throws(
+      () => parseBlipConfig(bad),
+      (e) => isSightlineError(e) && e.code === "MODEL_CONFIG_INVALID",
+    );
   }
 });
 
@@ -44,7 +66,10 @@ test("a checkpoint without cls.predictions.decoder.weight scores with the word e
       const out: Record<string, TensorSpec> = {};
       for (const name of store.names()) {
         if (name === "text_decoder.cls.predictions.decoder.weight" && !withDecoder) continue;
-        const source = name === "text_decoder.cls.predictions.decoder.weight" ? "text_decoder.bert.embeddings.word_embeddings.weight" : name;
+        const source =
+          name === "text_decoder.cls.predictions.decoder.weight"
+            ? "text_decoder.bert.embeddings.word_embeddings.weight"
+            : name;
         out[name] = { dtype: "F32", shape: store.info(name).shape, data: store.readFloat32(source) };
       }
       return out;

@@ -43,7 +43,11 @@ export interface BlipCase {
 export const cases: BlipCase[] = (() => {
   const byImage = new Map<string, { pixelValues: BinEntry; visionLastHiddenState: BinEntry }>();
   return (expected.cases as Record<string, any>[]).map((c) => {
-    if (c.pixel_values) byImage.set(c.image, { pixelValues: c.pixel_values, visionLastHiddenState: c.vision_last_hidden_state });
+    if (c.pixel_values)
+      byImage.set(c.image, {
+        pixelValues: c.pixel_values,
+        visionLastHiddenState: c.vision_last_hidden_state,
+      });
     const tensors = byImage.get(c.image);
     if (!tensors) throw new Error(`case for ${c.image} without pixel values`);
     return {
@@ -59,6 +63,14 @@ export const cases: BlipCase[] = (() => {
 })();
 
 /** CaptionOptions for a generation run's `kwargs` (max_new_tokens, num_beams, suppress_tokens). */
-export function captionOptions(kwargs: Record<string, any>): { maxNewTokens?: number; numBeams?: number; suppressTokens?: number[] } {
-  return { maxNewTokens: kwargs.max_new_tokens, numBeams: kwargs.num_beams, suppressTokens: kwargs.suppress_tokens };
+export function captionOptions(kwargs: Record<string, any>): {
+  maxNewTokens?: number;
+  numBeams?: number;
+  suppressTokens?: number[];
+} {
+  return {
+    maxNewTokens: kwargs.max_new_tokens,
+    numBeams: kwargs.num_beams,
+    suppressTokens: kwargs.suppress_tokens,
+  };
 }

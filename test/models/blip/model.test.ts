@@ -13,7 +13,8 @@ after(() => model.dispose());
 // The image tensors of each image, encoded once from the fixture's own pixel values.
 const encoded = new Map<string, Promise<EncodedImage>>();
 function encode(c: (typeof cases)[number]): Promise<EncodedImage> {
-  if (!encoded.has(c.image)) encoded.set(c.image, model.encodeImage(readBin(c.pixelValues.file), c.pixelValues.shape));
+  if (!encoded.has(c.image))
+    encoded.set(c.image, model.encodeImage(readBin(c.pixelValues.file), c.pixelValues.shape));
   return encoded.get(c.image)!;
 }
 
@@ -48,7 +49,9 @@ for (const c of cases) {
     const want = readBin(c.firstStep.logits.file);
     const diff = maxAbsDiff(logits, want);
     assert.ok(diff <= 1e-3, `max |Δ| = ${diff}`);
-    const top5 = Array.from(logits.keys()).sort((a, b) => logits[b] - logits[a]).slice(0, 5);
+    const top5 = Array.from(logits.keys())
+      .sort((a, b) => logits[b] - logits[a])
+      .slice(0, 5);
     assert.deepEqual(top5, c.firstStep.top5.ids);
   });
 
@@ -59,7 +62,10 @@ for (const c of cases) {
       assert.deepEqual(result.sequence, gen.sequences[0]);
       assert.equal(result.steps, gen.num_generated_steps);
       if (gen.sequences_scores) {
-        assert.ok(Math.abs(result.score! - gen.sequences_scores[0]) <= 1e-3, `score ${result.score} vs ${gen.sequences_scores[0]}`);
+        assert.ok(
+          Math.abs(result.score! - gen.sequences_scores[0]) <= 1e-3,
+          `score ${result.score} vs ${gen.sequences_scores[0]}`,
+        );
       }
     });
   }
