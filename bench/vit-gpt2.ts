@@ -25,7 +25,14 @@ const FIXTURE = fileURLToPath(new URL("../../shared/fixtures/vit-gpt2/", import.
 const DEFAULT_IMAGE = fileURLToPath(new URL("../../shared/images/gps/DSCN0010.jpg", import.meta.url));
 const HF_REFERENCE_MS = { encoder: 332, greedy20: 3974, beam3: 6249 };
 
-const vit = { hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072, image_size: 224, patch_size: 16 };
+const vit = {
+  hidden_size: 768,
+  num_hidden_layers: 12,
+  num_attention_heads: 12,
+  intermediate_size: 3072,
+  image_size: 224,
+  patch_size: 16,
+};
 const gpt2 = { vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12 };
 const EOS = 50256;
 
@@ -54,11 +61,15 @@ function tensors(): TensorList {
   for (let i = 0; i < gpt2.n_layer; i++) {
     const p = `decoder.transformer.h.${i}`;
     t.layerNorm(`${p}.ln_1`, E).layerNorm(`${p}.ln_cross_attn`, E).layerNorm(`${p}.ln_2`, E);
-    t.linear(`${p}.attn.c_attn`, 3 * E, E, { conv1d: true }).linear(`${p}.attn.c_proj`, E, E, { conv1d: true });
+    t.linear(`${p}.attn.c_attn`, 3 * E, E, { conv1d: true }).linear(`${p}.attn.c_proj`, E, E, {
+      conv1d: true,
+    });
     t.linear(`${p}.crossattention.c_attn`, 2 * E, E, { conv1d: true });
     t.linear(`${p}.crossattention.q_attn`, E, E, { conv1d: true });
     t.linear(`${p}.crossattention.c_proj`, E, E, { conv1d: true });
-    t.linear(`${p}.mlp.c_fc`, 4 * E, E, { conv1d: true }).linear(`${p}.mlp.c_proj`, E, 4 * E, { conv1d: true });
+    t.linear(`${p}.mlp.c_fc`, 4 * E, E, { conv1d: true }).linear(`${p}.mlp.c_proj`, E, 4 * E, {
+      conv1d: true,
+    });
   }
   t.layerNorm("decoder.transformer.ln_f", E);
   return t;
@@ -73,9 +84,23 @@ function writeModel(folder: string): void {
   Object.assign(config.decoder, gpt2);
   writeFileSync(join(folder, "config.json"), JSON.stringify(config, null, 2));
   copyFileSync(join(FIXTURE, "generation_config.json"), join(folder, "generation_config.json"));
-  const pre = { do_normalize: true, do_resize: true, feature_extractor_type: "ViTFeatureExtractor", image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5], resample: 2, size: vit.image_size };
+  const pre = {
+    do_normalize: true,
+    do_resize: true,
+    feature_extractor_type: "ViTFeatureExtractor",
+    image_mean: [0.5, 0.5, 0.5],
+    image_std: [0.5, 0.5, 0.5],
+    resample: 2,
+    size: vit.image_size,
+  };
   writeFileSync(join(folder, "preprocessor_config.json"), JSON.stringify(pre, null, 2));
-  for (const f of ["vocab.json", "merges.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]) {
+  for (const f of [
+    "vocab.json",
+    "merges.txt",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+  ]) {
     copyFileSync(join(FIXTURE, f), join(folder, f));
   }
 }
@@ -98,7 +123,12 @@ async function main(): Promise<void> {
   const t = performance.now();
   const raw = JSON.parse(readFileSync(join(folder, "config.json"), "utf8"));
   const model = await VitGpt2.create(folder, raw, { threads });
-  const captioner = new VitGpt2Captioner(folder, model, loadImageProcessor(folder), await loadTokenizer(folder));
+  const captioner = new VitGpt2Captioner(
+    folder,
+    model,
+    loadImageProcessor(folder),
+    await loadTokenizer(folder),
+  );
   console.log(`load (graphs + ORT sessions): ${fmt(performance.now() - t)}`);
   const image = await readImageFile(positionals[0] ?? DEFAULT_IMAGE);
   console.log(`image ${image.width}x${image.height}, ${runs} runs each, median\n`);
@@ -112,10 +142,15 @@ async function main(): Promise<void> {
     enc.push(e.ms.encoder);
     cross.push(e.ms.crossKv);
   }
-  console.log(`encoder (ViT-B/16, 197 tokens):      ${fmt2(enc)}   HF ${HF_REFERENCE_MS.encoder} ms → ${speedup(HF_REFERENCE_MS.encoder, enc)}`);
+  console.log(
+    `encoder (ViT-B/16, 197 tokens):      ${fmt2(enc)}   HF ${HF_REFERENCE_MS.encoder} ms → ${speedup(HF_REFERENCE_MS.encoder, enc)}`,
+  );
   console.log(`cross K/V (12 layers, once/image):   ${fmt2(cross)}`);
 
-  for (const [label, numBeams, ref] of [["20 greedy tokens", 1, HF_REFERENCE_MS.greedy20], ["3 beams, 20 tokens", 3, HF_REFERENCE_MS.beam3]] as const) {
+  for (const [label, numBeams, ref] of [
+    ["20 greedy tokens", 1, HF_REFERENCE_MS.greedy20],
+    ["3 beams, 20 tokens", 3, HF_REFERENCE_MS.beam3],
+  ] as const) {
     const options = { numBeams, maxNewTokens: 20, suppressTokens: [EOS] };
     const whole: number[] = [];
     const cpu: number[] = [];
@@ -140,9 +175,15 @@ async function main(): Promise<void> {
     const stepSum = steps.reduce((a, b) => a + b, 0);
     console.log(`\nwhole caption, ${label}:  ${fmt2(whole)}   HF ${ref} ms → ${speedup(ref, whole)}`);
     console.log(`  process CPU time per caption (all threads): ${fmt2(cpu)}`);
-    console.log(`  preprocess ${fmt(median(parts.map((p) => p.preprocess)))}, encode ${fmt(median(parts.map((p) => p.encode)))}, decode ${fmt(median(parts.map((p) => p.decode)))}`);
-    console.log(`  ${result.steps} decoder steps: first ${fmt(steps[0])}, later ${fmt2(steps.slice(1))} (batch ${numBeams})`);
-    console.log(`  generation outside ORT (log-softmax, top-k, processors, cache reorder): ${fmt(generateMs - stepSum)}`);
+    console.log(
+      `  preprocess ${fmt(median(parts.map((p) => p.preprocess)))}, encode ${fmt(median(parts.map((p) => p.encode)))}, decode ${fmt(median(parts.map((p) => p.decode)))}`,
+    );
+    console.log(
+      `  ${result.steps} decoder steps: first ${fmt(steps[0])}, later ${fmt2(steps.slice(1))} (batch ${numBeams})`,
+    );
+    console.log(
+      `  generation outside ORT (log-softmax, top-k, processors, cache reorder): ${fmt(generateMs - stepSum)}`,
+    );
   }
 
   // The LM head alone (tied wte, [B, 768] · [50257, 768]ᵀ), the largest single matrix of a step.

@@ -48,7 +48,12 @@ interface Candidate {
  * The `n` best (scores[r, t] + beamScores[r]) over all rows, best first; on equal values the lower
  * flat index first. A plain pass with a small sorted buffer: no sort of the vocabulary.
  */
-export function topCandidates(scores: Float32Array, beamScores: Float32Array, vocab: number, n: number): Candidate[] {
+export function topCandidates(
+  scores: Float32Array,
+  beamScores: Float32Array,
+  vocab: number,
+  n: number,
+): Candidate[] {
   const values = new Float64Array(n).fill(-Infinity);
   const index = new Int32Array(n).fill(-1);
   let filled = 0;
@@ -105,7 +110,9 @@ export class BeamHypotheses {
       this.beams.push({ score, tokens });
       if (this.beams.length > this.numBeams) {
         // Python sorts (score, index) tuples: ties go to the lower index.
-        const order = this.beams.map((b, i) => [b.score, i] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+        const order = this.beams
+          .map((b, i) => [b.score, i] as const)
+          .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
         this.beams.splice(order[0][1], 1);
         this.worstScore = order[1][0];
       } else {
@@ -120,7 +127,8 @@ export class BeamHypotheses {
     if (this.earlyStopping === true) return true;
     let denominator = curLen - promptLength;
     if (this.earlyStopping === "never" && this.lengthPenalty > 0) {
-      if (this.maxLength <= promptLength) throw fail("INVALID_ARGUMENT", "max_length is not larger than the prompt length");
+      if (this.maxLength <= promptLength)
+        throw fail("INVALID_ARGUMENT", "max_length is not larger than the prompt length");
       denominator = this.maxLength - promptLength;
     }
     return this.worstScore >= bestSumLogprobs / denominator ** this.lengthPenalty;

@@ -113,7 +113,8 @@ const MODEL_CONFIG_GENERATION_DEFAULTS: Readonly<Record<string, unknown>> = {
   begin_suppress_tokens: null,
 };
 
-const sameValue = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+const sameValue = (a: unknown, b: unknown): boolean =>
+  JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
 /** HF `GenerationConfig.from_model_config`: the config's own fields, then a sub-decoder's for those still default. */
 export function generationConfigFromModelConfig(modelConfig: Record<string, any>): Record<string, unknown> {
@@ -159,7 +160,9 @@ export function modelGenerationConfig(
     return { values, explicit };
   }
   const values = generationConfigFromModelConfig(modelConfig);
-  const explicit = new Set(Object.keys(values).filter((k) => !sameValue(values[k], HF_GENERATION_DEFAULTS[k])));
+  const explicit = new Set(
+    Object.keys(values).filter((k) => !sameValue(values[k], HF_GENERATION_DEFAULTS[k])),
+  );
   return { values, explicit };
 }
 
@@ -185,7 +188,8 @@ export function resolveGenerationConfig(
 function intOrNull(values: Record<string, unknown>, key: string): number | null {
   const v = values[key];
   if (v === null || v === undefined) return null;
-  if (typeof v !== "number" || !Number.isInteger(v)) throw fail("INVALID_ARGUMENT", `${key} must be an integer, got ${JSON.stringify(v)}`);
+  if (typeof v !== "number" || !Number.isInteger(v))
+    throw fail("INVALID_ARGUMENT", `${key} must be an integer, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -194,7 +198,10 @@ function idList(values: Record<string, unknown>, key: string): number[] | null {
   if (v === null || v === undefined) return null;
   const list = Array.isArray(v) ? v : [v];
   if (!list.every((x) => typeof x === "number" && Number.isInteger(x) && x >= 0)) {
-    throw fail("INVALID_ARGUMENT", `${key} must be a token id or a list of token ids, got ${JSON.stringify(v)}`);
+    throw fail(
+      "INVALID_ARGUMENT",
+      `${key} must be a token id or a list of token ids, got ${JSON.stringify(v)}`,
+    );
   }
   return list as number[];
 }
@@ -202,19 +209,26 @@ function idList(values: Record<string, unknown>, key: string): number[] | null {
 function normaliseConfig(values: Record<string, unknown>): GenerationConfig {
   const num = (key: string): number => {
     const v = values[key];
-    if (typeof v !== "number" || !Number.isFinite(v)) throw fail("INVALID_ARGUMENT", `${key} must be a number, got ${JSON.stringify(v)}`);
+    if (typeof v !== "number" || !Number.isFinite(v))
+      throw fail("INVALID_ARGUMENT", `${key} must be a number, got ${JSON.stringify(v)}`);
     return v;
   };
   const maxLength = intOrNull(values, "max_length") ?? 20;
   const maxNewTokens = intOrNull(values, "max_new_tokens");
-  if (maxNewTokens !== null && maxNewTokens <= 0) throw fail("INVALID_ARGUMENT", `max_new_tokens must be greater than 0, got ${maxNewTokens}`);
+  if (maxNewTokens !== null && maxNewTokens <= 0)
+    throw fail("INVALID_ARGUMENT", `max_new_tokens must be greater than 0, got ${maxNewTokens}`);
   const numBeams = intOrNull(values, "num_beams") ?? 1;
   if (numBeams < 1) throw fail("INVALID_ARGUMENT", `num_beams must be at least 1, got ${numBeams}`);
-  if ((intOrNull(values, "num_beam_groups") ?? 1) !== 1) throw fail("INVALID_ARGUMENT", "diverse (group) beam search is not supported");
-  if ((intOrNull(values, "num_return_sequences") ?? 1) !== 1) throw fail("INVALID_ARGUMENT", "num_return_sequences > 1 is not supported");
+  if ((intOrNull(values, "num_beam_groups") ?? 1) !== 1)
+    throw fail("INVALID_ARGUMENT", "diverse (group) beam search is not supported");
+  if ((intOrNull(values, "num_return_sequences") ?? 1) !== 1)
+    throw fail("INVALID_ARGUMENT", "num_return_sequences > 1 is not supported");
   const early = values.early_stopping;
   if (early !== true && early !== false && early !== "never" && early !== null && early !== undefined) {
-    throw fail("INVALID_ARGUMENT", `early_stopping must be true, false or "never", got ${JSON.stringify(early)}`);
+    throw fail(
+      "INVALID_ARGUMENT",
+      `early_stopping must be true, false or "never", got ${JSON.stringify(early)}`,
+    );
   }
   const eosTokenId = idList(values, "eos_token_id") ?? [];
   const bad = values.bad_words_ids;
@@ -248,7 +262,8 @@ function normaliseConfig(values: Record<string, unknown>): GenerationConfig {
 /** HF `_get_decoder_start_token_id`: decoder_start_token_id, else bos_token_id. */
 export function decoderStartTokenId(cfg: GenerationConfig): number {
   const id = cfg.decoderStartTokenId ?? cfg.bosTokenId;
-  if (id === null) throw fail("MODEL_CONFIG_INVALID", "neither decoder_start_token_id nor bos_token_id is defined");
+  if (id === null)
+    throw fail("MODEL_CONFIG_INVALID", "neither decoder_start_token_id nor bos_token_id is defined");
   return id;
 }
 
@@ -266,7 +281,8 @@ export async function generate<C>(
   if (promptIds.length === 0) throw fail("INVALID_ARGUMENT", "generation needs at least one start token");
   const maxLength = effectiveMaxLength(config, promptIds.length);
   // HF replaces min_length when min_new_tokens is given (and also runs the min-new-tokens processor).
-  const cfg = config.minNewTokens !== null ? { ...config, minLength: promptIds.length + config.minNewTokens } : config;
+  const cfg =
+    config.minNewTokens !== null ? { ...config, minLength: promptIds.length + config.minNewTokens } : config;
   const processors = buildLogitsProcessors(cfg, promptIds.length, maxLength);
   if (cfg.numBeams > 1) return beamSearch(decoder, promptIds, cfg, maxLength, processors);
   return greedySearch(decoder, promptIds, cfg, maxLength, processors);

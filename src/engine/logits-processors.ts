@@ -14,7 +14,11 @@ const FLOAT32_MAX = 3.4028234663852886e38;
  * The processors HF would run for `cfg`. `promptLength` is HF's `input_ids_seq_length` (the decoder
  * input it starts from); `maxLength` the effective max_length after max_new_tokens.
  */
-export function buildLogitsProcessors(cfg: GenerationConfig, promptLength: number, maxLength: number): LogitsProcessor[] {
+export function buildLogitsProcessors(
+  cfg: GenerationConfig,
+  promptLength: number,
+  maxLength: number,
+): LogitsProcessor[] {
   const list: LogitsProcessor[] = [];
   const eos = cfg.eosTokenId;
   if (cfg.repetitionPenalty !== 1.0) list.push(repetitionPenalty(cfg.repetitionPenalty));
@@ -146,7 +150,11 @@ export function removeInvalidValues(): LogitsProcessor {
 }
 
 /** ExponentialDecayLengthPenalty: raises EOS scores once the sequence passes `regulationStart`. */
-export function exponentialDecayLengthPenalty(regulationStart: number, factor: number, eos: number[]): LogitsProcessor {
+export function exponentialDecayLengthPenalty(
+  regulationStart: number,
+  factor: number,
+  eos: number[],
+): LogitsProcessor {
   return (sequences, scores, vocab) => {
     sequences.forEach((seq, r) => {
       if (seq.length <= regulationStart) return;

@@ -26,7 +26,8 @@ function sightline(...args: string[]): Promise<Run> {
       process.execPath,
       ["--import", "tsx", join(ROOT, "src/cli/main.ts"), ...args],
       { cwd: ROOT, env: { ...process.env, SIGHTLINE_THREADS: "1" } },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -51,7 +52,17 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 function modelFolder(name: string, omit: string[], config?: Record<string, unknown>): string {
   const out = join(dir, name);
   mkdirSync(out);
-  for (const f of ["config.json", "generation_config.json", "model.safetensors", "preprocessor_config.json", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt", "special_tokens_map.json"]) {
+  for (const f of [
+    "config.json",
+    "generation_config.json",
+    "model.safetensors",
+    "preprocessor_config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "vocab.json",
+    "merges.txt",
+    "special_tokens_map.json",
+  ]) {
     if (!omit.includes(f)) copyFileSync(join(FIXTURE, f), join(out, f));
   }
   if (config) writeFileSync(join(out, "config.json"), JSON.stringify(config));
@@ -73,8 +84,16 @@ test("--json prints text, token_ids and timings; the defaults are the seed's (ma
 test("without --json the caption alone is printed; options reach generate()", async () => {
   const greedy = expected.cases[1].generations.find((g: { name: string }) => g.name === "greedy_fixed");
   const r = await sightline(
-    "caption", join(FIXTURE, "image2.png"), "--model", FIXTURE,
-    "--num-beams", "1", "--max-new-tokens", "20", "--suppress-tokens", "50256",
+    "caption",
+    join(FIXTURE, "image2.png"),
+    "--model",
+    FIXTURE,
+    "--num-beams",
+    "1",
+    "--max-new-tokens",
+    "20",
+    "--suppress-tokens",
+    "50256",
   );
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, `${greedy.text[0].trim()}\n`);
@@ -89,7 +108,9 @@ test("--help prints the usage", async () => {
 test("bad inputs: one-line errors with stable codes", async () => {
   const notImage = join(dir, "notes.jpg");
   writeFileSync(notImage, "these are not image bytes, just text\n");
-  const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 200, g: 30, b: 90 } } })
+  const jpeg = await sharp({
+    create: { width: 64, height: 48, channels: 3, background: { r: 200, g: 30, b: 90 } },
+  })
     .jpeg()
     .toBuffer();
   const truncated = join(dir, "truncated.jpg");
@@ -106,8 +127,21 @@ test("bad inputs: one-line errors with stable codes", async () => {
     [[bomb, "--model", FIXTURE], "IMAGE_TOO_LARGE"],
     [[image, "--model", modelFolder("no-config", ["config.json"])], "MODEL_CONFIG_MISSING"],
     [[image, "--model", modelFolder("no-weights", ["model.safetensors"])], "MODEL_WEIGHTS_MISSING"],
-    [[image, "--model", modelFolder("other-arch", [], { ...rawConfig, model_type: "t5" })], "MODEL_UNSUPPORTED_ARCH"],
-    [[image, "--model", modelFolder("bart-decoder", [], { ...rawConfig, decoder: { ...rawConfig.decoder, model_type: "bart" } })], "MODEL_UNSUPPORTED_ARCH"],
+    [
+      [image, "--model", modelFolder("other-arch", [], { ...rawConfig, model_type: "t5" })],
+      "MODEL_UNSUPPORTED_ARCH",
+    ],
+    [
+      [
+        image,
+        "--model",
+        modelFolder("bart-decoder", [], {
+          ...rawConfig,
+          decoder: { ...rawConfig.decoder, model_type: "bart" },
+        }),
+      ],
+      "MODEL_UNSUPPORTED_ARCH",
+    ],
     [[image, "--model", join(dir, "no-such-folder")], "MODEL_NOT_FOUND"],
     [[image], "INVALID_ARGUMENT"],
     [[image, "--model", FIXTURE, "--num-beams", "zero"], "INVALID_ARGUMENT"],
@@ -119,7 +153,15 @@ test("bad inputs: one-line errors with stable codes", async () => {
 });
 
 test("--verbose adds the cause's stack to an error", async () => {
-  const r = await sightline("caption", join(FIXTURE, "image1.png"), "--model", FIXTURE, "--num-beams", "x", "--verbose");
+  const r = await sightline(
+    "caption",
+    join(FIXTURE, "image1.png"),
+    "--model",
+    FIXTURE,
+    "--num-beams",
+    "x",
+    "--verbose",
+  );
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /^error INVALID_ARGUMENT: /);
 });

@@ -64,7 +64,11 @@ test("greedy: max_new_tokens counts from the prompt, max_length includes it, max
   assert.deepEqual(a.sequence, [START, 1, 3, 3, 3]);
   const b = await generate(fakeDecoder(table).session, [START, 1], config({ max_length: 3 }));
   assert.deepEqual(b.sequence, [START, 1, 3]);
-  const c = await generate(fakeDecoder(table).session, [START, 1], config({ max_length: 3, max_new_tokens: 2 }));
+  const c = await generate(
+    fakeDecoder(table).session,
+    [START, 1],
+    config({ max_length: 3, max_new_tokens: 2 }),
+  );
   assert.deepEqual(c.sequence, [START, 1, 3, 3]);
   // Even a prompt already at max_length gets one token (HF checks the criteria after a step).
   const d = await generate(fakeDecoder(table).session, [START, 1, 2], config({ max_length: 2 }));
@@ -83,18 +87,34 @@ test("greedy: the first step feeds the whole prompt, later steps one token", asy
 
 test("suppress_tokens bans tokens at every step; begin_suppress_tokens only at the first generated position", async () => {
   const table: Table = () => ({ 1: 0.5, 2: 0.3, 3: 0.1 });
-  const a = await generate(fakeDecoder(table).session, [START], config({ max_new_tokens: 2, suppress_tokens: [1] }));
+  const a = await generate(
+    fakeDecoder(table).session,
+    [START],
+    config({ max_new_tokens: 2, suppress_tokens: [1] }),
+  );
   assert.deepEqual(a.sequence, [START, 2, 2]);
-  const b = await generate(fakeDecoder(table).session, [START], config({ max_new_tokens: 2, begin_suppress_tokens: [1] }));
+  const b = await generate(
+    fakeDecoder(table).session,
+    [START],
+    config({ max_new_tokens: 2, begin_suppress_tokens: [1] }),
+  );
   assert.deepEqual(b.sequence, [START, 2, 1]);
 });
 
 test("min_length / min_new_tokens ban EOS until the length is reached", async () => {
   const table: Table = () => ({ [EOS]: 0.6, 4: 0.3 });
-  const a = await generate(fakeDecoder(table).session, [START], config({ max_new_tokens: 10, min_length: 3 }));
+  const a = await generate(
+    fakeDecoder(table).session,
+    [START],
+    config({ max_new_tokens: 10, min_length: 3 }),
+  );
   // Length 1 and 2 may not end: two 4s, then EOS at length 3.
   assert.deepEqual(a.sequence, [START, 4, 4, EOS]);
-  const b = await generate(fakeDecoder(table).session, [START, 1], config({ max_new_tokens: 10, min_new_tokens: 2 }));
+  const b = await generate(
+    fakeDecoder(table).session,
+    [START, 1],
+    config({ max_new_tokens: 10, min_new_tokens: 2 }),
+  );
   assert.deepEqual(b.sequence, [START, 1, 4, 4, EOS]);
 });
 
@@ -123,17 +143,29 @@ test("no_repeat_ngram_size bans the token that would repeat an n-gram", async ()
   const table: Table = () => ({ 1: 0.5, 2: 0.4 });
   const plain = await generate(fakeDecoder(table).session, [START], config({ max_new_tokens: 4 }));
   assert.deepEqual(plain.sequence, [START, 1, 1, 1, 1]);
-  const blocked = await generate(fakeDecoder(table).session, [START], config({ max_new_tokens: 4, no_repeat_ngram_size: 2 }));
+  const blocked = await generate(
+    fakeDecoder(table).session,
+    [START],
+    config({ max_new_tokens: 4, no_repeat_ngram_size: 2 }),
+  );
   // After [S,1]: (1,1) unused → 1; then (1,1) seen → 2; then (2,1) unused → 1.
   assert.deepEqual(blocked.sequence, [START, 1, 1, 2, 1]);
   // Then both (1,1) and (1,2) are seen: the rest tie and the first index (EOS) wins.
-  const blocked2 = await generate(fakeDecoder(table).session, [START], config({ max_new_tokens: 5, no_repeat_ngram_size: 2 }));
+  const blocked2 = await generate(
+    fakeDecoder(table).session,
+    [START],
+    config({ max_new_tokens: 5, no_repeat_ngram_size: 2 }),
+  );
   assert.deepEqual(blocked2.sequence, [START, 1, 1, 2, 1, EOS]);
 });
 
 test("forced_bos_token_id forces the first token, forced_eos_token_id the one reaching max_length", async () => {
   const table: Table = () => ({ 4: 0.9 });
-  const r = await generate(fakeDecoder(table).session, [START], config({ max_length: 5, forced_bos_token_id: 2, forced_eos_token_id: EOS }));
+  const r = await generate(
+    fakeDecoder(table).session,
+    [START],
+    config({ max_length: 5, forced_bos_token_id: 2, forced_eos_token_id: EOS }),
+  );
   assert.deepEqual(r.sequence, [START, 2, 4, 4, EOS]);
 });
 
@@ -178,13 +210,21 @@ test("beam search: an open beam at max_length wins when its length-normalised sc
 
 test("beam search early_stopping=true stops as soon as num_beams hypotheses are finished", async () => {
   const table: Table = (s) => (s.length === 1 ? { 1: 0.5, 2: 0.4 } : { [EOS]: 0.7, 3: 0.2 });
-  const early = await generate(fakeDecoder(table).session, [START], config({ num_beams: 2, max_new_tokens: 10, early_stopping: true }));
+  const early = await generate(
+    fakeDecoder(table).session,
+    [START],
+    config({ num_beams: 2, max_new_tokens: 10, early_stopping: true }),
+  );
   // Step 2: both beams' EOS are in the top 2 → 2 hypotheses → done.
   assert.equal(early.steps, 2);
   assert.deepEqual(early.sequence, [START, 1, EOS]);
   // early_stopping=false: at step 2 the best candidate could still win (ln .35 / 2 > worst ln .28 / 2);
   // at step 3 it cannot (ln .07 / 3 < ln .28 / 2).
-  const heuristic = await generate(fakeDecoder(table).session, [START], config({ num_beams: 2, max_new_tokens: 10 }));
+  const heuristic = await generate(
+    fakeDecoder(table).session,
+    [START],
+    config({ num_beams: 2, max_new_tokens: 10 }),
+  );
   assert.equal(heuristic.steps, 3);
   assert.deepEqual(heuristic.sequence, [START, 1, EOS]);
 });
@@ -198,7 +238,13 @@ test("resolveGenerationConfig: HF defaults, generation_config.json, app defaults
   assert.equal(base.maxNewTokens, null);
   assert.deepEqual(base.eosTokenId, []);
 
-  const json = { _from_model_config: true, bos_token_id: 7, eos_token_id: [7, 8], decoder_start_token_id: 7, num_beams: 3 };
+  const json = {
+    _from_model_config: true,
+    bos_token_id: 7,
+    eos_token_id: [7, 8],
+    decoder_start_token_id: 7,
+    num_beams: 3,
+  };
   const cfg = resolveGenerationConfig({}, json, { max_new_tokens: 5 }, { max_length: 16, num_beams: 4 });
   assert.equal(cfg.numBeams, 3, "the folder's explicit num_beams beats the app default");
   assert.equal(cfg.maxLength, 16, "the app default fills what the folder leaves unset");
@@ -227,7 +273,7 @@ test("from_model_config: top-level fields, then the decoder's for fields still a
 
 test("topCandidates equals a full sort (ties: lower index first) and log-softmax normalises", () => {
   let seed = 7;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const rows = 3;
   const vocab = 500;
   const scores = Float32Array.from({ length: rows * vocab }, () => Math.round(rand() * 50) / 10);

@@ -38,7 +38,10 @@ function positiveInt(value: string | undefined, flag: string): number | undefine
 
 function tokenIds(value: string | undefined): number[] | undefined {
   if (value === undefined) return undefined;
-  const parts = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const parts = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
   if (parts.length === 0 || parts.some((s) => !/^\d+$/.test(s))) {
     throw fail("INVALID_ARGUMENT", `--suppress-tokens must be comma-separated token ids, not "${value}"`);
   }
@@ -97,7 +100,10 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length !== 1) {
-    throw fail("INVALID_ARGUMENT", `expected exactly one IMAGE, got ${positionals.length} (see sightline caption --help)`);
+    throw fail(
+      "INVALID_ARGUMENT",
+      `expected exactly one IMAGE, got ${positionals.length} (see sightline caption --help)`,
+    );
   }
   if (!values.model) throw fail("INVALID_ARGUMENT", "--model DIR is required (see sightline caption --help)");
   const options: CaptionOptions = {

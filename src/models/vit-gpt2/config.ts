@@ -45,7 +45,10 @@ function pick<T>(obj: Json, key: string, fallback: T, where: string): T {
   const v = obj[key];
   if (v === undefined || v === null) return fallback;
   if (typeof v !== typeof fallback) {
-    throw fail("MODEL_CONFIG_INVALID", `${where}.${key} should be a ${typeof fallback}, got ${JSON.stringify(v)}`);
+    throw fail(
+      "MODEL_CONFIG_INVALID",
+      `${where}.${key} should be a ${typeof fallback}, got ${JSON.stringify(v)}`,
+    );
   }
   return v as T;
 }
@@ -65,7 +68,10 @@ export function parseVitConfig(raw: Json): VitConfig {
     qkvBias: p("qkv_bias", true),
   };
   if (cfg.hiddenSize % cfg.numAttentionHeads !== 0) {
-    throw fail("MODEL_CONFIG_INVALID", `encoder.hidden_size ${cfg.hiddenSize} is not a multiple of num_attention_heads`);
+    throw fail(
+      "MODEL_CONFIG_INVALID",
+      `encoder.hidden_size ${cfg.hiddenSize} is not a multiple of num_attention_heads`,
+    );
   }
   return cfg;
 }
@@ -85,7 +91,8 @@ export function parseGpt2Config(raw: Json): Gpt2Config {
     scaleAttnWeights: p("scale_attn_weights", true),
     scaleAttnByInverseLayerIdx: p("scale_attn_by_inverse_layer_idx", false),
     addCrossAttention: p("add_cross_attention", false),
-    crossAttentionHiddenSize: typeof raw.cross_attention_hidden_size === "number" ? raw.cross_attention_hidden_size : null,
+    crossAttentionHiddenSize:
+      typeof raw.cross_attention_hidden_size === "number" ? raw.cross_attention_hidden_size : null,
   };
   if (nEmbd % cfg.nHead !== 0) {
     throw fail("MODEL_CONFIG_INVALID", `decoder.n_embd ${nEmbd} is not a multiple of n_head`);
@@ -97,12 +104,19 @@ export function parseGpt2Config(raw: Json): Gpt2Config {
 export function parseVitGpt2Config(raw: Json): VitGpt2Config {
   const encoder = raw.encoder as Json | undefined;
   const decoder = raw.decoder as Json | undefined;
-  if (!encoder || !decoder) throw fail("MODEL_CONFIG_INVALID", "vision-encoder-decoder config needs `encoder` and `decoder`");
+  if (!encoder || !decoder)
+    throw fail("MODEL_CONFIG_INVALID", "vision-encoder-decoder config needs `encoder` and `decoder`");
   if (encoder.model_type !== "vit") {
-    throw fail("MODEL_UNSUPPORTED_ARCH", `vision-encoder-decoder with encoder model_type "${encoder.model_type}" (supported: vit)`);
+    throw fail(
+      "MODEL_UNSUPPORTED_ARCH",
+      `vision-encoder-decoder with encoder model_type "${encoder.model_type}" (supported: vit)`,
+    );
   }
   if (decoder.model_type !== "gpt2") {
-    throw fail("MODEL_UNSUPPORTED_ARCH", `vision-encoder-decoder with decoder model_type "${decoder.model_type}" (supported: gpt2)`);
+    throw fail(
+      "MODEL_UNSUPPORTED_ARCH",
+      `vision-encoder-decoder with decoder model_type "${decoder.model_type}" (supported: gpt2)`,
+    );
   }
   return { encoder: parseVitConfig(encoder), decoder: parseGpt2Config(decoder), raw };
 }

@@ -23,12 +23,19 @@ export class Gpt2DecoderSession implements DecoderSession<Gpt2Cache> {
     private readonly observe?: StepObserver,
   ) {}
 
-  async step(inputIds: number[][], cache: Gpt2Cache | null): Promise<{ logits: Float32Array; cache: Gpt2Cache }> {
+  async step(
+    inputIds: number[][],
+    cache: Gpt2Cache | null,
+  ): Promise<{ logits: Float32Array; cache: Gpt2Cache }> {
     const rows = inputIds.length;
     const seqLen = inputIds[0].length;
-    if (inputIds.some((r) => r.length !== seqLen)) throw fail("INTERNAL", "decoder step rows must have equal length");
+    if (inputIds.some((r) => r.length !== seqLen))
+      throw fail("INTERNAL", "decoder step rows must have equal length");
     const start = performance.now();
-    const feeds: Record<string, Tensor> = { ...this.cross, input_ids: int64Tensor(inputIds.flat(), [rows, seqLen]) };
+    const feeds: Record<string, Tensor> = {
+      ...this.cross,
+      input_ids: int64Tensor(inputIds.flat(), [rows, seqLen]),
+    };
     const Dh = this.cfg.nEmbd / this.cfg.nHead;
     for (let i = 0; i < this.cfg.nLayer; i++) {
       if (cache) {
@@ -51,7 +58,10 @@ export class Gpt2DecoderSession implements DecoderSession<Gpt2Cache> {
   }
 
   reorder(cache: Gpt2Cache, rows: number[]): Gpt2Cache {
-    return { keys: cache.keys.map((t) => gatherRows(t, rows)), values: cache.values.map((t) => gatherRows(t, rows)) };
+    return {
+      keys: cache.keys.map((t) => gatherRows(t, rows)),
+      values: cache.values.map((t) => gatherRows(t, rows)),
+    };
   }
 }
 

@@ -9,7 +9,17 @@
 //  - decoder step: input_ids [B, S] + past_key_i / past_value_i [B, H, P, Dh] (P may be 0) + the cross
 //    K/V → logits of the last position [B, V] + present_key_i / present_value_i [B, H, P + S, Dh].
 import { Graph, type Value } from "../../engine/graph.js";
-import { activation, causalMask, dim, embedding, layerNorm, linear, mergeHeads, scaledDotProductAttention, splitHeads } from "../../engine/nn.js";
+import {
+  activation,
+  causalMask,
+  dim,
+  embedding,
+  layerNorm,
+  linear,
+  mergeHeads,
+  scaledDotProductAttention,
+  splitHeads,
+} from "../../engine/nn.js";
 import type { WeightStore } from "../../engine/safetensors.js";
 import { VarBuilder } from "../../engine/weights.js";
 import type { Gpt2Config } from "./config.js";
@@ -55,7 +65,14 @@ interface StepInputs {
 }
 
 /** One GPT2Block: causal self-attention with cache, cross-attention, MLP (each pre-norm + residual). */
-function gpt2Block(g: Graph, x: Value, cfg: Gpt2Config, layer: number, vb: VarBuilder, io: StepInputs): { h: Value; key: Value; value: Value } {
+function gpt2Block(
+  g: Graph,
+  x: Value,
+  cfg: Gpt2Config,
+  layer: number,
+  vb: VarBuilder,
+  io: StepInputs,
+): { h: Value; key: Value; value: Value } {
   const D = cfg.nEmbd;
   const H = cfg.nHead;
   const scale = attnScale(cfg, layer);
@@ -77,7 +94,11 @@ function gpt2Block(g: Graph, x: Value, cfg: Gpt2Config, layer: number, vb: VarBu
   }
 
   const m = layerNorm(g, h, vb.pp("ln_2"), cfg.layerNormEpsilon);
-  const inner = activation(g, linear(g, m, vb.pp("mlp").pp("c_fc"), { conv1d: true }), cfg.activationFunction);
+  const inner = activation(
+    g,
+    linear(g, m, vb.pp("mlp").pp("c_fc"), { conv1d: true }),
+    cfg.activationFunction,
+  );
   h = g.add(h, linear(g, inner, vb.pp("mlp").pp("c_proj"), { conv1d: true }));
   return { h, key, value };
 }
@@ -108,7 +129,10 @@ export function decoderStepGraph(cfg: Gpt2Config, store: WeightStore): Graph {
   const totalLen = g.add(pastLen, seqLen);
   const positions = g.op("Range", [pastLen, totalLen, g.scalarInt(1)]); // [S]
   const wte = vb.pp("wte").get("weight", [cfg.vocabSize, D]);
-  let h = g.add(embedding(g, ids, wte), embedding(g, positions, vb.pp("wpe").get("weight", [cfg.nPositions, D]))); // [B, S, D]
+  let h = g.add(
+    embedding(g, ids, wte),
+    embedding(g, positions, vb.pp("wpe").get("weight", [cfg.nPositions, D])),
+  ); // [B, S, D]
   const mask = causalMask(g, seqLen, totalLen); // [1, 1, S, P + S]
 
   for (let i = 0; i < cfg.nLayer; i++) {

@@ -23,7 +23,9 @@ export class VitGpt2Captioner implements CaptionModel {
       num_beams: options.numBeams,
       suppress_tokens: options.suppressTokens,
     });
-    const promptTokens = options.prompt ? this.tokenizer.encode(options.prompt, { addSpecialTokens: false }) : [];
+    const promptTokens = options.prompt
+      ? this.tokenizer.encode(options.prompt, { addSpecialTokens: false })
+      : [];
     const t0 = performance.now();
     const { pixelValues, dims } = this.processor.preprocess(image);
     const t1 = performance.now();
@@ -43,7 +45,11 @@ export class VitGpt2Captioner implements CaptionModel {
   }
 }
 
-export async function load(folder: string, config: Record<string, any>, options: LoadOptions = {}): Promise<CaptionModel> {
+export async function load(
+  folder: string,
+  config: Record<string, any>,
+  options: LoadOptions = {},
+): Promise<CaptionModel> {
   const model = await VitGpt2.create(folder, config, options);
   try {
     const processor = loadImageProcessor(folder);

@@ -42,7 +42,11 @@ export class VitGpt2 {
     private readonly decoderStep: Session,
   ) {}
 
-  static async create(folder: string, rawConfig: Record<string, any>, options: LoadOptions = {}): Promise<VitGpt2> {
+  static async create(
+    folder: string,
+    rawConfig: Record<string, any>,
+    options: LoadOptions = {},
+  ): Promise<VitGpt2> {
     const config = parseVitGpt2Config(rawConfig);
     const store = WeightStore.open(folder);
     const generationConfigJson = readGenerationConfigJson(folder);
@@ -52,7 +56,9 @@ export class VitGpt2 {
       crossKvGraph(config.decoder, config.encoder.hiddenSize, store),
       decoderStepGraph(config.decoder, store),
     ];
-    const settled = await Promise.allSettled(graphs.map((g) => createSession(g, store, { threads: options.threads })));
+    const settled = await Promise.allSettled(
+      graphs.map((g) => createSession(g, store, { threads: options.threads })),
+    );
     const sessions = settled.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
     const failure = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failure) {
@@ -66,7 +72,13 @@ export class VitGpt2 {
   /** ViT forward + the cross K/V of every decoder layer. `dims` = [1, C, H, W]. */
   async encode(pixelValues: Float32Array, dims: number[]): Promise<EncodedImage> {
     const { imageSize, numChannels } = this.config.encoder;
-    if (dims.length !== 4 || dims[0] !== 1 || dims[1] !== numChannels || dims[2] !== imageSize || dims[3] !== imageSize) {
+    if (
+      dims.length !== 4 ||
+      dims[0] !== 1 ||
+      dims[1] !== numChannels ||
+      dims[2] !== imageSize ||
+      dims[3] !== imageSize
+    ) {
       // HF's ViTEmbeddings refuses other sizes too (no position-embedding interpolation by default).
       throw fail(
         "MODEL_CONFIG_INVALID",
@@ -74,7 +86,9 @@ export class VitGpt2 {
       );
     }
     const t0 = performance.now();
-    const { last_hidden_state: hidden } = await this.encoder.run({ pixel_values: float32Tensor(pixelValues, dims) });
+    const { last_hidden_state: hidden } = await this.encoder.run({
+      pixel_values: float32Tensor(pixelValues, dims),
+    });
     const t1 = performance.now();
     const cross = await this.crossKv.run({ encoder_hidden_states: hidden });
     const ms = { encoder: t1 - t0, crossKv: performance.now() - t1 };
@@ -83,7 +97,12 @@ export class VitGpt2 {
 
   /** The generation settings for a request: the folder's, then the seed defaults, then `overrides`. */
   generationConfig(overrides: GenerationOverrides = {}): GenerationConfig {
-    return resolveGenerationConfig(this.config.raw, this.generationConfigJson, overrides, SEED_GENERATION_DEFAULTS);
+    return resolveGenerationConfig(
+      this.config.raw,
+      this.generationConfigJson,
+      overrides,
+      SEED_GENERATION_DEFAULTS,
+    );
   }
 
   decoderFor(image: EncodedImage, observe?: StepObserver): Gpt2DecoderSession {
@@ -96,11 +115,19 @@ export class VitGpt2 {
   }
 
   /** Greedy or beam search for an encoded image. */
-  async generate(image: EncodedImage, promptIds: number[], cfg: GenerationConfig, observe?: StepObserver): Promise<GenerateResult> {
+  async generate(
+    image: EncodedImage,
+    promptIds: number[],
+    cfg: GenerationConfig,
+    observe?: StepObserver,
+  ): Promise<GenerateResult> {
     // At least one token is generated even when the prompt already reaches max_length.
     const maxLength = Math.max(effectiveMaxLength(cfg, promptIds.length), promptIds.length + 1);
     if (maxLength > this.config.decoder.nPositions) {
-      throw fail("INVALID_ARGUMENT", `max length ${maxLength} exceeds the decoder's n_positions ${this.config.decoder.nPositions}`);
+      throw fail(
+        "INVALID_ARGUMENT",
+        `max length ${maxLength} exceeds the decoder's n_positions ${this.config.decoder.nPositions}`,
+      );
     }
     return generate(this.decoderFor(image, observe), promptIds, cfg);
   }

@@ -18,7 +18,11 @@ after(() => model.dispose());
 
 /** generate() kwargs of a fixture run → CaptionOptions (max_length is the seed default, not an option). */
 function optionsFor(kwargs: Record<string, any>): CaptionOptions {
-  return { maxNewTokens: kwargs.max_new_tokens, numBeams: kwargs.num_beams, suppressTokens: kwargs.suppress_tokens };
+  return {
+    maxNewTokens: kwargs.max_new_tokens,
+    numBeams: kwargs.num_beams,
+    suppressTokens: kwargs.suppress_tokens,
+  };
 }
 
 test("the loader table maps vision-encoder-decoder to ViT-GPT2", () => {
@@ -28,7 +32,8 @@ test("the loader table maps vision-encoder-decoder to ViT-GPT2", () => {
 for (const c of expected.cases) {
   for (const gen of c.generations) {
     test(`${c.image} "${gen.name}": token ids and text equal HF`, async () => {
-      if (gen.kwargs.max_length !== undefined) assert.equal(gen.kwargs.max_length, 16, "only the seed default is reachable");
+      if (gen.kwargs.max_length !== undefined)
+        assert.equal(gen.kwargs.max_length, 16, "only the seed default is reachable");
       const image = await readImageFile(`${FIXTURE}${c.image}`);
       const result = await model.caption(image, optionsFor(gen.kwargs));
       assert.deepEqual(result.tokenIds, gen.sequences[0]);

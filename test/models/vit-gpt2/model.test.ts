@@ -9,7 +9,9 @@ import { FIXTURE, expected, maxAbsDiff, readBin } from "./fixture.js";
 
 let model: VitGpt2;
 before(async () => {
-  model = await VitGpt2.create(FIXTURE, JSON.parse(readFileSync(`${FIXTURE}config.json`, "utf8")), { threads: 1 });
+  model = await VitGpt2.create(FIXTURE, JSON.parse(readFileSync(`${FIXTURE}config.json`, "utf8")), {
+    threads: 1,
+  });
 });
 after(() => model.dispose());
 
@@ -48,9 +50,17 @@ test("the batch of beams gives every row the same logits as batch 1", async () =
   const enc = await model.encode(readBin(c.pixel_values.file), c.pixel_values.shape);
   const dec = model.decoderFor(enc);
   const one = await dec.step([[50256, 47588]], null);
-  const three = await dec.step([[50256, 47588], [50256, 47588], [50256, 47588]], null);
+  const three = await dec.step(
+    [
+      [50256, 47588],
+      [50256, 47588],
+      [50256, 47588],
+    ],
+    null,
+  );
   const vocab = one.logits.length;
-  for (let r = 0; r < 3; r++) assert.ok(maxAbsDiff(three.logits.subarray(r * vocab, (r + 1) * vocab), one.logits) < 1e-4);
+  for (let r = 0; r < 3; r++)
+    assert.ok(maxAbsDiff(three.logits.subarray(r * vocab, (r + 1) * vocab), one.logits) < 1e-4);
   // Cached steps agree with running the whole sequence at once.
   const first = await dec.step([[50256]], null);
   const second = await dec.step([[47588]], first.cache);

@@ -10,16 +10,46 @@ import { VitGpt2 } from "../../../src/models/vit-gpt2/model.js";
 import { writeSafetensors, type TensorSpec } from "../../helpers/safetensors-writer.js";
 import { maxAbsDiff } from "./fixture.js";
 
-const enc = { hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, image_size: 16, patch_size: 8, hidden_act: "gelu", model_type: "vit" };
-const dec = { n_embd: 24, n_head: 3, n_layer: 2, n_inner: 40, vocab_size: 64, n_positions: 32, activation_function: "gelu_new", scale_attn_by_inverse_layer_idx: true, add_cross_attention: true, model_type: "gpt2" };
+const enc = {
+  hidden_size: 16,
+  num_hidden_layers: 1,
+  num_attention_heads: 2,
+  intermediate_size: 32,
+  image_size: 16,
+  patch_size: 8,
+  hidden_act: "gelu",
+  model_type: "vit",
+};
+const dec = {
+  n_embd: 24,
+  n_head: 3,
+  n_layer: 2,
+  n_inner: 40,
+  vocab_size: 64,
+  n_positions: 32,
+  activation_function: "gelu_new",
+  scale_attn_by_inverse_layer_idx: true,
+  add_cross_attention: true,
+  model_type: "gpt2",
+};
 
 function tensors(withProjection: boolean): Record<string, TensorSpec> {
   let seed = 99;
   const rand = (n: number, scale: number) =>
-    Array.from({ length: n }, () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 2 * scale);
+    Array.from(
+      { length: n },
+      () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 2 * scale,
+    );
   const out: Record<string, TensorSpec> = {};
   const add = (name: string, shape: number[], scale = 0.5) => {
-    out[name] = { dtype: "F32", shape, data: rand(shape.reduce((a, b) => a * b, 1), scale) };
+    out[name] = {
+      dtype: "F32",
+      shape,
+      data: rand(
+        shape.reduce((a, b) => a * b, 1),
+        scale,
+      ),
+    };
   };
   const lin = (p: string, o: number, i: number, conv1d = false) => {
     add(`${p}.weight`, conv1d ? [i, o] : [o, i]);
@@ -61,7 +91,14 @@ function tensors(withProjection: boolean): Record<string, TensorSpec> {
   return out;
 }
 
-const config = { model_type: "vision-encoder-decoder", encoder: enc, decoder: dec, decoder_start_token_id: 1, eos_token_id: 0, pad_token_id: 0 };
+const config = {
+  model_type: "vision-encoder-decoder",
+  encoder: enc,
+  decoder: dec,
+  decoder_start_token_id: 1,
+  eos_token_id: 0,
+  pad_token_id: 0,
+};
 let dir: string;
 let model: VitGpt2;
 const pixels = Float32Array.from({ length: 3 * 16 * 16 }, (_, i) => Math.sin(i * 0.37));
@@ -103,10 +140,23 @@ test("cached steps give the logits of the whole sequence run at once", async () 
 test("reorder moves cache rows: row i becomes the old row rows[i]", async () => {
   const image = await model.encode(pixels, [1, 3, 16, 16]);
   const decoder = model.decoderFor(image);
-  const two = await decoder.step([[1, 5], [1, 6]], null);
+  const two = await decoder.step(
+    [
+      [1, 5],
+      [1, 6],
+    ],
+    null,
+  );
   const reordered = await decoder.reorder(two.cache, [1, 1, 0]);
   const next = await decoder.step([[8], [9], [8]], reordered);
-  const direct = await decoder.step([[1, 6, 8], [1, 6, 9], [1, 5, 8]], null);
+  const direct = await decoder.step(
+    [
+      [1, 6, 8],
+      [1, 6, 9],
+      [1, 5, 8],
+    ],
+    null,
+  );
   assert.ok(maxAbsDiff(next.logits, direct.logits) < 1e-4);
 });
 
@@ -125,5 +175,8 @@ test("a missing enc_to_dec_proj is reported by name", async () => {
 });
 
 test("pixel_values of another size are refused before ORT sees them", async () => {
-  await assert.rejects(model.encode(new Float32Array(3 * 32 * 32), [1, 3, 32, 32]), /expects \[1, 3, 16, 16\]/);
+  await assert.rejects(
+    model.encode(new Float32Array(3 * 32 * 32), [1, 3, 32, 32]),
+    /expects \[1, 3, 16, 16\]/,
+  );
 });
