@@ -105,7 +105,15 @@ export class BlipModel {
     const bos = this.config.text.bosTokenId;
     if (promptIds === null) return [bos];
     if (promptIds.length < 2) throw fail("INVALID_ARGUMENT", "a BLIP prompt needs [CLS] … [SEP] token ids");
-    return [bos, ...promptIds.slice(1, -1)];
+    const ids = [bos, ...promptIds.slice(1, -1)];
+    // Checked before any inference: the decoder has a fixed table of positions.
+    if (ids.length >= this.config.text.maxPositionEmbeddings) {
+      throw fail(
+        "INVALID_ARGUMENT",
+        `the prompt is ${ids.length} tokens; the BLIP text decoder has ${this.config.text.maxPositionEmbeddings} positions`,
+      );
+    }
+    return ids;
   }
 
   /**

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { readImageFile } from "../../../src/images/decode.js";
 import { loadModel } from "../../../src/models/index.js";
 import { BlipCaptioner } from "../../../src/models/blip/index.js";
+import { isSightlineError } from "../../../src/errors.js";
 import { FIXTURE, captionOptions, cases, expected } from "./fixture.js";
 
 const model = await loadModel(FIXTURE, { threads: 1 });
@@ -50,3 +51,12 @@ for (const c of cases) {
     });
   }
 }
+
+test("a prompt longer than the decoder's positions is refused before inference", async () => {
+  const image = await readImageFile(`${FIXTURE}${cases[0].image}`);
+  const positions = (model as BlipCaptioner).model.config.text.maxPositionEmbeddings;
+  await assert.rejects(
+    model.caption(image, { prompt: "a ".repeat(positions) }),
+    (e) => isSightlineError(e) && e.code === "INVALID_ARGUMENT",
+  );
+});
