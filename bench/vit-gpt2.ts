@@ -129,7 +129,10 @@ async function main(): Promise<void> {
     loadImageProcessor(folder),
     await loadTokenizer(folder),
   );
-  console.log(`load (graphs + ORT sessions): ${fmt(performance.now() - t)}`);
+  const rss = process.memoryUsage().rss / 2 ** 20;
+  console.log(
+    `load (graphs + ORT sessions): ${fmt(performance.now() - t)}, RSS ${rss.toFixed(0)} MiB (weights ${((tensors().parameters * 4) / 2 ** 20).toFixed(0)} MiB)`,
+  );
   const image = await readImageFile(positionals[0] ?? DEFAULT_IMAGE);
   console.log(`image ${image.width}x${image.height}, ${runs} runs each, median\n`);
 
