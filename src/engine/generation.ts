@@ -9,7 +9,9 @@ import { buildLogitsProcessors, type LogitsProcessor } from "./logits-processors
 /**
  * One decoder step over `rows` sequences. At the first step (cache null) each row is a whole prompt
  * (every row the same prompt for beam search); afterwards each row is the one token just chosen.
- * `logits` holds, per row, the logits at that row's last position (rows × vocab, row-major).
+ * `logits` holds, per row, the logits at that row's last position (rows × vocab, row-major); generate()
+ * only reads them (processors work on a copy), so the decoder may hand out its own buffer. `reorder` is
+ * called between beam steps only when the beam order changes, never after the last step.
  */
 export interface DecoderSession<C> {
   step(inputIds: number[][], cache: C | null): Promise<{ logits: Float32Array; cache: C }>;
