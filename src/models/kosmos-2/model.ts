@@ -39,8 +39,10 @@ export class Kosmos2Model {
     buildVisionGraph(vg, config, new VarBuilder(vg, store));
     const tg = new Graph("kosmos2_text_step");
     buildTextStepGraph(tg, config.text, new VarBuilder(tg, store));
-    const vision = await createSession(vg, store, { threads });
-    const text = await createSession(tg, store, { threads });
+    const [vision, text] = await Promise.all([
+      createSession(vg, store, { threads }),
+      createSession(tg, store, { threads }),
+    ]);
     const positions = new SinusoidalPositions(config.text.embedDim, config.text.padTokenId);
     return new Kosmos2Model(config, vision, text, positions);
   }
