@@ -11,6 +11,7 @@ const commands: Record<string, () => Promise<Command>> = {
   caption: () => import("./commands/caption.js"),
   "caption-folder": () => import("./commands/caption-folder.js"),
   models: () => import("./commands/models.js"),
+  serve: () => import("./commands/serve.js"),
 };
 
 function usage(): string {

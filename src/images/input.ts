@@ -79,17 +79,25 @@ export async function readImageBytes(source: ImageSource, options: ImageInputOpt
   return bytes;
 }
 
-/** Source → bytes → RgbImage (decodeImage of src/images/decode.ts unless another is given). */
-export async function readImageInput(
-  source: ImageSource,
+/** Image bytes (already checked by readImageBytes) → RgbImage under the pixel limit. */
+export async function decodeImageBytes(
+  bytes: Uint8Array,
   options: ImageInputOptions = {},
   decode: DecodeImage = decodeImage,
 ): Promise<RgbImage> {
-  const bytes = await readImageBytes(source, options);
   try {
     return await decode(bytes, { maxPixels: options.maxPixels });
   } catch (e) {
     if (isSightlineError(e)) throw e;
     throw failWith(e, "IMAGE_INVALID", (e as Error).message ?? String(e));
   }
+}
+
+/** Source → bytes → RgbImage (decodeImage of src/images/decode.ts unless another is given). */
+export async function readImageInput(
+  source: ImageSource,
+  options: ImageInputOptions = {},
+  decode: DecodeImage = decodeImage,
+): Promise<RgbImage> {
+  return decodeImageBytes(await readImageBytes(source, options), options, decode);
 }

@@ -252,7 +252,6 @@ export class ModelQueue {
     this.running = job;
     this.clearIdle();
     this.reportDepth();
-    let runMs = 0;
     try {
       let worker: WorkerProcess;
       try {
@@ -275,12 +274,12 @@ export class ModelQueue {
       }, this.options.runTimeoutMs);
       try {
         const result = await worker.caption(job.image, job.options);
-        runMs = performance.now() - job.startedAt;
+        const runMs = performance.now() - job.startedAt;
         this.avgRunMs = 0.8 * this.avgRunMs + 0.2 * runMs;
         this.settle(job, { result, queueMs, runMs });
         this.options.events?.done?.(this.name, { queueMs, runMs, result });
       } catch (e) {
-        runMs = performance.now() - job.startedAt;
+        const runMs = performance.now() - job.startedAt;
         const error = e instanceof Error ? e : fail("INTERNAL", String(e));
         const timedOut = isSightlineError(e) && e.code === "WORKER_CRASHED" && runMs >= this.options.runTimeoutMs;
         this.settle(job, timedOut ? fail("TIMEOUT", `${this.name} ran longer than ${this.options.runTimeoutMs / 1000} s; its worker was restarted`) : error);

@@ -1,0 +1,67 @@
+// sightline serve — the HTTP service (describe API, Florence API, operations routes).
+// SIGTERM/SIGINT: stop accepting, finish what is queued (at most --drain-timeout), exit 0.
+import { pino } from "pino";
+import { build } from "../../server/app.js";
+import { parseServeConfig, serveHelp } from "../../server/config.js";
+import { Runtime } from "../../server/runtime.js";
+import { resolveModel } from "../../hub/index.js";
+
+export const summary = "serve the describe and Florence HTTP APIs (model queues, idle unload)";
+
+export async function run(argv: string[]): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(serveHelp());
+    return 0;
+  }
+  const config = parseServeConfig(argv);
+  const logger = pino({ level: config.logLevel });
+  const runtime = new Runtime({
+    models: config.models,
+    modelsDir: config.modelsDir,
+    defaultModel: config.defaultModel,
+    florenceModel: config.florenceModel,
+    offline: config.offline,
+    hub: (ref, options) => resolveModel(ref, { offline: options.offline || undefined, cacheDir: options.cacheDir }),
+    loaderModule: config.workerLoader,
+    threads: config.threads,
+    maxQueue: config.maxQueue,
+    idleUnloadSeconds: config.idleUnload,
+    requestTimeoutSeconds: config.requestTimeout,
+    logger,
+  });
+  const app = await build({
+    runtime,
+    loggerInstance: logger,
+    apiKey: config.apiKey,
+    allowPrivateUrls: config.allowPrivateUrls,
+    maxImageBytes: Math.round(config.maxImageMb * 1024 * 1024),
+    maxPixels: config.maxPixels,
+    fetchTimeoutSeconds: config.fetchTimeout,
+    florenceMaxNewTokens: config.florenceMaxNewTokens,
+  });
+  const address = await app.listen({ host: config.host, port: config.port });
+  logger.info(
+    { address, defaultModel: runtime.registry.defaultModel, florenceModel: runtime.registry.florenceModel },
+    `sightline listening on ${address}`,
+  );
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      const drainMs = config.drainTimeout * 1000;
+      logger.info({ signal, drainMs }, "shutting down: no new requests, finishing queued work");
+      runtime.beginDrain();
+      // app.close() waits for requests in flight; past the drain time what still waits is failed.
+      const closing = app.close();
+      await runtime.close(drainMs);
+      await closing;
+      logger.info("stopped");
+      logger.flush?.();
+      resolve(0);
+    };
+    process.once("SIGTERM", () => void stop("SIGTERM"));
+    process.once("SIGINT", () => void stop("SIGINT"));
+  });
+}

@@ -1,0 +1,136 @@
+// The app factory: build(options) returns a ready fastify instance serving every dialect
+// (routes/index.ts) plus the operations routes. Tests drive it with inject(); `sightline serve`
+// listens with it. Long-lived state lives in the Runtime passed in (or built here from
+// options.runtimeOptions and closed with the app).
+import { randomUUID, createHash, timingSafeEqual } from "node:crypto";
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import multipart from "@fastify/multipart";
+import { fail } from "../errors.js";
+import type { DecodeImage, ImageInputOptions } from "../images/input.js";
+import { sendError } from "./errors.js";
+import { Runtime, type RuntimeOptions } from "./runtime.js";
+import { CaptionService } from "./service.js";
+import { defaultDialects, type Dialect, type DialectContext } from "./routes/index.js";
+import { registerOps } from "./routes/ops.js";
+
+export interface AppOptions {
+  /** The server's long-lived state; built from runtimeOptions when absent (and closed with the app). */
+  runtime?: Runtime;
+  runtimeOptions?: RuntimeOptions;
+  /** Bearer key required on every route but /healthz and /readyz. */
+  apiKey?: string;
+  /** Let image URLs reach loopback/private/link-local addresses (a NAS at home). */
+  allowPrivateUrls?: boolean;
+  /** Largest image accepted, bytes (default 20 MB), whether fetched, base64 or uploaded. */
+  maxImageBytes?: number;
+  /** Largest decoded image, width × height (default 50 megapixels). */
+  maxPixels?: number;
+  /** Time limit of fetching one image URL, seconds (default 15). */
+  fetchTimeoutSeconds?: number;
+  maxRedirects?: number;
+  /** Largest request body, bytes (default: room for a base64 image of maxImageBytes, ×3). */
+  bodyLimit?: number;
+  /** Florence API generation length (the seed server asked for 1024 new tokens). */
+  florenceMaxNewTokens?: number;
+  /** fastify/pino logger settings; false for none (tests). */
+  logger?: FastifyServerOptions["logger"];
+  /** A pino logger to use instead (serve shares one with the Runtime). */
+  loggerInstance?: FastifyServerOptions["loggerInstance"];
+  /** Image decoder (default src/images/decode.ts). */
+  decode?: DecodeImage;
+  /** DNS for URL fetching (tests). */
+  resolveDns?: ImageInputOptions["resolve"];
+  /** Route modules to serve (default: routes/index.ts defaultDialects). */
+  dialects?: Dialect[];
+}
+
+export const defaults = {
+  maxImageBytes: 20 * 1024 * 1024,
+  maxPixels: 50_000_000,
+  fetchTimeoutSeconds: 15,
+  maxRedirects: 5,
+  florenceMaxNewTokens: 1024,
+};
+
+function keyMatches(expected: string, header: string | undefined): boolean {
+  const m = /^Bearer\s+(.+)$/i.exec(header ?? "");
+  if (!m) return false;
+  // Compare digests so the comparison takes the same time whatever the lengths.
+  const a = createHash("sha256").update(expected).digest();
+  const b = createHash("sha256").update(m[1]!.trim()).digest();
+  return timingSafeEqual(a, b);
+}
+
+const openRoutes = new Set(["/healthz", "/readyz"]);
+
+export async function build(options: AppOptions = {}): Promise<FastifyInstance> {
+  const ownsRuntime = !options.runtime;
+  const runtime = options.runtime ?? new Runtime(options.runtimeOptions);
+  const maxImageBytes = options.maxImageBytes ?? defaults.maxImageBytes;
+  const bodyLimit = options.bodyLimit ?? Math.ceil(maxImageBytes * 1.37 * 3) + 1024 * 1024;
+
+  const app = Fastify({
+    ...(options.loggerInstance ? { loggerInstance: options.loggerInstance } : { logger: options.logger ?? false }),
+    bodyLimit,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers["x-request-id"];
+      return typeof given === "string" && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+    },
+    return503OnClosing: true,
+  });
+
+  const service = new CaptionService(
+    runtime,
+    {
+      allowPrivate: options.allowPrivateUrls,
+      maxBytes: maxImageBytes,
+      maxPixels: options.maxPixels ?? defaults.maxPixels,
+      timeoutMs: (options.fetchTimeoutSeconds ?? defaults.fetchTimeoutSeconds) * 1000,
+      maxRedirects: options.maxRedirects ?? defaults.maxRedirects,
+      resolve: options.resolveDns,
+    },
+    options.decode,
+  );
+
+  await app.register(multipart, {
+    limits: { fileSize: maxImageBytes, files: 4, fields: 32, parts: 40, fieldSize: bodyLimit },
+    throwFileSizeLimit: true,
+  });
+  // Raw image bodies (Content-Type image/* or application/octet-stream) arrive as a Buffer.
+  app.addContentTypeParser(
+    /^(image\/[\w.+-]+|application\/octet-stream)$/,
+    { parseAs: "buffer", bodyLimit: maxImageBytes },
+    (_req, body, done) => done(null, body),
+  );
+
+  app.setErrorHandler((err, _req, reply) => sendError(reply, err));
+  app.setNotFoundHandler((req, reply) =>
+    sendError(reply, fail("ROUTE_NOT_FOUND", `${req.method} ${req.url.split("?")[0]}`)),
+  );
+
+  app.addHook("onRequest", async (req, reply) => {
+    reply.header("x-request-id", req.id);
+    if (!options.apiKey) return;
+    const path = req.url.split("?")[0]!;
+    if (openRoutes.has(path)) return;
+    if (!keyMatches(options.apiKey, req.headers.authorization)) throw fail("UNAUTHORIZED");
+  });
+  app.addHook("onResponse", async (req, reply) => {
+    const route = req.routeOptions.url ?? "unmatched";
+    runtime.metrics.httpRequests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    runtime.metrics.httpDuration.observe({ route }, reply.elapsedTime / 1000);
+  });
+  if (ownsRuntime) app.addHook("onClose", async () => runtime.close());
+
+  const context: DialectContext = {
+    service,
+    florenceMaxNewTokens: options.florenceMaxNewTokens ?? defaults.florenceMaxNewTokens,
+  };
+  registerOps(app, runtime);
+  for (const dialect of options.dialects ?? defaultDialects) {
+    await app.register(async (scope) => dialect.register(scope, context));
+  }
+  await app.ready();
+  return app;
+}

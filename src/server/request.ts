@@ -1,0 +1,79 @@
+// Reading request parameters the same way in every dialect: JSON bodies, query strings and
+// multipart forms, with a catalogue error naming the field when a value has the wrong type.
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { fail, failWith, isSightlineError } from "../errors.js";
+
+export type Fields = Record<string, unknown>;
+
+/** The JSON object body of a POST; "Request must be JSON" for anything else. */
+export function jsonObject(body: unknown): Fields {
+  if (body === null || typeof body !== "object" || Array.isArray(body) || Buffer.isBuffer(body)) {
+    throw fail("NOT_JSON");
+  }
+  return body as Fields;
+}
+
+export function optionalString(fields: Fields, key: string): string | undefined {
+  const v = fields[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string") throw fail("INVALID_ARGUMENT", `${key} must be a string`);
+  return v;
+}
+
+/** A string or number id, echoed back as a string. */
+export function optionalId(fields: Fields, key: string): string | undefined {
+  const v = fields[key];
+  if (v === undefined || v === null || v === "") return undefined;
+  if (typeof v === "number" && Number.isFinite(v)) return String(v);
+  if (typeof v !== "string") throw fail("INVALID_ARGUMENT", `${key} must be a string`);
+  if (v.length > 256) throw fail("INVALID_ARGUMENT", `${key} is longer than 256 characters`);
+  return v;
+}
+
+export function optionalInt(fields: Fields, key: string, min: number, max: number): number | undefined {
+  const v = fields[key];
+  if (v === undefined || v === null) return undefined;
+  const n = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) {
+    throw fail("INVALID_ARGUMENT", `${key} must be an integer from ${min} to ${max}`);
+  }
+  return n;
+}
+
+export interface MultipartForm {
+  fields: Record<string, string>;
+  /** The first uploaded file. */
+  file?: Buffer;
+}
+
+/** A multipart/form-data body: text fields and the first file (size limits from the app). */
+export async function readMultipart(req: FastifyRequest): Promise<MultipartForm> {
+  const form: MultipartForm = { fields: {} };
+  try {
+    for await (const part of req.parts()) {
+      if (part.type === "file") {
+        const bytes = await part.toBuffer();
+        form.file ??= bytes;
+      } else if (typeof part.value === "string") {
+        form.fields[part.fieldname] = part.value;
+      } else {
+        throw fail("INVALID_ARGUMENT", `form field ${part.fieldname} must be text`);
+      }
+    }
+  } catch (e) {
+    // Limits (@fastify/multipart, with codes) pass through; the parser's own complaints
+    // ("Unexpected end of multipart data", "Malformed part header") are the client's fault.
+    if (isSightlineError(e) || (e as { code?: string }).code) throw e;
+    throw failWith(e, "BAD_REQUEST", `malformed multipart body: ${(e as Error).message}`);
+  }
+  return form;
+}
+
+/** An AbortSignal that fires when the client closes the connection before it got its answer. */
+export function clientGone(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.once("close", () => {
+    if (!reply.raw.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}

@@ -1,0 +1,19 @@
+// Operations routes: liveness, readiness, Prometheus metrics. /healthz and /readyz never need
+// the API key (orchestrators probe them); /metrics does when a key is set.
+import type { FastifyInstance } from "fastify";
+import type { Runtime } from "../runtime.js";
+
+export function registerOps(app: FastifyInstance, runtime: Runtime): void {
+  // The process is up and answering.
+  app.get("/healthz", async () => ({ status: "ok" }));
+  // Accepting work: false while draining for shutdown. Models load on demand, so an unloaded
+  // model does not make the server unready.
+  app.get("/readyz", async (_req, reply) => {
+    if (runtime.isDraining) return reply.code(503).send({ status: "draining", error: "shutting down", code: "SHUTTING_DOWN" });
+    return { status: "ready", defaultModel: runtime.registry.defaultModel, loaded: runtime.loaded().map((m) => m.name) };
+  });
+  app.get("/metrics", async (_req, reply) => {
+    reply.type(runtime.metrics.contentType);
+    return runtime.metrics.text();
+  });
+}

@@ -1,0 +1,221 @@
+// Everything long-lived in a server, in one place: the model registry, one queue (and worker)
+// per model, the metrics. The app factory takes a Runtime (or builds one); tests build their own
+// with a fake model loader and drive the same code paths.
+import { fail } from "../errors.js";
+import type { CaptionOptions, RgbImage } from "../models/types.js";
+import { ModelQueue, type ModelInfo, type QueuedCaption } from "../queue/model-queue.js";
+import { Metrics } from "./metrics.js";
+import { folderResolver, ModelRegistry, type HubResolve, type ModelEntry, type ModelResolver } from "./models.js";
+
+export interface RuntimeLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface RuntimeOptions {
+  /** NAME → folder or hub reference (`--model NAME=DIR`). */
+  models?: Record<string, string>;
+  modelsDir?: string;
+  defaultModel?: string;
+  florenceModel?: string;
+  /** How a model entry becomes a folder; default: local folders, then `hub` when given. */
+  resolver?: ModelResolver;
+  hub?: HubResolve;
+  offline?: boolean;
+  /** Module exporting loadModel() for the workers (tests: a fake model); default src/models. */
+  loaderModule?: string;
+  /** ORT threads per worker. */
+  threads?: number;
+  /** Requests waiting per model beyond the running one (default 32). */
+  maxQueue?: number;
+  /** Seconds idle before a worker ends (default 300; 0 = never). */
+  idleUnloadSeconds?: number;
+  /** Seconds a request may wait for its answer, queue included (default 120; 0 = no limit). */
+  requestTimeoutSeconds?: number;
+  metrics?: Metrics;
+  logger?: RuntimeLogger;
+}
+
+export interface RuntimeCaption extends QueuedCaption {
+  model: ModelEntry;
+}
+
+export interface LoadedModel {
+  name: string;
+  arch?: string;
+  pid?: number;
+  rssBytes?: number;
+  /** ms since epoch when idle unload will end it, if scheduled. */
+  expiresAt?: number;
+  lastUsedAt?: number;
+  state: string;
+  waiting: number;
+}
+
+const silent: RuntimeLogger = { info() {}, warn() {} };
+
+export class Runtime {
+  readonly registry: ModelRegistry;
+  readonly metrics: Metrics;
+  readonly maxQueue: number;
+  readonly requestTimeoutMs: number;
+  private readonly idleUnloadMs: number;
+  private readonly queues = new Map<string, ModelQueue>();
+  private readonly resolver: ModelResolver;
+  private readonly log: RuntimeLogger;
+  private draining = false;
+  private closedPromise: Promise<void> | undefined;
+
+  constructor(private readonly options: RuntimeOptions = {}) {
+    this.resolver =
+      options.resolver ?? folderResolver({ modelsDir: options.modelsDir, hub: options.hub, offline: options.offline });
+    this.registry = new ModelRegistry({
+      models: options.models,
+      defaultModel: options.defaultModel,
+      florenceModel: options.florenceModel,
+      seedsResolvable: Boolean(options.modelsDir || options.hub || options.resolver),
+    });
+    this.metrics = options.metrics ?? new Metrics();
+    this.maxQueue = options.maxQueue ?? 32;
+    this.idleUnloadMs = (options.idleUnloadSeconds ?? 300) * 1000;
+    this.requestTimeoutMs = (options.requestTimeoutSeconds ?? 120) * 1000;
+    this.log = options.logger ?? silent;
+  }
+
+  /** True once shutdown began: new work is refused. */
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /** The queue of a configured model (created on first use). */
+  queue(name?: string): ModelQueue {
+    const entry = this.registry.get(name);
+    let q = this.queues.get(entry.name);
+    if (!q) {
+      const m = this.metrics;
+      q = new ModelQueue({
+        name: entry.name,
+        resolveFolder: () => this.resolver(entry),
+        loaderModule: this.options.loaderModule,
+        threads: this.options.threads,
+        maxQueue: this.maxQueue,
+        idleUnloadMs: this.idleUnloadMs,
+        runTimeoutMs: this.requestTimeoutMs > 0 ? this.requestTimeoutMs : 2 ** 31 - 1,
+        events: {
+          loaded: (model, info) => {
+            m.modelLoaded.set({ model }, 1);
+            m.workerRss.set({ model }, info.rssBytes);
+            m.stageDuration.observe({ model, stage: "load" }, info.loadMs / 1000);
+            this.log.info({ model, ...info }, "model loaded");
+          },
+          unloaded: (model, info) => {
+            m.modelLoaded.set({ model }, 0);
+            m.workerRss.set({ model }, 0);
+            this.log.info({ model, ...info }, "model unloaded, worker process ended");
+          },
+          crashed: (model, detail) => {
+            m.modelLoaded.set({ model }, 0);
+            m.workerRestarts.inc({ model });
+            this.log.warn({ model, detail }, "model worker died");
+          },
+          depth: (model, waiting) => m.queueDepth.set({ model }, waiting),
+          done: (model, info) => {
+            m.captions.inc({ model, outcome: info.error ? "error" : "ok" });
+            m.stageDuration.observe({ model, stage: "queue" }, info.queueMs / 1000);
+            if (info.result) {
+              m.stageDuration.observe({ model, stage: "run" }, info.runMs / 1000);
+              const t = info.result.timings;
+              if (t) {
+                m.stageDuration.observe({ model, stage: "preprocess" }, t.preprocess / 1000);
+                m.stageDuration.observe({ model, stage: "encode" }, t.encode / 1000);
+                m.stageDuration.observe({ model, stage: "decode" }, t.decode / 1000);
+              }
+            }
+          },
+        },
+      });
+      this.queues.set(entry.name, q);
+    }
+    return q;
+  }
+
+  /** Captions `image` with model `name` (default model when absent), in that model's FIFO order. */
+  async caption(
+    name: string | undefined,
+    image: RgbImage,
+    options: CaptionOptions = {},
+    extra: { signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<RuntimeCaption> {
+    if (this.draining) throw fail("SHUTTING_DOWN");
+    const model = this.registry.get(name);
+    const queued = await this.queue(model.name).submit(image, options, {
+      signal: extra.signal,
+      timeoutMs: extra.timeoutMs ?? this.requestTimeoutMs,
+    });
+    return { model, ...queued };
+  }
+
+  /** Architecture and task prompts; loads the model if it was never loaded. */
+  async modelInfo(name?: string): Promise<ModelInfo> {
+    const q = this.queue(name);
+    return q.knownInfo ?? (await q.load());
+  }
+
+  /** Loads a model now (Ollama's keep_alive preload). */
+  async load(name?: string): Promise<ModelInfo> {
+    if (this.draining) throw fail("SHUTTING_DOWN");
+    return this.queue(name).load();
+  }
+
+  /** Ends a model's worker now, or after the work already queued for it. */
+  unload(name?: string): void {
+    this.queue(name).unload();
+  }
+
+  /** Changes how long a model stays loaded when idle (Ollama's keep_alive); 0 = never unload. */
+  setIdleUnload(name: string | undefined, seconds: number): void {
+    this.queue(name).idleUnloadMs = seconds * 1000;
+  }
+
+  /** Models with a running (or starting) worker. */
+  loaded(): LoadedModel[] {
+    return [...this.queues.values()]
+      .filter((q) => q.state !== "unloaded")
+      .map((q) => ({
+        name: q.name,
+        arch: q.knownInfo?.arch,
+        pid: q.pid,
+        rssBytes: q.rssBytes,
+        expiresAt: q.expiresAt,
+        lastUsedAt: q.lastUsedAt,
+        state: q.state,
+        waiting: q.depth,
+      }));
+  }
+
+  /**
+   * Shutdown: refuse new work, let what is queued finish for at most `drainMs`, then fail what is
+   * left and end every worker. Safe to call more than once.
+   */
+  close(drainMs = 0): Promise<void> {
+    this.draining = true;
+    this.closedPromise ??= (async () => {
+      const queues = [...this.queues.values()];
+      if (drainMs > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.all(queues.map((q) => q.whenIdle())),
+          new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs))),
+        ]);
+        clearTimeout(timer);
+      }
+      await Promise.all(queues.map((q) => q.close()));
+    })();
+    return this.closedPromise;
+  }
+
+  /** Refuses new work from now on (the HTTP side is closing); queued work continues. */
+  beginDrain(): void {
+    this.draining = true;
+  }
+}

@@ -1,0 +1,103 @@
+// Scheduling seen through real sockets: arrival order under 20 concurrent requests, 503 +
+// Retry-After when a model's queue is full, idle unload ending the worker and a reload after it.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import type { FastifyInstance } from "fastify";
+import { build } from "../../src/server/app.js";
+import type { Runtime } from "../../src/server/runtime.js";
+import { alive, fakeModelDir, fakeRuntime, png, sleep, waitFor } from "./helpers.js";
+
+let app: FastifyInstance;
+let runtime: Runtime;
+let base: string;
+const images: string[] = [];
+
+before(async () => {
+  runtime = fakeRuntime({
+    models: {
+      "kosmos-2": fakeModelDir({ caption_delay_ms: 40 }),
+      idle: fakeModelDir(),
+    },
+    idleUnloadSeconds: 0,
+  });
+  runtime.setIdleUnload("idle", 0.4);
+  app = await build({ runtime });
+  base = await app.listen({ host: "127.0.0.1", port: 0 });
+  for (let i = 1; i <= 20; i++) images.push((await png(i, 3)).toString("base64"));
+});
+
+after(async () => {
+  await app.close();
+  await runtime.close();
+});
+
+async function describe(image: string, model?: string, server = base) {
+  const res = await fetch(`${server}/api/v1/vision/describe`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ image, model }),
+  });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as any, at: performance.now() };
+}
+
+test("20 concurrent requests to one model are answered in arrival order", async () => {
+  await describe(images[0]!); // load first, so arrival order is not blurred by the load
+  const pending: Promise<Awaited<ReturnType<typeof describe>>>[] = [];
+  for (let i = 0; i < 20; i++) {
+    pending.push(describe(images[i]!));
+    await sleep(25); // distinct arrival times on 20 separate connections
+  }
+  const answers = await Promise.all(pending);
+  const seqs = answers.map((a) => {
+    assert.equal(a.status, 200, JSON.stringify(a.body));
+    const m = /^fake (\d+)x3 .* #(\d+) /.exec(a.body.result.caption)!;
+    return { width: Number(m[1]), seq: Number(m[2]), at: a.at };
+  });
+  seqs.forEach((s, i) => assert.equal(s.width, i + 1, "each answer belongs to its request"));
+  for (let i = 1; i < seqs.length; i++) {
+    assert.ok(seqs[i]!.seq > seqs[i - 1]!.seq, `request ${i} ran after request ${i - 1}: ${JSON.stringify(seqs)}`);
+    assert.ok(seqs[i]!.at >= seqs[i - 1]!.at, `request ${i} answered after request ${i - 1}`);
+  }
+});
+
+test("past --max-queue: 503 QUEUE_FULL with Retry-After; the others are served", async (t) => {
+  const small = fakeRuntime({ models: { slow: fakeModelDir({ caption_delay_ms: 400 }) }, maxQueue: 3 });
+  const smallApp = await build({ runtime: small });
+  t.after(async () => {
+    await smallApp.close();
+    await small.close();
+  });
+  const server = await smallApp.listen({ host: "127.0.0.1", port: 0 });
+  await describe(images[0]!, "slow", server); // loaded
+  const burst = await Promise.all(Array.from({ length: 7 }, (_, i) => describe(images[i]!, "slow", server)));
+  const ok = burst.filter((r) => r.status === 200);
+  const full = burst.filter((r) => r.status === 503);
+  assert.equal(ok.length, 4, "1 running + 3 waiting");
+  assert.equal(full.length, 3);
+  for (const r of full) {
+    assert.equal(r.body.code, "QUEUE_FULL");
+    assert.ok(Number(r.headers.get("retry-after")) >= 1);
+  }
+  const later = await describe(images[0]!, "slow", server);
+  assert.equal(later.status, 200);
+});
+
+test("idle unload ends the worker process after the idle time; the next request reloads", async () => {
+  const first = await describe(images[1]!, "idle");
+  assert.equal(first.status, 200);
+  const pid = Number(/pid (\d+)/.exec(first.body.result.caption)![1]);
+  assert.ok(alive(pid));
+  assert.deepEqual(
+    runtime.loaded().map((m) => m.name).includes("idle"),
+    true,
+  );
+  await waitFor(() => !alive(pid), 4000);
+  assert.equal(runtime.loaded().some((m) => m.name === "idle"), false);
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  assert.match(metrics, /sightline_model_loaded\{model="idle"\} 0/);
+  const again = await describe(images[2]!, "idle");
+  assert.equal(again.status, 200);
+  const pid2 = Number(/pid (\d+)/.exec(again.body.result.caption)![1]);
+  assert.notEqual(pid2, pid);
+  assert.match(again.body.result.caption, / #1 /, "a freshly loaded model");
+});
