@@ -116,6 +116,11 @@ export async function build(options: AppOptions = {}): Promise<FastifyInstance> 
     if (openRoutes.has(path)) return;
     if (!keyMatches(options.apiKey, req.headers.authorization)) throw fail("UNAUTHORIZED");
   });
+  // While draining, every answer closes its connection so keep-alive clients cannot hold the
+  // server open past the drain.
+  app.addHook("onSend", async (_req, reply) => {
+    if (runtime.isDraining) reply.header("connection", "close");
+  });
   app.addHook("onResponse", async (req, reply) => {
     const route = req.routeOptions.url ?? "unmatched";
     runtime.metrics.httpRequests.inc({ method: req.method, route, status: String(reply.statusCode) });

@@ -55,8 +55,11 @@ export async function run(argv: string[]): Promise<number> {
       runtime.beginDrain();
       // app.close() waits for requests in flight; past the drain time what still waits is failed.
       const closing = app.close();
+      // Idle keep-alive connections would otherwise hold close() until their timeout.
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
       await runtime.close(drainMs);
       await closing;
+      clearInterval(sweep);
       logger.info("stopped");
       logger.flush?.();
       resolve(0);

@@ -1,0 +1,119 @@
+// The real `sightline serve` process: SIGTERM drains (queued requests finish, new connections
+// are refused, exit 0), the drain timeout bounds it; settings from flags, env and a config file.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseServeConfig } from "../../src/server/config.js";
+import { fakeLoader, fakeModelDir, png } from "./helpers.js";
+
+const mainTs = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+
+interface Served {
+  child: ChildProcess;
+  base: string;
+  exit: Promise<number | null>;
+  logs: string[];
+}
+
+async function serve(args: string[], env: Record<string, string> = {}): Promise<Served> {
+  const child = spawn(process.execPath, ["--import", "tsx", mainTs, "serve", "--port", "0", ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const logs: string[] = [];
+  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const base = await new Promise<string>((resolve, reject) => {
+    let buffered = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      buffered += chunk.toString();
+      let nl: number;
+      while ((nl = buffered.indexOf("\n")) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        logs.push(line);
+        const m = /sightline listening on (http:\/\/[^"]+)"/.exec(line);
+        if (m) resolve(m[1]!);
+      }
+    });
+    child.stderr!.on("data", (chunk: Buffer) => logs.push(chunk.toString()));
+    void exit.then((code) => reject(new Error(`serve exited ${code}: ${logs.join("\n")}`)));
+    setTimeout(() => reject(new Error(`serve did not start: ${logs.join("\n")}`)), 20_000).unref();
+  });
+  return { child, base, exit, logs };
+}
+
+async function describe(base: string, image: string) {
+  const res = await fetch(`${base}/api/v1/vision/describe`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ image }),
+  });
+  return { status: res.status, body: (await res.json()) as { result?: { caption: string }; code?: string } };
+}
+
+test("SIGTERM: queued requests finish, new connections are refused, exit code 0", async () => {
+  const model = fakeModelDir({ caption_delay_ms: 300 });
+  const s = await serve(["--model", `kosmos-2=${model}`, "--worker-loader", fakeLoader, "--drain-timeout", "20"]);
+  const image = (await png(5, 4)).toString("base64");
+  assert.equal((await describe(s.base, image)).status, 200); // loaded
+  const inFlight = [describe(s.base, image), describe(s.base, image), describe(s.base, image)];
+  await new Promise((r) => setTimeout(r, 150)); // all three have arrived
+  s.child.kill("SIGTERM");
+  const answers = await Promise.all(inFlight);
+  for (const a of answers) {
+    assert.equal(a.status, 200, JSON.stringify(a.body));
+    assert.match(a.body.result!.caption, /^fake 5x4 /);
+  }
+  assert.equal(await s.exit, 0, s.logs.join("\n"));
+  await assert.rejects(fetch(`${s.base}/healthz`), "no longer listening");
+  assert.ok(s.logs.some((l) => l.includes("shutting down")));
+});
+
+test("SIGTERM with a short drain timeout: what is still queued gets 503, exit code 0", async () => {
+  const model = fakeModelDir({ caption_delay_ms: 1500 });
+  const s = await serve(["--model", `kosmos-2=${model}`, "--worker-loader", fakeLoader, "--drain-timeout", "0.3"]);
+  const image = (await png(5, 4)).toString("base64");
+  const inFlight = [describe(s.base, image), describe(s.base, image), describe(s.base, image)];
+  await new Promise((r) => setTimeout(r, 300));
+  const started = Date.now();
+  s.child.kill("SIGTERM");
+  const answers = await Promise.all(inFlight);
+  assert.equal(await s.exit, 0);
+  assert.ok(Date.now() - started < 5000, "bounded by the drain timeout");
+  assert.ok(answers.some((a) => a.status === 503 && a.body.code === "SHUTTING_DOWN"), JSON.stringify(answers));
+});
+
+test("settings: flag > environment > config file > default; --model repeatable; bad values refused", () => {
+  const dir = mkdtempSync(join(tmpdir(), "sightline-config-"));
+  const file = join(dir, "sightline.json");
+  writeFileSync(
+    file,
+    JSON.stringify({ port: 6000, "idle-unload": 10, maxQueue: 3, models: { a: "/models/a" }, allowPrivateUrls: true }),
+  );
+  const c = parseServeConfig(["--config", file, "--port", "7000", "--model", "x=/m/x", "--model=y=/m/y"], {
+    SIGHTLINE_PORT: "6500",
+    SIGHTLINE_IDLE_UNLOAD: "20",
+    SIGHTLINE_API_KEY: "k",
+  });
+  assert.equal(c.port, 7000);
+  assert.equal(c.idleUnload, 20);
+  assert.equal(c.maxQueue, 3);
+  assert.equal(c.apiKey, "k");
+  assert.equal(c.allowPrivateUrls, true);
+  assert.deepEqual(c.models, { x: "/m/x", y: "/m/y" });
+  assert.equal(c.host, "127.0.0.1");
+  assert.equal(c.requestTimeout, 120);
+  const fromEnv = parseServeConfig([], { SIGHTLINE_MODEL: "a=/d/a,b=/d/b", SIGHTLINE_ALLOW_PRIVATE_URLS: "1" });
+  assert.deepEqual(fromEnv.models, { a: "/d/a", b: "/d/b" });
+  assert.equal(fromEnv.allowPrivateUrls, true);
+  assert.equal(parseServeConfig(["--no-allow-private-urls"], { SIGHTLINE_ALLOW_PRIVATE_URLS: "1" }).allowPrivateUrls, false);
+  for (const bad of [["--port", "x"], ["--port", "70000"], ["--model", "noequals"], ["--wat"], ["stray"], ["--idle-unload"]]) {
+    assert.throws(() => parseServeConfig(bad, {}), /invalid argument/, bad.join(" "));
+  }
+  writeFileSync(file, JSON.stringify({ colour: "blue" }));
+  assert.throws(() => parseServeConfig(["--config", file], {}), /unknown setting colour/);
+});
