@@ -7,6 +7,8 @@
 //
 // Reference, HF transformers PyTorch fp32 on this machine (whole generate() call, best of 1 and 2 torch
 // threads): vision 4932 ms, 20 greedy tokens 6811 ms, 3 beams 7266 ms.
+// Sightline on the same machine (ORT fp32, 2 threads, best of 2, other jobs running): vision 2977 ms,
+// BART encoder 398 ms, 20 greedy tokens 3874 ms whole call (decode 334 ms), 3 beams 4349 ms (decode 483 ms).
 import {
   closeSync,
   copyFileSync,
