@@ -17,7 +17,6 @@ const folders = {
   "florence-2": join(fixturesDir, "florence-2"),
 };
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Expected = { cases: any[] };
 // Python's json writes -Infinity/NaN for masked scores; they do not matter here.
 const expected = (dir: string): Expected =>

@@ -1,6 +1,6 @@
 // Shared by the server and queue tests: fake model folders, a Runtime that loads the fake model
 // in real worker processes, tiny test images.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,9 +10,15 @@ import { Runtime, type RuntimeOptions } from "../../src/server/runtime.js";
 export const fakeLoader = fileURLToPath(new URL("../queue/fake-model.ts", import.meta.url));
 export const fixturesDir = fileURLToPath(new URL("../../../shared/fixtures/", import.meta.url));
 
-/** A folder with a config.json the fake model reads. */
+const madeDirs: string[] = [];
+process.once("exit", () => {
+  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A folder with a config.json the fake model reads (removed when the test process exits). */
 export function fakeModelDir(config: Record<string, unknown> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), "sightline-fake-"));
+  madeDirs.push(dir);
   writeFileSync(join(dir, "config.json"), JSON.stringify({ model_type: "fake", ...config }));
   return dir;
 }

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -87,8 +87,9 @@ test("SIGTERM with a short drain timeout: what is still queued gets 503, exit co
   assert.ok(answers.some((a) => a.status === 503 && a.body.code === "SHUTTING_DOWN"), JSON.stringify(answers));
 });
 
-test("settings: flag > environment > config file > default; --model repeatable; bad values refused", () => {
+test("settings: flag > environment > config file > default; --model repeatable; bad values refused", (t) => {
   const dir = mkdtempSync(join(tmpdir(), "sightline-config-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, "sightline.json");
   writeFileSync(
     file,
