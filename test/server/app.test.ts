@@ -161,7 +161,7 @@ test("Florence API: /model, /prompts, /process_image with an upper-cased prompt"
   assert.equal(model.statusCode, 200);
   assert.equal(model.json(), "florence");
   const prompts = await app.inject({ method: "GET", url: "/prompts" });
-  assert.deepEqual(prompts.json(), ["<CAPTION>", "<OD>", "<CRASH>"]);
+  assert.deepEqual(prompts.json(), ["<CAPTION>", "<OD>", "<CRASH>", "<GENERATE_TAGS>", "<ANALYZE>", "<MIXED_CAPTION>", "<MIXED_CAPTION_PLUS>"]);
   const res = await app.inject({
     method: "POST",
     url: "/process_image",

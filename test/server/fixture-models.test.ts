@@ -71,12 +71,12 @@ for (const name of ["kosmos-2", "vit-gpt2-image-captioning", "blip-image-caption
   });
 }
 
-test("Florence API with florence-2: prompts from the model, <CAPTION> and <OD> as the seed server answers", { skip: missingLoader(folders["florence-2"]) }, async () => {
+test("Florence API with florence-2: prompts from the model, <CAPTION>, <OD>, <GENERATE_TAGS> as the seed server answers", { skip: missingLoader(folders["florence-2"]) }, async () => {
   assert.equal((await app.inject({ method: "GET", url: "/model" })).json(), "florence-2");
   const prompts = (await app.inject({ method: "GET", url: "/prompts" })).json() as string[];
-  for (const p of ["<CAPTION>", "<OD>", "<DETAILED_CAPTION>"]) assert.ok(prompts.includes(p), `${p} in ${prompts}`);
+  for (const p of ["<CAPTION>", "<OD>", "<DETAILED_CAPTION>", "<GENERATE_TAGS>", "<MIXED_CAPTION>"]) assert.ok(prompts.includes(p), `${p} in ${prompts}`);
   const exp = expected(folders["florence-2"]);
-  for (const task of ["<CAPTION>", "<OD>"]) {
+  for (const task of ["<CAPTION>", "<OD>", "<GENERATE_TAGS>"]) {
     const c = exp.cases.find((x) => x.image === "image1.png" && x.task === task);
     const seed = c.generations.find((g: { name: string }) => g.name === "seed");
     const res = await app.inject({

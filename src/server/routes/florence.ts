@@ -13,10 +13,15 @@ import type { Dialect, DialectContext } from "./index.js";
 /** What a model without task prompts (not Florence-2) answers to: plain captioning. */
 const captionOnly = ["<CAPTION>"];
 
+// MiaoshouAI's PromptGen fine-tunes (the seed server's default model) add these; they are not in
+// Florence2Processor's table and reach the model as plain text, so any Florence-2 accepts them.
+const promptGenTasks = ["<GENERATE_TAGS>", "<ANALYZE>", "<MIXED_CAPTION>", "<MIXED_CAPTION_PLUS>"];
+
 async function prompts(ctx: DialectContext): Promise<string[]> {
   const info = await ctx.service.info(ctx.service.florenceModel);
   const table = info.taskPrompts;
-  return table && Object.keys(table).length > 0 ? Object.keys(table) : captionOnly;
+  if (!table || Object.keys(table).length === 0) return captionOnly;
+  return [...new Set([...Object.keys(table), ...promptGenTasks])];
 }
 
 /** The value the seed returned: `post_process_generation(...)[task]`. */
