@@ -191,3 +191,22 @@ test("unload() while busy waits for the queued work; close() fails what still wa
   await Promise.all(outcomes);
   await assert.rejects(q.submit(rgb(2, 2), {}), (e) => code(e) === "SHUTTING_DOWN");
 });
+
+test("a request whose client went away is dropped while it waits", async () => {
+  const { q } = queue({ caption_delay_ms: 300 });
+  try {
+    const running = q.submit(rgb(2, 2), {});
+    const controller = new AbortController();
+    const dropped = q.submit(rgb(3, 3), {}, { signal: controller.signal });
+    const kept = q.submit(rgb(4, 4), {});
+    assert.equal(q.depth, 2);
+    controller.abort();
+    await assert.rejects(dropped, (e) => code(e) === "BAD_REQUEST");
+    assert.equal(q.depth, 1);
+    await running;
+    const r = await kept;
+    assert.match(r.result.text, /^fake 4x4 .* #2 /, "the dropped request never ran");
+  } finally {
+    await q.close();
+  }
+});

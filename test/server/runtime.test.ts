@@ -1,0 +1,62 @@
+// The Runtime API other dialects use for model lifetime (Ollama's keep_alive, /api/ps):
+// load, unload, per-model idle time, the list of loaded models, drain on close.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { isSightlineError } from "../../src/errors.js";
+import { alive, fakeModelDir, fakeRuntime, rgb, waitFor } from "./helpers.js";
+
+test("load, loaded(), setIdleUnload, unload; names resolve through the registry", async () => {
+  const runtime = fakeRuntime({ models: { a: fakeModelDir({ task_prompts: { "<X>": "x" } }), b: fakeModelDir() }, defaultModel: "b" });
+  try {
+    assert.deepEqual(runtime.loaded(), []);
+    const info = await runtime.load("a");
+    assert.equal(info.arch, "fake");
+    assert.deepEqual(info.taskPrompts, { "<X>": "x" });
+    const [a] = runtime.loaded();
+    assert.equal(a!.name, "a");
+    assert.ok(alive(a!.pid));
+    assert.equal(a!.expiresAt, undefined, "idle unload off in this runtime");
+    runtime.setIdleUnload("a", 0.2);
+    await runtime.caption("a", rgb(2, 2));
+    assert.ok(runtime.loaded()[0]!.expiresAt! > Date.now());
+    await waitFor(() => runtime.loaded().length === 0, 3000);
+    await waitFor(() => !alive(a!.pid));
+    // default model when no name is given
+    const out = await runtime.caption(undefined, rgb(3, 2));
+    assert.equal(out.model.name, "b");
+    runtime.unload("b");
+    await waitFor(() => runtime.loaded().length === 0);
+    await assert.rejects(runtime.caption("zzz", rgb(2, 2)), (e) => isSightlineError(e) && e.code === "MODEL_NOT_FOUND");
+  } finally {
+    await runtime.close();
+  }
+});
+
+test("close(drainMs) lets queued work finish, then refuses new work", async () => {
+  const runtime = fakeRuntime({ models: { "kosmos-2": fakeModelDir({ caption_delay_ms: 100 }) } });
+  const jobs = [runtime.caption(undefined, rgb(2, 2)), runtime.caption(undefined, rgb(2, 2))];
+  const closing = runtime.close(5000);
+  assert.equal(runtime.isDraining, true);
+  await assert.rejects(runtime.caption(undefined, rgb(2, 2)), (e) => isSightlineError(e) && e.code === "SHUTTING_DOWN");
+  const results = await Promise.all(jobs);
+  assert.equal(results.length, 2);
+  await closing;
+  assert.deepEqual(runtime.loaded(), []);
+});
+
+test("registry: seed names and versions, default and Florence model selection", () => {
+  const florence = fakeModelDir({ model_type: "florence2" });
+  const r1 = fakeRuntime({ models: { mine: fakeModelDir(), fl: florence } });
+  assert.equal(r1.registry.defaultModel, "mine", "only folders given, seed names cannot be found: the first --model");
+  const withDir = fakeRuntime({ models: { mine: fakeModelDir() }, modelsDir: "/nonexistent/models" });
+  assert.equal(withDir.registry.defaultModel, "kosmos-2", "seed default when seed names can be looked up");
+  assert.equal(r1.registry.florenceModel, "fl", "first configured Florence-2 model");
+  assert.deepEqual(
+    r1.registry.list().map((m) => [m.name, m.version]),
+    [["kosmos-2", "patch14-224"], ["vit-gpt2-image-captioning", "latest"], ["blip-image-captioning-large", "latest"], ["mine", "latest"], ["fl", "latest"]],
+  );
+  const r2 = fakeRuntime({ models: { mine: fakeModelDir() }, defaultModel: "mine", florenceModel: "kosmos-2" });
+  assert.equal(r2.registry.defaultModel, "mine");
+  assert.equal(r2.registry.florenceModel, "kosmos-2");
+  assert.throws(() => fakeRuntime({ models: {}, defaultModel: "nope" }), /model not found/);
+});
