@@ -112,8 +112,8 @@ export async function build(options: AppOptions = {}): Promise<FastifyInstance> 
   app.addHook("onRequest", async (req, reply) => {
     reply.header("x-request-id", req.id);
     if (!options.apiKey) return;
-    const path = req.url.split("?")[0]!;
-    if (openRoutes.has(path)) return;
+    // The matched route, not the raw URL: no spelling of a path reaches a keyed route unkeyed.
+    if (openRoutes.has(req.routeOptions.url ?? "")) return;
     if (!keyMatches(options.apiKey, req.headers.authorization)) throw fail("UNAUTHORIZED");
   });
   // While draining, every answer closes its connection so keep-alive clients cannot hold the
