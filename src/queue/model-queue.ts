@@ -156,6 +156,12 @@ export class ModelQueue {
     });
   }
 
+  /** Changes the idle time (Ollama's keep_alive); an idle worker's countdown restarts with it. */
+  setIdleUnload(ms: number): void {
+    this.idleUnloadMs = ms;
+    if (!this.busy && !this.loading) this.scheduleIdle();
+  }
+
   /** Loads the model now if it is not loaded (concurrent callers share one load). */
   async load(): Promise<ModelInfo> {
     if (this.closed) throw fail("SHUTTING_DOWN");

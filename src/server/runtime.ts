@@ -174,7 +174,7 @@ export class Runtime {
 
   /** Changes how long a model stays loaded when idle (Ollama's keep_alive); 0 = never unload. */
   setIdleUnload(name: string | undefined, seconds: number): void {
-    this.queue(name).idleUnloadMs = seconds * 1000;
+    this.queue(name).setIdleUnload(seconds * 1000);
   }
 
   /** Models with a running (or starting) worker. */

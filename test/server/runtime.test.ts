@@ -16,7 +16,8 @@ test("load, loaded(), setIdleUnload, unload; names resolve through the registry"
     assert.equal(a!.name, "a");
     assert.ok(alive(a!.pid));
     assert.equal(a!.expiresAt, undefined, "idle unload off in this runtime");
-    runtime.setIdleUnload("a", 0.2);
+    runtime.setIdleUnload("a", 0.4); // an idle model's countdown starts at once
+    assert.ok(runtime.loaded()[0]!.expiresAt! > Date.now());
     await runtime.caption("a", rgb(2, 2));
     assert.ok(runtime.loaded()[0]!.expiresAt! > Date.now());
     await waitFor(() => runtime.loaded().length === 0, 3000);
