@@ -6,6 +6,14 @@
 //
 // Defaults: the tiny vit-gpt2 fixture (what is measured is the server's own cost: HTTP, base64,
 // decode, IPC to the worker, the FIFO queue, plus a small model's caption), 10 s per level.
+//
+// Measured 2026-11-22 on the shared 2-core box (other jobs running, so ±20 %), 1 ORT thread:
+//   fixture image1.png (64x48):      c=1 15.4 req/s p50 60 ms p99 102 ms; c=4 14.9 req/s p50 260 ms
+//                                    p99 394 ms; c=16 11.1 req/s p50 1356 ms p99 1780 ms; no errors
+//   a 640x480 camera JPEG (158 KB):  c=1 8.0 req/s p50 109 ms; c=4 7.5 req/s p50 487 ms;
+//                                    c=16 10.2 req/s p50 1522 ms p99 1629 ms; no errors
+// One model serves one request at a time (FIFO), so req/s stays flat and latency grows with the
+// queue: concurrency buys fairness and bounded waiting, not throughput.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
