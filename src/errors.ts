@@ -79,6 +79,10 @@ export const errorCatalogue = {
   SHUTTING_DOWN: { status: 503, message: () => "the server is shutting down" },
   TIMEOUT: { status: 504, message: (detail: string) => `request timed out: ${detail}` },
   WORKER_CRASHED: { status: 500, message: (detail: string) => `the model worker process crashed: ${detail}` },
+  // the chat-style dialects (server/routes/photoprism.ts, ollama.ts, openai.ts)
+  IMAGE_REQUIRED: { status: 400, message: (detail: string) => `no image in the request: ${detail}` },
+  NSFW_NOT_CONFIGURED: { status: 501, message: () => "no nsfw model configured" },
+  FACE_NOT_CONFIGURED: { status: 501, message: () => "no face embedding model configured" },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;
