@@ -6,6 +6,8 @@
 //
 // Reference, HF transformers PyTorch fp32 on this machine (whole generate() call, best of 1 and 2 torch
 // threads): vision 3486 ms, 20 greedy tokens 8498 ms, 3 beams 14320 ms.
+// Sightline fp32, 2 threads, idle machine (2026-11-22): load 4.8 s, vision tower + cross K/V 2.52 s,
+// greedy 20 tokens 3.0 s and 3 beams 3.2 s (whole calls, vision included), peak RSS 2.2 GB.
 import {
   closeSync,
   copyFileSync,
