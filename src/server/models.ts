@@ -107,7 +107,8 @@ export class ModelRegistry {
     const kosmosUsable = options.seedsResolvable || this.entries.get(seedDefaultModel)!.source !== "";
     this.defaultModel = options.defaultModel ?? (kosmosUsable || explicit.length === 0 ? seedDefaultModel : explicit[0]![0]);
     if (!this.entries.has(this.defaultModel)) throw fail("MODEL_NOT_FOUND", `${this.defaultModel} (--default-model)`);
-    const florence = explicit.find(([name]) => /florence/i.test(this.entries.get(name)!.modelType ?? ""));
+    // A folder's config.json says florence2; a hub reference not yet downloaded only has its name.
+    const florence = explicit.find(([name, source]) => /florence/i.test(this.entries.get(name)!.modelType ?? source));
     this.florenceModel = options.florenceModel ?? florence?.[0] ?? this.defaultModel;
     if (!this.entries.has(this.florenceModel)) throw fail("MODEL_NOT_FOUND", `${this.florenceModel} (--florence-model)`);
   }
