@@ -67,7 +67,7 @@ export class BlipModel {
     return new BlipModel(folder, config, vision, crossKv, step);
   }
 
-  /** Number of position embeddings of the vision tower (1 + patches at the configured image size). */
+  /** Refuses pixel values with more patches than the vision tower has position embeddings (HF would fail too). */
   private checkImageSize(dims: readonly number[]): void {
     const { patchSize, imageSize, numChannels } = this.config.vision;
     const [, c, h, w] = dims;
