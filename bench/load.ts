@@ -33,7 +33,10 @@ const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
 
 const { values } = parseArgs({
   options: {
-    model: { type: "string", default: fileURLToPath(new URL("../../shared/fixtures/vit-gpt2/", import.meta.url)) },
+    model: {
+      type: "string",
+      default: fileURLToPath(new URL("../../shared/fixtures/vit-gpt2/", import.meta.url)),
+    },
     image: { type: "string" },
     duration: { type: "string", default: "10" },
     threads: { type: "string", default: "1" },
@@ -54,11 +57,17 @@ const base = await app.listen({ host: "127.0.0.1", port: 0 });
 
 // Warm up: load the model and run a few captions before measuring.
 for (let i = 0; i < 3; i++) {
-  const res = await fetch(`${base}/api/v1/vision/describe`, { method: "POST", headers: { "content-type": "application/json" }, body });
+  const res = await fetch(`${base}/api/v1/vision/describe`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+  });
   if (res.status !== 200) throw new Error(`warm-up failed: ${res.status} ${await res.text()}`);
 }
 
-console.log(`model ${values.model}  image ${imageFile}  ${values.duration} s per level  threads ${values.threads}`);
+console.log(
+  `model ${values.model}  image ${imageFile}  ${values.duration} s per level  threads ${values.threads}`,
+);
 console.log("concurrency  req/s   p50 ms  p90 ms  p99 ms  max ms  non-2xx  errors");
 for (const connections of [1, 4, 16]) {
   const r = await autocannon({

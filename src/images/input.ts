@@ -14,7 +14,10 @@ export type ImageSource =
   /** Bytes already in hand (multipart upload, raw body). */
   | { kind: "bytes"; bytes: Uint8Array };
 
-export type DecodeImage = (bytes: Uint8Array, options: { maxPixels?: number }) => Promise<RgbImage> | RgbImage;
+export type DecodeImage = (
+  bytes: Uint8Array,
+  options: { maxPixels?: number },
+) => Promise<RgbImage> | RgbImage;
 
 export interface ImageInputOptions extends FetchImageOptions {
   /** Decoded pixel limit (width × height). */
@@ -54,7 +57,10 @@ export function decodeDataUrl(text: string, maxBytes = defaultMaxBytes): Uint8Ar
 }
 
 /** The image's bytes from any source, size-limited and checked to look like an image. */
-export async function readImageBytes(source: ImageSource, options: ImageInputOptions = {}): Promise<Uint8Array> {
+export async function readImageBytes(
+  source: ImageSource,
+  options: ImageInputOptions = {},
+): Promise<Uint8Array> {
   const maxBytes = options.maxBytes ?? defaultMaxBytes;
   let bytes: Uint8Array;
   switch (source.kind) {
@@ -69,12 +75,16 @@ export async function readImageBytes(source: ImageSource, options: ImageInputOpt
       break;
     case "bytes":
       bytes = source.bytes;
-      if (bytes.length > maxBytes) throw fail("IMAGE_TOO_LARGE", `${bytes.length} bytes, the limit is ${maxBytes}`);
+      if (bytes.length > maxBytes)
+        throw fail("IMAGE_TOO_LARGE", `${bytes.length} bytes, the limit is ${maxBytes}`);
       break;
   }
   if (bytes.length === 0) throw fail("IMAGE_INVALID", "empty image");
   if (!sniffImageFormat(bytes)) {
-    throw fail("IMAGE_INVALID", "the data is not an image Sightline reads (JPEG, PNG, WebP, GIF, TIFF, HEIF)");
+    throw fail(
+      "IMAGE_INVALID",
+      "the data is not an image Sightline reads (JPEG, PNG, WebP, GIF, TIFF, HEIF)",
+    );
   }
   return bytes;
 }

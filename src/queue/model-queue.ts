@@ -32,7 +32,10 @@ export interface ModelQueueEvents {
   unloaded?(model: string, info: { reason: string; rssBytes: number }): void;
   crashed?(model: string, detail: string): void;
   depth?(model: string, waiting: number, running: boolean): void;
-  done?(model: string, info: { queueMs: number; runMs: number; result?: CaptionResult; error?: unknown }): void;
+  done?(
+    model: string,
+    info: { queueMs: number; runMs: number; result?: CaptionResult; error?: unknown },
+  ): void;
 }
 
 export interface SubmitOptions {
@@ -120,7 +123,11 @@ export class ModelQueue {
     return Math.max(1, Math.ceil(((this.waiting.length + 1) * this.avgRunMs) / 1000));
   }
 
-  submit(image: RgbImage, captionOptions: CaptionOptions, submit: SubmitOptions = {}): Promise<QueuedCaption> {
+  submit(
+    image: RgbImage,
+    captionOptions: CaptionOptions,
+    submit: SubmitOptions = {},
+  ): Promise<QueuedCaption> {
     if (this.closed) return Promise.reject(fail("SHUTTING_DOWN"));
     if (this.waiting.length >= this.options.maxQueue) {
       const e = fail("QUEUE_FULL", this.name) as SightlineError & { retryAfter?: number };
@@ -144,7 +151,10 @@ export class ModelQueue {
       };
       if (submit.timeoutMs && submit.timeoutMs > 0) {
         const seconds = submit.timeoutMs / 1000;
-        timer = setTimeout(() => this.abandon(job, fail("TIMEOUT", `no answer from ${this.name} within ${seconds} s`)), submit.timeoutMs);
+        timer = setTimeout(
+          () => this.abandon(job, fail("TIMEOUT", `no answer from ${this.name} within ${seconds} s`)),
+          submit.timeoutMs,
+        );
       }
       if (submit.signal) {
         if (submit.signal.aborted) return onAbort();
@@ -267,7 +277,11 @@ export class ModelQueue {
         const error = e instanceof Error ? e : fail("INTERNAL", String(e));
         this.settle(job, error);
         for (const other of this.waiting.splice(0)) this.settle(other, error);
-        this.options.events?.done?.(this.name, { queueMs: performance.now() - job.enqueuedAt, runMs: 0, error });
+        this.options.events?.done?.(this.name, {
+          queueMs: performance.now() - job.enqueuedAt,
+          runMs: 0,
+          error,
+        });
         return;
       }
       if (job.settled) return; // timed out or abandoned while the model loaded
@@ -287,8 +301,17 @@ export class ModelQueue {
       } catch (e) {
         const runMs = performance.now() - job.startedAt;
         const error = e instanceof Error ? e : fail("INTERNAL", String(e));
-        const timedOut = isSightlineError(e) && e.code === "WORKER_CRASHED" && runMs >= this.options.runTimeoutMs;
-        this.settle(job, timedOut ? fail("TIMEOUT", `${this.name} ran longer than ${this.options.runTimeoutMs / 1000} s; its worker was restarted`) : error);
+        const timedOut =
+          isSightlineError(e) && e.code === "WORKER_CRASHED" && runMs >= this.options.runTimeoutMs;
+        this.settle(
+          job,
+          timedOut
+            ? fail(
+                "TIMEOUT",
+                `${this.name} ran longer than ${this.options.runTimeoutMs / 1000} s; its worker was restarted`,
+              )
+            : error,
+        );
         this.options.events?.done?.(this.name, { queueMs, runMs, error });
       } finally {
         clearTimeout(guard);

@@ -59,7 +59,8 @@ export class Metrics {
   });
 
   constructor(options: { processMetrics?: boolean } = {}) {
-    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: "sightline_" });
+    if (options.processMetrics !== false)
+      collectDefaultMetrics({ register: this.registry, prefix: "sightline_" });
   }
 
   text(): Promise<string> {

@@ -22,7 +22,11 @@ export interface ModelEntry {
 export const seedModels: readonly Omit<ModelEntry, "source">[] = [
   { name: "kosmos-2", version: "patch14-224", hubRepo: "microsoft/kosmos-2-patch14-224" },
   { name: "vit-gpt2-image-captioning", version: "latest", hubRepo: "nlpconnect/vit-gpt2-image-captioning" },
-  { name: "blip-image-captioning-large", version: "latest", hubRepo: "Salesforce/blip-image-captioning-large" },
+  {
+    name: "blip-image-captioning-large",
+    version: "latest",
+    hubRepo: "Salesforce/blip-image-captioning-large",
+  },
 ];
 
 export const seedDefaultModel = "kosmos-2";
@@ -45,7 +49,11 @@ function isDir(path: string): boolean {
  * Local folders first: the explicit folder, then under --models-dir the name, the hub repo's
  * last part, `owner/name` and `owner--name`; then the hub resolver when there is one.
  */
-export function folderResolver(options: { modelsDir?: string; hub?: HubResolve; offline?: boolean }): ModelResolver {
+export function folderResolver(options: {
+  modelsDir?: string;
+  hub?: HubResolve;
+  offline?: boolean;
+}): ModelResolver {
   return async (entry) => {
     const tried: string[] = [];
     const candidates: string[] = [];
@@ -105,12 +113,17 @@ export class ModelRegistry {
     }
     // Seed default unless the user named models only by folder and the seed names cannot be found.
     const kosmosUsable = options.seedsResolvable || this.entries.get(seedDefaultModel)!.source !== "";
-    this.defaultModel = options.defaultModel ?? (kosmosUsable || explicit.length === 0 ? seedDefaultModel : explicit[0]![0]);
-    if (!this.entries.has(this.defaultModel)) throw fail("MODEL_NOT_FOUND", `${this.defaultModel} (--default-model)`);
+    this.defaultModel =
+      options.defaultModel ?? (kosmosUsable || explicit.length === 0 ? seedDefaultModel : explicit[0]![0]);
+    if (!this.entries.has(this.defaultModel))
+      throw fail("MODEL_NOT_FOUND", `${this.defaultModel} (--default-model)`);
     // A folder's config.json says florence2; a hub reference not yet downloaded only has its name.
-    const florence = explicit.find(([name, source]) => /florence/i.test(this.entries.get(name)!.modelType ?? source));
+    const florence = explicit.find(([name, source]) =>
+      /florence/i.test(this.entries.get(name)!.modelType ?? source),
+    );
     this.florenceModel = options.florenceModel ?? florence?.[0] ?? this.defaultModel;
-    if (!this.entries.has(this.florenceModel)) throw fail("MODEL_NOT_FOUND", `${this.florenceModel} (--florence-model)`);
+    if (!this.entries.has(this.florenceModel))
+      throw fail("MODEL_NOT_FOUND", `${this.florenceModel} (--florence-model)`);
   }
 
   /** The entry for `name` (default model when empty); MODEL_NOT_FOUND for names we do not know. */

@@ -5,7 +5,13 @@ import { fail } from "../errors.js";
 import type { CaptionOptions, RgbImage } from "../models/types.js";
 import { ModelQueue, type ModelInfo, type QueuedCaption } from "../queue/model-queue.js";
 import { Metrics } from "./metrics.js";
-import { folderResolver, ModelRegistry, type HubResolve, type ModelEntry, type ModelResolver } from "./models.js";
+import {
+  folderResolver,
+  ModelRegistry,
+  type HubResolve,
+  type ModelEntry,
+  type ModelResolver,
+} from "./models.js";
 
 export interface RuntimeLogger {
   info(obj: object, msg?: string): void;
@@ -68,7 +74,8 @@ export class Runtime {
 
   constructor(private readonly options: RuntimeOptions = {}) {
     this.resolver =
-      options.resolver ?? folderResolver({ modelsDir: options.modelsDir, hub: options.hub, offline: options.offline });
+      options.resolver ??
+      folderResolver({ modelsDir: options.modelsDir, hub: options.hub, offline: options.offline });
     this.registry = new ModelRegistry({
       models: options.models,
       defaultModel: options.defaultModel,

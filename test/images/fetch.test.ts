@@ -20,7 +20,10 @@ let image: Buffer;
 let target: Target; // 127.0.0.1 (and ::1 when the machine has IPv6 loopback)
 let other: Target; // 127.0.0.2: a different loopback address, for redirect tests
 
-async function listen(host: string, handler: (path: string, res: import("node:http").ServerResponse) => void): Promise<Target> {
+async function listen(
+  host: string,
+  handler: (path: string, res: import("node:http").ServerResponse) => void,
+): Promise<Target> {
   const t: Target = { server: createServer(), port: 0, connections: 0, requests: [] };
   t.server.on("connection", () => void t.connections++);
   t.server.on("request", (req, res) => {
@@ -37,8 +40,14 @@ async function listen(host: string, handler: (path: string, res: import("node:ht
 
 function routes(path: string, res: import("node:http").ServerResponse) {
   if (path === "/image.png") return res.writeHead(200, { "content-type": "image/png" }).end(image);
-  if (path === "/page.html") return res.writeHead(200, { "content-type": "text/html" }).end("<html><body>" + "x".repeat(100) + "</body></html>");
-  if (path === "/big") return res.writeHead(200, { "content-type": "image/png" }).end(Buffer.concat([image, Buffer.alloc(300_000)]));
+  if (path === "/page.html")
+    return res
+      .writeHead(200, { "content-type": "text/html" })
+      .end("<html><body>" + "x".repeat(100) + "</body></html>");
+  if (path === "/big")
+    return res
+      .writeHead(200, { "content-type": "image/png" })
+      .end(Buffer.concat([image, Buffer.alloc(300_000)]));
   if (path === "/big-chunked") {
     res.writeHead(200, { "content-type": "image/png" });
     res.write(image);
@@ -93,7 +102,15 @@ async function refusedWithoutContact(url: string, expected = "URL_FORBIDDEN", t:
 
 test("loopback targets are refused before any connection: 127.0.0.1, localhost, [::1], 127.1, 2130706433, 0x7f.1", async () => {
   const p = target.port;
-  for (const host of ["127.0.0.1", "localhost", "127.1", "2130706433", "0x7f.1", "0177.0.0.1", "127.000.000.001"]) {
+  for (const host of [
+    "127.0.0.1",
+    "localhost",
+    "127.1",
+    "2130706433",
+    "0x7f.1",
+    "0177.0.0.1",
+    "127.000.000.001",
+  ]) {
     await refusedWithoutContact(`http://${host}:${p}/image.png`);
   }
   await refusedWithoutContact(`http://[::1]:${p}/image.png`);
@@ -106,7 +123,11 @@ test("a redirect to another loopback port/address is refused before connecting t
   // Only 127.0.0.1 is allowed here (a stand-in for a public host); every hop is re-vetted.
   const onlyFirst = (a: string) =>
     a === "127.0.0.1" ? ({ allowed: true } as const) : ({ allowed: false, reason: `${a} refused` } as const);
-  for (const to of [`http://127.0.0.2:${other.port}/image.png`, `http://[::1]:${other.port}/image.png`, `http://2130706434:${other.port}/image.png`]) {
+  for (const to of [
+    `http://127.0.0.2:${other.port}/image.png`,
+    `http://[::1]:${other.port}/image.png`,
+    `http://2130706434:${other.port}/image.png`,
+  ]) {
     const before = other.connections;
     const url = `http://127.0.0.1:${target.port}/redirect?to=${encodeURIComponent(to)}`;
     await assert.rejects(fetchImageUrl(url, { addressCheck: onlyFirst }), (e) => code(e) === "URL_FORBIDDEN");
@@ -138,7 +159,10 @@ test("the connection goes to the vetted address: no second DNS lookup", async ()
     return [{ address: "127.0.0.1", family: 4 }];
   };
   // photos.nas.test does not exist in any DNS: the fetch only works if the socket uses our answer.
-  const got = await fetchImageUrl(`http://photos.nas.test:${target.port}/image.png`, { allowPrivate: true, resolve });
+  const got = await fetchImageUrl(`http://photos.nas.test:${target.port}/image.png`, {
+    allowPrivate: true,
+    resolve,
+  });
   assert.deepEqual(Buffer.from(got.bytes), image);
   assert.equal(lookups, 1);
 });
@@ -149,7 +173,10 @@ test("a name resolving to any forbidden address is refused (mixed public/private
     { address: "93.184.216.34", family: 4 },
     { address: "127.0.0.1", family: 4 },
   ];
-  await assert.rejects(fetchImageUrl(`http://mixed.test:${target.port}/image.png`, { resolve }), (e) => code(e) === "URL_FORBIDDEN");
+  await assert.rejects(
+    fetchImageUrl(`http://mixed.test:${target.port}/image.png`, { resolve }),
+    (e) => code(e) === "URL_FORBIDDEN",
+  );
   const metadata = async () => [{ address: "169.254.169.254", family: 4 }];
   await assert.rejects(
     fetchImageUrl(`http://metadata.test:${target.port}/`, { resolve: metadata, allowPrivate: true }),
@@ -161,8 +188,14 @@ test("a name resolving to any forbidden address is refused (mixed public/private
 test("limits: bytes (declared and streamed), time, redirects; not-an-image; HTTP errors; schemes", async () => {
   const base = `http://127.0.0.1:${target.port}`;
   const opts = { allowPrivate: true };
-  await assert.rejects(fetchImageUrl(`${base}/big`, { ...opts, maxBytes: 100_000 }), (e) => code(e) === "IMAGE_TOO_LARGE");
-  await assert.rejects(fetchImageUrl(`${base}/big-chunked`, { ...opts, maxBytes: 100_000 }), (e) => code(e) === "IMAGE_TOO_LARGE");
+  await assert.rejects(
+    fetchImageUrl(`${base}/big`, { ...opts, maxBytes: 100_000 }),
+    (e) => code(e) === "IMAGE_TOO_LARGE",
+  );
+  await assert.rejects(
+    fetchImageUrl(`${base}/big-chunked`, { ...opts, maxBytes: 100_000 }),
+    (e) => code(e) === "IMAGE_TOO_LARGE",
+  );
   const started = Date.now();
   await assert.rejects(fetchImageUrl(`${base}/stall`, { ...opts, timeoutMs: 300 }), (e) => {
     assert.equal(code(e), "URL_FETCH_FAILED");
@@ -173,9 +206,19 @@ test("limits: bytes (declared and streamed), time, redirects; not-an-image; HTTP
   await assert.rejects(fetchImageUrl(`${base}/loop`, { ...opts, maxRedirects: 3 }), /more than 3 redirects/);
   await assert.rejects(fetchImageUrl(`${base}/page.html`, opts), (e) => code(e) === "IMAGE_INVALID");
   await assert.rejects(fetchImageUrl(`${base}/missing`, opts), /HTTP 404/);
-  for (const url of ["ftp://example.com/a.png", "file:///etc/passwd", "gopher://x/", "javascript:alert(1)", "not a url", "http://"]) {
+  for (const url of [
+    "ftp://example.com/a.png",
+    "file:///etc/passwd",
+    "gopher://x/",
+    "javascript:alert(1)",
+    "not a url",
+    "http://",
+  ]) {
     await assert.rejects(fetchImageUrl(url, opts), (e) => code(e) === "URL_INVALID", url);
   }
   // Nothing listens on port 1: a clean error, not a crash.
-  await assert.rejects(fetchImageUrl("http://127.0.0.1:1/x.png", opts), (e) => code(e) === "URL_FETCH_FAILED");
+  await assert.rejects(
+    fetchImageUrl("http://127.0.0.1:1/x.png", opts),
+    (e) => code(e) === "URL_FETCH_FAILED",
+  );
 });

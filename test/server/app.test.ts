@@ -35,7 +35,11 @@ before(async () => {
       mine: plain,
       florence: fakeModelDir({
         model_type: "florence2",
-        task_prompts: { "<CAPTION>": "What does the image describe?", "<OD>": "Locate the objects", "<CRASH>": "" },
+        task_prompts: {
+          "<CAPTION>": "What does the image describe?",
+          "<OD>": "Locate the objects",
+          "<CRASH>": "",
+        },
       }),
     },
   });
@@ -49,7 +53,10 @@ after(async () => {
 });
 
 test("describe GET with url: default model kosmos-2 patch14-224, a new UUID id", async () => {
-  const res = await app.inject({ method: "GET", url: `/api/v1/vision/describe?url=${encodeURIComponent(base + "/cat.png")}` });
+  const res = await app.inject({
+    method: "GET",
+    url: `/api/v1/vision/describe?url=${encodeURIComponent(base + "/cat.png")}`,
+  });
   assert.equal(res.statusCode, 200, res.body);
   const body = res.json();
   assert.match(body.id, uuid);
@@ -70,7 +77,11 @@ test("describe POST JSON: id echo, model selection, per-model endpoints", async 
   assert.deepEqual(res.json().model, { name: "vit-gpt2-image-captioning", version: "latest" });
   assert.match(res.json().result.caption, /^fake 20x10 /);
 
-  const numeric = await app.inject({ method: "POST", url: "/api/v1/vision/describe", payload: { url: `${base}/cat.png`, id: 42 } });
+  const numeric = await app.inject({
+    method: "POST",
+    url: "/api/v1/vision/describe",
+    payload: { url: `${base}/cat.png`, id: 42 },
+  });
   assert.equal(numeric.json().id, "42");
 
   for (const [path, name, version] of [
@@ -78,7 +89,10 @@ test("describe POST JSON: id echo, model selection, per-model endpoints", async 
     ["/api/v1/vision/describe/vit-gpt2-image-captioning", "vit-gpt2-image-captioning", "latest"],
     ["/api/v1/vision/describe/mine", "mine", "latest"],
   ]) {
-    const get = await app.inject({ method: "GET", url: `${path}?url=${encodeURIComponent(base + "/cat.png")}&id=a1` });
+    const get = await app.inject({
+      method: "GET",
+      url: `${path}?url=${encodeURIComponent(base + "/cat.png")}&id=a1`,
+    });
     assert.equal(get.statusCode, 200, `${path}: ${get.body}`);
     assert.deepEqual(get.json().model, { name, version });
     assert.equal(get.json().id, "a1");
@@ -92,7 +106,11 @@ test("describe errors: missing url, non-JSON POST, unknown model or version — 
   const missing = await app.inject({ method: "GET", url: "/api/v1/vision/describe" });
   assert.equal(missing.statusCode, 400);
   assert.deepEqual(missing.json(), { error: "URL is required", code: "URL_REQUIRED" });
-  const missingPost = await app.inject({ method: "POST", url: "/api/v1/vision/describe", payload: { id: "x" } });
+  const missingPost = await app.inject({
+    method: "POST",
+    url: "/api/v1/vision/describe",
+    payload: { id: "x" },
+  });
   assert.deepEqual(missingPost.json(), { error: "URL is required", code: "URL_REQUIRED" });
   const text = await app.inject({
     method: "POST",
@@ -109,10 +127,16 @@ test("describe errors: missing url, non-JSON POST, unknown model or version — 
     payload: "url=http://x",
   });
   assert.deepEqual(form.json(), { error: "Request must be JSON", code: "NOT_JSON" });
-  const unknown = await app.inject({ method: "GET", url: `/api/v1/vision/describe?model=gpt-9&url=${base}/cat.png` });
+  const unknown = await app.inject({
+    method: "GET",
+    url: `/api/v1/vision/describe?model=gpt-9&url=${base}/cat.png`,
+  });
   assert.equal(unknown.statusCode, 404);
   assert.equal(unknown.json().code, "MODEL_NOT_FOUND");
-  const version = await app.inject({ method: "GET", url: `/api/v1/vision/describe/kosmos-2/patch16-999?url=${base}/cat.png` });
+  const version = await app.inject({
+    method: "GET",
+    url: `/api/v1/vision/describe/kosmos-2/patch16-999?url=${base}/cat.png`,
+  });
   assert.equal(version.statusCode, 404);
 });
 
@@ -124,14 +148,20 @@ test("image input kinds: data: URL, base64, multipart upload, raw image body", a
     payload: { url: `data:image/png;base64,${b64}` },
   });
   assert.match(viaDataUrl.json().result.caption, /^fake 12x9 /);
-  const viaBase64 = await app.inject({ method: "POST", url: "/api/v1/vision/describe", payload: { image: b64 } });
+  const viaBase64 = await app.inject({
+    method: "POST",
+    url: "/api/v1/vision/describe",
+    payload: { image: b64 },
+  });
   assert.match(viaBase64.json().result.caption, /^fake 12x9 /);
 
   const boundary = "----sightline-test";
   const multipartBody = Buffer.concat([
     Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="id"\r\n\r\nmp-1\r\n`),
     Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\nmine\r\n`),
-    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="cat.png"\r\nContent-Type: image/png\r\n\r\n`),
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="cat.png"\r\nContent-Type: image/png\r\n\r\n`,
+    ),
     photo,
     Buffer.from(`\r\n--${boundary}--\r\n`),
   ]);
@@ -161,7 +191,15 @@ test("Florence API: /model, /prompts, /process_image with an upper-cased prompt"
   assert.equal(model.statusCode, 200);
   assert.equal(model.json(), "florence");
   const prompts = await app.inject({ method: "GET", url: "/prompts" });
-  assert.deepEqual(prompts.json(), ["<CAPTION>", "<OD>", "<CRASH>", "<GENERATE_TAGS>", "<ANALYZE>", "<MIXED_CAPTION>", "<MIXED_CAPTION_PLUS>"]);
+  assert.deepEqual(prompts.json(), [
+    "<CAPTION>",
+    "<OD>",
+    "<CRASH>",
+    "<GENERATE_TAGS>",
+    "<ANALYZE>",
+    "<MIXED_CAPTION>",
+    "<MIXED_CAPTION_PLUS>",
+  ]);
   const res = await app.inject({
     method: "POST",
     url: "/process_image",
@@ -169,19 +207,35 @@ test("Florence API: /model, /prompts, /process_image with an upper-cased prompt"
   });
   assert.equal(res.statusCode, 200, res.body);
   assert.match(res.json().result, /^fake 12x9 .* <CAPTION>$/);
-  const unknown = await app.inject({ method: "POST", url: "/process_image", payload: { image: photo.toString("base64"), prompt: "<NOPE>" } });
+  const unknown = await app.inject({
+    method: "POST",
+    url: "/process_image",
+    payload: { image: photo.toString("base64"), prompt: "<NOPE>" },
+  });
   assert.equal(unknown.statusCode, 400);
   assert.equal(unknown.json().code, "UNKNOWN_PROMPT");
-  const invalid = await app.inject({ method: "POST", url: "/process_image", payload: { image: "aGVsbG8gd29ybGQ=", prompt: "<CAPTION>" } });
+  const invalid = await app.inject({
+    method: "POST",
+    url: "/process_image",
+    payload: { image: "aGVsbG8gd29ybGQ=", prompt: "<CAPTION>" },
+  });
   assert.equal(invalid.statusCode, 400);
   assert.equal(invalid.json().code, "IMAGE_INVALID");
 });
 
 test("a worker crash answers 500 WORKER_CRASHED; the next request is served by a fresh worker", async () => {
-  const crash = await app.inject({ method: "POST", url: "/process_image", payload: { image: photo.toString("base64"), prompt: "<CRASH>" } });
+  const crash = await app.inject({
+    method: "POST",
+    url: "/process_image",
+    payload: { image: photo.toString("base64"), prompt: "<CRASH>" },
+  });
   assert.equal(crash.statusCode, 500);
   assert.equal(crash.json().code, "WORKER_CRASHED");
-  const next = await app.inject({ method: "POST", url: "/process_image", payload: { image: photo.toString("base64"), prompt: "<CAPTION>" } });
+  const next = await app.inject({
+    method: "POST",
+    url: "/process_image",
+    payload: { image: photo.toString("base64"), prompt: "<CAPTION>" },
+  });
   assert.equal(next.statusCode, 200, next.body);
   const metrics = await app.inject({ method: "GET", url: "/metrics" });
   assert.match(metrics.body, /sightline_worker_restarts_total\{model="florence"\} 1/);
@@ -227,7 +281,10 @@ test("API key: bearer required on every route but /healthz and /readyz", async (
     for (const path of ["/metrics", "/prompts", "/model"]) {
       assert.equal((await keyed.inject({ method: "GET", url: path })).statusCode, 401, path);
     }
-    assert.equal((await keyed.inject({ method: "POST", url: "/process_image", payload: {} })).statusCode, 401);
+    assert.equal(
+      (await keyed.inject({ method: "POST", url: "/process_image", payload: {} })).statusCode,
+      401,
+    );
     assert.equal((await keyed.inject({ method: "GET", url: "/healthz" })).statusCode, 200);
     assert.equal((await keyed.inject({ method: "GET", url: "/readyz" })).statusCode, 200);
   } finally {
@@ -238,7 +295,10 @@ test("API key: bearer required on every route but /healthz and /readyz", async (
 test("without --allow-private-urls a loopback image URL is refused with URL_FORBIDDEN", async () => {
   const strict = await build({ runtime });
   try {
-    const res = await strict.inject({ method: "GET", url: `/api/v1/vision/describe?url=${encodeURIComponent(base + "/cat.png")}` });
+    const res = await strict.inject({
+      method: "GET",
+      url: `/api/v1/vision/describe?url=${encodeURIComponent(base + "/cat.png")}`,
+    });
     assert.equal(res.statusCode, 400);
     assert.equal(res.json().code, "URL_FORBIDDEN");
   } finally {

@@ -22,21 +22,36 @@ interface Case {
 }
 
 const describeUrl = "/api/v1/vision/describe";
-const json = (payload: unknown): InjectOptions => ({ method: "POST", url: describeUrl, payload: payload as object });
+const json = (payload: unknown): InjectOptions => ({
+  method: "POST",
+  url: describeUrl,
+  payload: payload as object,
+});
 const raw = (body: string | Buffer, type = "application/json", url = describeUrl): InjectOptions => ({
   method: "POST",
   url,
   headers: { "content-type": type },
   payload: body,
 });
-const florence = (payload: unknown): InjectOptions => ({ method: "POST", url: "/process_image", payload: payload as object });
+const florence = (payload: unknown): InjectOptions => ({
+  method: "POST",
+  url: "/process_image",
+  payload: payload as object,
+});
 
-function multipart(parts: { name: string; value: string | Buffer; filename?: string }[], boundary = "XbOuNdArY"): InjectOptions {
+function multipart(
+  parts: { name: string; value: string | Buffer; filename?: string }[],
+  boundary = "XbOuNdArY",
+): InjectOptions {
   const chunks: Buffer[] = [];
   for (const p of parts) {
     const disposition = `form-data; name="${p.name}"${p.filename ? `; filename="${p.filename}"` : ""}`;
     const type = p.filename ? "\r\nContent-Type: application/octet-stream" : "";
-    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: ${disposition}${type}\r\n\r\n`), Buffer.from(p.value), Buffer.from("\r\n"));
+    chunks.push(
+      Buffer.from(`--${boundary}\r\nContent-Disposition: ${disposition}${type}\r\n\r\n`),
+      Buffer.from(p.value),
+      Buffer.from("\r\n"),
+    );
   }
   chunks.push(Buffer.from(`--${boundary}--\r\n`));
   return raw(Buffer.concat(chunks), `multipart/form-data; boundary=${boundary}`);
@@ -61,75 +76,293 @@ before(async () => {
     { name: "JSON array", request: raw("[1, 2]"), status: 400, code: "NOT_JSON" },
     { name: "JSON string", request: raw('"http://x/y.png"'), status: 400, code: "NOT_JSON" },
     { name: "JSON null", request: raw("null"), status: 400, code: "NOT_JSON" },
-    { name: "text/plain body", request: raw("url=http://x/y.png", "text/plain"), status: 400, code: "NOT_JSON" },
-    { name: "form-urlencoded body", request: raw("url=http://x/y.png", "application/x-www-form-urlencoded"), status: 400, code: "NOT_JSON" },
+    {
+      name: "text/plain body",
+      request: raw("url=http://x/y.png", "text/plain"),
+      status: 400,
+      code: "NOT_JSON",
+    },
+    {
+      name: "form-urlencoded body",
+      request: raw("url=http://x/y.png", "application/x-www-form-urlencoded"),
+      status: 400,
+      code: "NOT_JSON",
+    },
     { name: "XML body", request: raw("<url>x</url>", "application/xml"), status: 400, code: "NOT_JSON" },
     { name: "prototype poisoning", request: raw('{"__proto__": {"url": "x"}}'), status: 400 },
-    { name: "body over the limit", request: raw(JSON.stringify({ image: "A".repeat(3_000_000) })), status: 413, code: "BODY_TOO_LARGE" },
+    {
+      name: "body over the limit",
+      request: raw(JSON.stringify({ image: "A".repeat(3_000_000) })),
+      status: 413,
+      code: "BODY_TOO_LARGE",
+    },
     // wrong types
     { name: "url is a number", request: json({ url: 123 }), status: 400, code: "INVALID_ARGUMENT" },
-    { name: "url is an array", request: json({ url: ["http://a/b.png"] }), status: 400, code: "INVALID_ARGUMENT" },
-    { name: "url is an object", request: json({ url: { href: "x" } }), status: 400, code: "INVALID_ARGUMENT" },
+    {
+      name: "url is an array",
+      request: json({ url: ["http://a/b.png"] }),
+      status: 400,
+      code: "INVALID_ARGUMENT",
+    },
+    {
+      name: "url is an object",
+      request: json({ url: { href: "x" } }),
+      status: 400,
+      code: "INVALID_ARGUMENT",
+    },
     { name: "image is a number", request: json({ image: 12 }), status: 400, code: "INVALID_ARGUMENT" },
-    { name: "model is a number", request: json({ image: good, model: 5 }), status: 400, code: "INVALID_ARGUMENT" },
-    { name: "id is an object", request: json({ image: good, id: {} }), status: 400, code: "INVALID_ARGUMENT" },
-    { name: "id is too long", request: json({ image: good, id: "x".repeat(300) }), status: 400, code: "INVALID_ARGUMENT" },
-    { name: "GET with url given twice", request: { method: "GET", url: `${describeUrl}?url=a&url=b` }, status: 400, code: "INVALID_ARGUMENT" },
+    {
+      name: "model is a number",
+      request: json({ image: good, model: 5 }),
+      status: 400,
+      code: "INVALID_ARGUMENT",
+    },
+    {
+      name: "id is an object",
+      request: json({ image: good, id: {} }),
+      status: 400,
+      code: "INVALID_ARGUMENT",
+    },
+    {
+      name: "id is too long",
+      request: json({ image: good, id: "x".repeat(300) }),
+      status: 400,
+      code: "INVALID_ARGUMENT",
+    },
+    {
+      name: "GET with url given twice",
+      request: { method: "GET", url: `${describeUrl}?url=a&url=b` },
+      status: 400,
+      code: "INVALID_ARGUMENT",
+    },
     // missing or unusable URLs
-    { name: "GET without url", request: { method: "GET", url: describeUrl }, status: 400, code: "URL_REQUIRED" },
+    {
+      name: "GET without url",
+      request: { method: "GET", url: describeUrl },
+      status: 400,
+      code: "URL_REQUIRED",
+    },
     { name: "POST without url", request: json({ id: "1" }), status: 400, code: "URL_REQUIRED" },
     { name: "empty url", request: json({ url: "" }), status: 400, code: "URL_REQUIRED" },
     { name: "ftp url", request: json({ url: "ftp://example.com/a.png" }), status: 400, code: "URL_INVALID" },
     { name: "file url", request: json({ url: "file:///etc/passwd" }), status: 400, code: "URL_INVALID" },
     { name: "not a url", request: json({ url: "just words" }), status: 400, code: "URL_INVALID" },
-    { name: "loopback url", request: json({ url: "http://127.0.0.1:1/a.png" }), status: 400, code: "URL_FORBIDDEN" },
-    { name: "localhost url", request: json({ url: "http://localhost:1/a.png" }), status: 400, code: "URL_FORBIDDEN" },
-    { name: "IPv6 loopback url", request: json({ url: "http://[::1]:1/a.png" }), status: 400, code: "URL_FORBIDDEN" },
-    { name: "decimal loopback url", request: json({ url: "http://2130706433:1/a.png" }), status: 400, code: "URL_FORBIDDEN" },
+    {
+      name: "loopback url",
+      request: json({ url: "http://127.0.0.1:1/a.png" }),
+      status: 400,
+      code: "URL_FORBIDDEN",
+    },
+    {
+      name: "localhost url",
+      request: json({ url: "http://localhost:1/a.png" }),
+      status: 400,
+      code: "URL_FORBIDDEN",
+    },
+    {
+      name: "IPv6 loopback url",
+      request: json({ url: "http://[::1]:1/a.png" }),
+      status: 400,
+      code: "URL_FORBIDDEN",
+    },
+    {
+      name: "decimal loopback url",
+      request: json({ url: "http://2130706433:1/a.png" }),
+      status: 400,
+      code: "URL_FORBIDDEN",
+    },
     // bad image data
-    { name: "bad base64", request: json({ image: "@@@ not base64 @@@" }), status: 400, code: "IMAGE_INVALID" },
-    { name: "base64 of text", request: json({ image: b64(Buffer.from("hello, this is not an image at all")) }), status: 400, code: "IMAGE_INVALID" },
-    { name: "truncated PNG", request: json({ image: b64(pngBytes.subarray(0, pngBytes.length - 20)) }), status: 400, code: "IMAGE_INVALID" },
-    { name: "PNG header only", request: json({ image: b64(pngBytes.subarray(0, 33)) }), status: 400, code: "IMAGE_INVALID" },
-    { name: "truncated JPEG", request: json({ image: b64(jpgBytes.subarray(0, 200)) }), status: 400, code: "IMAGE_INVALID" },
-    { name: "SVG image", request: json({ image: b64(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>')) }), status: 400, code: "IMAGE_INVALID" },
-    { name: "empty data URL", request: json({ url: "data:image/png;base64," }), status: 400, code: "IMAGE_INVALID" },
-    { name: "data URL with bad base64", request: json({ url: "data:image/png;base64,!!!!" }), status: 400, code: "IMAGE_INVALID" },
-    { name: "text data URL", request: json({ url: "data:text/plain,hello%20world" }), status: 400, code: "IMAGE_INVALID" },
-    { name: "malformed data URL", request: json({ image: "data:image/png;base64" }), status: 400, code: "IMAGE_INVALID" },
+    {
+      name: "bad base64",
+      request: json({ image: "@@@ not base64 @@@" }),
+      status: 400,
+      code: "IMAGE_INVALID",
+    },
+    {
+      name: "base64 of text",
+      request: json({ image: b64(Buffer.from("hello, this is not an image at all")) }),
+      status: 400,
+      code: "IMAGE_INVALID",
+    },
+    {
+      name: "truncated PNG",
+      request: json({ image: b64(pngBytes.subarray(0, pngBytes.length - 20)) }),
+      status: 400,
+      code: "IMAGE_INVALID",
+    },
+    {
+      name: "PNG header only",
+      request: json({ image: b64(pngBytes.subarray(0, 33)) }),
+      status: 400,
+      code: "IMAGE_INVALID",
+    },
+    {
+      name: "truncated JPEG",
+      request: json({ image: b64(jpgBytes.subarray(0, 200)) }),
+      status: 400,
+      code: "IMAGE_INVALID",
+    },
+    {
+      name: "SVG image",
+      request: json({ image: b64(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>')) }),
+      status: 400,
+      code: "IMAGE_INVALID",
+    },
+    {
+      name: "empty data URL",
+      request: json({ url: "data:image/png;base64," }),
+      status: 400,
+      code: "IMAGE_INVALID",
+    },
+    {
+      name: "data URL with bad base64",
+      request: json({ url: "data:image/png;base64,!!!!" }),
+      status: 400,
+      code: "IMAGE_INVALID",
+    },
+    {
+      name: "text data URL",
+      request: json({ url: "data:text/plain,hello%20world" }),
+      status: 400,
+      code: "IMAGE_INVALID",
+    },
+    {
+      name: "malformed data URL",
+      request: json({ image: "data:image/png;base64" }),
+      status: 400,
+      code: "IMAGE_INVALID",
+    },
     { name: "HEVC HEIC photo", request: json({ image: b64(heic) }), status: 415, code: "IMAGE_UNSUPPORTED" },
-    { name: "too many pixels", request: json({ image: b64(tooManyPixels) }), status: 413, code: "IMAGE_TOO_LARGE" },
-    { name: "image over the byte limit", request: json({ image: b64(bigImage) }), status: 413, code: "IMAGE_TOO_LARGE" },
-    { name: "raw body that is no image", request: raw(Buffer.from("GIF-ish nonsense bytes here"), "image/png"), status: 400, code: "IMAGE_INVALID" },
+    {
+      name: "too many pixels",
+      request: json({ image: b64(tooManyPixels) }),
+      status: 413,
+      code: "IMAGE_TOO_LARGE",
+    },
+    {
+      name: "image over the byte limit",
+      request: json({ image: b64(bigImage) }),
+      status: 413,
+      code: "IMAGE_TOO_LARGE",
+    },
+    {
+      name: "raw body that is no image",
+      request: raw(Buffer.from("GIF-ish nonsense bytes here"), "image/png"),
+      status: 400,
+      code: "IMAGE_INVALID",
+    },
     // multipart
-    { name: "multipart without file or url", request: multipart([{ name: "id", value: "7" }]), status: 400, code: "URL_REQUIRED" },
-    { name: "multipart with a truncated file", request: multipart([{ name: "file", value: pngBytes.subarray(0, 60), filename: "a.png" }]), status: 400, code: "IMAGE_INVALID" },
+    {
+      name: "multipart without file or url",
+      request: multipart([{ name: "id", value: "7" }]),
+      status: 400,
+      code: "URL_REQUIRED",
+    },
+    {
+      name: "multipart with a truncated file",
+      request: multipart([{ name: "file", value: pngBytes.subarray(0, 60), filename: "a.png" }]),
+      status: 400,
+      code: "IMAGE_INVALID",
+    },
     {
       name: "multipart cut short",
-      request: raw(Buffer.from('--XbOuNdArY\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\nabc'), "multipart/form-data; boundary=XbOuNdArY"),
+      request: raw(
+        Buffer.from(
+          '--XbOuNdArY\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\nabc',
+        ),
+        "multipart/form-data; boundary=XbOuNdArY",
+      ),
       status: 400,
     },
     // models and routes
-    { name: "unknown model", request: json({ image: good, model: "gpt-9" }), status: 404, code: "MODEL_NOT_FOUND" },
-    { name: "unknown model endpoint", request: { method: "GET", url: `${describeUrl}/gpt-9?url=x` }, status: 404, code: "MODEL_NOT_FOUND" },
-    { name: "unknown model version", request: { method: "GET", url: `${describeUrl}/kosmos-2/v9?url=x` }, status: 404, code: "MODEL_NOT_FOUND" },
-    { name: "unknown route", request: { method: "GET", url: "/api/v2/anything" }, status: 404, code: "ROUTE_NOT_FOUND" },
-    { name: "wrong method", request: { method: "DELETE", url: describeUrl }, status: 404, code: "ROUTE_NOT_FOUND" },
+    {
+      name: "unknown model",
+      request: json({ image: good, model: "gpt-9" }),
+      status: 404,
+      code: "MODEL_NOT_FOUND",
+    },
+    {
+      name: "unknown model endpoint",
+      request: { method: "GET", url: `${describeUrl}/gpt-9?url=x` },
+      status: 404,
+      code: "MODEL_NOT_FOUND",
+    },
+    {
+      name: "unknown model version",
+      request: { method: "GET", url: `${describeUrl}/kosmos-2/v9?url=x` },
+      status: 404,
+      code: "MODEL_NOT_FOUND",
+    },
+    {
+      name: "unknown route",
+      request: { method: "GET", url: "/api/v2/anything" },
+      status: 404,
+      code: "ROUTE_NOT_FOUND",
+    },
+    {
+      name: "wrong method",
+      request: { method: "DELETE", url: describeUrl },
+      status: 404,
+      code: "ROUTE_NOT_FOUND",
+    },
     // Florence API
-    { name: "florence malformed JSON", request: raw('{"image": "', "application/json", "/process_image"), status: 400, code: "JSON_INVALID" },
-    { name: "florence text body", request: raw("hello", "text/plain", "/process_image"), status: 400, code: "NOT_JSON" },
-    { name: "florence without image", request: florence({ prompt: "<CAPTION>" }), status: 400, code: "IMAGE_INVALID" },
-    { name: "florence without prompt", request: florence({ image: good }), status: 400, code: "UNKNOWN_PROMPT" },
-    { name: "florence unknown prompt", request: florence({ image: good, prompt: "<MAKE_COFFEE>" }), status: 400, code: "UNKNOWN_PROMPT" },
-    { name: "florence prompt not a string", request: florence({ image: good, prompt: 7 }), status: 400, code: "INVALID_ARGUMENT" },
-    { name: "florence image not base64", request: florence({ image: "%%%%", prompt: "<CAPTION>" }), status: 400, code: "IMAGE_INVALID" },
-    { name: "florence image not an image", request: florence({ image: b64(Buffer.from("plain text, no pixels")), prompt: "<CAPTION>" }), status: 400, code: "IMAGE_INVALID" },
+    {
+      name: "florence malformed JSON",
+      request: raw('{"image": "', "application/json", "/process_image"),
+      status: 400,
+      code: "JSON_INVALID",
+    },
+    {
+      name: "florence text body",
+      request: raw("hello", "text/plain", "/process_image"),
+      status: 400,
+      code: "NOT_JSON",
+    },
+    {
+      name: "florence without image",
+      request: florence({ prompt: "<CAPTION>" }),
+      status: 400,
+      code: "IMAGE_INVALID",
+    },
+    {
+      name: "florence without prompt",
+      request: florence({ image: good }),
+      status: 400,
+      code: "UNKNOWN_PROMPT",
+    },
+    {
+      name: "florence unknown prompt",
+      request: florence({ image: good, prompt: "<MAKE_COFFEE>" }),
+      status: 400,
+      code: "UNKNOWN_PROMPT",
+    },
+    {
+      name: "florence prompt not a string",
+      request: florence({ image: good, prompt: 7 }),
+      status: 400,
+      code: "INVALID_ARGUMENT",
+    },
+    {
+      name: "florence image not base64",
+      request: florence({ image: "%%%%", prompt: "<CAPTION>" }),
+      status: 400,
+      code: "IMAGE_INVALID",
+    },
+    {
+      name: "florence image not an image",
+      request: florence({ image: b64(Buffer.from("plain text, no pixels")), prompt: "<CAPTION>" }),
+      status: 400,
+      code: "IMAGE_INVALID",
+    },
   ];
 
   runtime = fakeRuntime({
     models: {
       "kosmos-2": fakeModelDir(),
-      florence: fakeModelDir({ model_type: "florence2", task_prompts: { "<CAPTION>": "What does the image describe?" } }),
+      florence: fakeModelDir({
+        model_type: "florence2",
+        task_prompts: { "<CAPTION>": "What does the image describe?" },
+      }),
     },
   });
   app = await build({ runtime, maxImageBytes, maxPixels: 1_000_000 });

@@ -21,7 +21,10 @@ const toyDialect: Dialect = {
     app.post("/v1/toy", async (req) => {
       const body = jsonObject(req.body);
       const image = optionalString(body, "image") ?? "";
-      const out = await service.caption({ model: optionalString(body, "model"), image: { kind: "url", url: image } });
+      const out = await service.caption({
+        model: optionalString(body, "model"),
+        image: { kind: "url", url: image },
+      });
       return { text: out.text, model: out.model.name, width: out.image.width };
     });
     app.get("/v1/toy/models", async () => service.models().map((m) => m.name));
@@ -46,19 +49,57 @@ after(async () => {
 const auth = { authorization: "Bearer k" };
 
 test("a dialect module serves its routes through the CaptionService", async () => {
-  const res = await app.inject({ method: "POST", url: "/v1/toy", headers: auth, payload: { image: dataUrl } });
+  const res = await app.inject({
+    method: "POST",
+    url: "/v1/toy",
+    headers: auth,
+    payload: { image: dataUrl },
+  });
   assert.equal(res.statusCode, 200, res.body);
   assert.equal(res.json().model, "kosmos-2");
   assert.equal(res.json().width, 6);
-  assert.ok((await app.inject({ method: "GET", url: "/v1/toy/models", headers: auth })).json().includes("kosmos-2"));
+  assert.ok(
+    (await app.inject({ method: "GET", url: "/v1/toy/models", headers: auth })).json().includes("kosmos-2"),
+  );
 });
 
 test("its errors (auth, bad JSON, bad image, unknown model) come in its own shape; other dialects keep theirs", async () => {
   const cases = [
-    { req: { method: "POST" as const, url: "/v1/toy", payload: { image: dataUrl } }, status: 401, type: "unauthorized" },
-    { req: { method: "POST" as const, url: "/v1/toy", headers: { ...auth, "content-type": "application/json" }, payload: "{" }, status: 400, type: "json_invalid" },
-    { req: { method: "POST" as const, url: "/v1/toy", headers: auth, payload: { image: "data:image/png;base64,AAAA" } }, status: 400, type: "image_invalid" },
-    { req: { method: "POST" as const, url: "/v1/toy", headers: auth, payload: { image: dataUrl, model: "nope" } }, status: 404, type: "model_not_found" },
+    {
+      req: { method: "POST" as const, url: "/v1/toy", payload: { image: dataUrl } },
+      status: 401,
+      type: "unauthorized",
+    },
+    {
+      req: {
+        method: "POST" as const,
+        url: "/v1/toy",
+        headers: { ...auth, "content-type": "application/json" },
+        payload: "{",
+      },
+      status: 400,
+      type: "json_invalid",
+    },
+    {
+      req: {
+        method: "POST" as const,
+        url: "/v1/toy",
+        headers: auth,
+        payload: { image: "data:image/png;base64,AAAA" },
+      },
+      status: 400,
+      type: "image_invalid",
+    },
+    {
+      req: {
+        method: "POST" as const,
+        url: "/v1/toy",
+        headers: auth,
+        payload: { image: dataUrl, model: "nope" },
+      },
+      status: 404,
+      type: "model_not_found",
+    },
   ];
   for (const c of cases) {
     const res = await app.inject(c.req);

@@ -20,7 +20,9 @@ const folders = {
 type Expected = { cases: any[] };
 // Python's json writes -Infinity/NaN for masked scores; they do not matter here.
 const expected = (dir: string): Expected =>
-  JSON.parse(readFileSync(join(dir, "expected.json"), "utf8").replace(/(?<=[:[,]\s*)(-?Infinity|NaN)/g, "null"));
+  JSON.parse(
+    readFileSync(join(dir, "expected.json"), "utf8").replace(/(?<=[:[,]\s*)(-?Infinity|NaN)/g, "null"),
+  );
 
 /** Why a fixture cannot run yet (its architecture's loader is not registered), else undefined. */
 function missingLoader(dir: string): string | undefined {
@@ -31,7 +33,9 @@ function missingLoader(dir: string): string | undefined {
 /** The `seed` generation's caption of image1 (unconditional / default prompt case). */
 function seedCaption(name: keyof typeof folders): string {
   const exp = expected(folders[name]);
-  const c = exp.cases.find((x) => x.image === "image1.png" && (x.prompt === undefined || x.prompt === null || name === "kosmos-2"));
+  const c = exp.cases.find(
+    (x) => x.image === "image1.png" && (x.prompt === undefined || x.prompt === null || name === "kosmos-2"),
+  );
   const seed = c.generations.find((g: { name: string }) => g.name === "seed");
   if (name === "kosmos-2") return seed.post_process[0].caption.trim();
   return String(seed.text[0]).trim();
@@ -39,7 +43,8 @@ function seedCaption(name: keyof typeof folders): string {
 
 let app: FastifyInstance;
 let runtime: Runtime;
-const image1 = (name: keyof typeof folders) => readFileSync(join(folders[name], "image1.png")).toString("base64");
+const image1 = (name: keyof typeof folders) =>
+  readFileSync(join(folders[name], "image1.png")).toString("base64");
 
 before(async () => {
   runtime = new Runtime({ models: folders, threads: 1, idleUnloadSeconds: 0 });
@@ -54,7 +59,10 @@ after(async () => {
 for (const name of ["kosmos-2", "vit-gpt2-image-captioning", "blip-image-captioning-large"] as const) {
   const skip = missingLoader(folders[name]);
   test(`describe API with ${name}: the seed caption`, { skip }, async () => {
-    const path = name === "kosmos-2" ? "/api/v1/vision/describe/kosmos-2/patch14-224" : `/api/v1/vision/describe/${name}`;
+    const path =
+      name === "kosmos-2"
+        ? "/api/v1/vision/describe/kosmos-2/patch14-224"
+        : `/api/v1/vision/describe/${name}`;
     const res = await app.inject({ method: "POST", url: path, payload: { image: image1(name), id: "fx-1" } });
     assert.equal(res.statusCode, 200, res.body);
     const body = res.json();
@@ -71,23 +79,28 @@ for (const name of ["kosmos-2", "vit-gpt2-image-captioning", "blip-image-caption
   });
 }
 
-test("Florence API with florence-2: prompts from the model, <CAPTION>, <OD>, <GENERATE_TAGS> as the seed server answers", { skip: missingLoader(folders["florence-2"]) }, async () => {
-  assert.equal((await app.inject({ method: "GET", url: "/model" })).json(), "florence-2");
-  const prompts = (await app.inject({ method: "GET", url: "/prompts" })).json() as string[];
-  for (const p of ["<CAPTION>", "<OD>", "<DETAILED_CAPTION>", "<GENERATE_TAGS>", "<MIXED_CAPTION>"]) assert.ok(prompts.includes(p), `${p} in ${prompts}`);
-  const exp = expected(folders["florence-2"]);
-  for (const task of ["<CAPTION>", "<OD>", "<GENERATE_TAGS>"]) {
-    const c = exp.cases.find((x) => x.image === "image1.png" && x.task === task);
-    const seed = c.generations.find((g: { name: string }) => g.name === "seed");
-    const res = await app.inject({
-      method: "POST",
-      url: "/process_image",
-      payload: { image: image1("florence-2"), prompt: task.toLowerCase() },
-    });
-    assert.equal(res.statusCode, 200, res.body);
-    const want = seed.post_process[0][task];
-    const got = res.json().result;
-    if (typeof want === "string") assert.equal(String(got).trim(), want.trim());
-    else assert.deepEqual(got, want);
-  }
-});
+test(
+  "Florence API with florence-2: prompts from the model, <CAPTION>, <OD>, <GENERATE_TAGS> as the seed server answers",
+  { skip: missingLoader(folders["florence-2"]) },
+  async () => {
+    assert.equal((await app.inject({ method: "GET", url: "/model" })).json(), "florence-2");
+    const prompts = (await app.inject({ method: "GET", url: "/prompts" })).json() as string[];
+    for (const p of ["<CAPTION>", "<OD>", "<DETAILED_CAPTION>", "<GENERATE_TAGS>", "<MIXED_CAPTION>"])
+      assert.ok(prompts.includes(p), `${p} in ${prompts}`);
+    const exp = expected(folders["florence-2"]);
+    for (const task of ["<CAPTION>", "<OD>", "<GENERATE_TAGS>"]) {
+      const c = exp.cases.find((x) => x.image === "image1.png" && x.task === task);
+      const seed = c.generations.find((g: { name: string }) => g.name === "seed");
+      const res = await app.inject({
+        method: "POST",
+        url: "/process_image",
+        payload: { image: image1("florence-2"), prompt: task.toLowerCase() },
+      });
+      assert.equal(res.statusCode, 200, res.body);
+      const want = seed.post_process[0][task];
+      const got = res.json().result;
+      if (typeof want === "string") assert.equal(String(got).trim(), want.trim());
+      else assert.deepEqual(got, want);
+    }
+  },
+);

@@ -27,7 +27,11 @@ after(async () => {
 });
 
 async function describeBytes(bytes: Buffer) {
-  return app.inject({ method: "POST", url: "/api/v1/vision/describe", payload: { image: bytes.toString("base64") } });
+  return app.inject({
+    method: "POST",
+    url: "/api/v1/vision/describe",
+    payload: { image: bytes.toString("base64") },
+  });
 }
 
 const size = (caption: string) => /^fake (\d+x\d+) /.exec(caption)?.[1];
@@ -37,14 +41,24 @@ test("JPEG with EXIF orientation 1-8: captioned upright (landscape 600x450, port
     for (const o of [1, 3, 6, 8]) {
       const res = await describeBytes(readFileSync(join(photos, "orientation", `${kind}_${o}.jpg`)));
       assert.equal(res.statusCode, 200, res.body);
-      assert.equal(size(res.json().result.caption), kind === "landscape" ? "600x450" : "450x600", `${kind}_${o}`);
+      assert.equal(
+        size(res.json().result.caption),
+        kind === "landscape" ? "600x450" : "450x600",
+        `${kind}_${o}`,
+      );
     }
   }
 });
 
 test("PNG, WebP, GIF, TIFF (RGBA) are read", async () => {
-  const base = sharp({ create: { width: 9, height: 7, channels: 4, background: { r: 1, g: 2, b: 3, alpha: 0.5 } } });
-  for (const bytes of [await base.clone().png().toBuffer(), await base.clone().webp().toBuffer(), await base.clone().gif().toBuffer()]) {
+  const base = sharp({
+    create: { width: 9, height: 7, channels: 4, background: { r: 1, g: 2, b: 3, alpha: 0.5 } },
+  });
+  for (const bytes of [
+    await base.clone().png().toBuffer(),
+    await base.clone().webp().toBuffer(),
+    await base.clone().gif().toBuffer(),
+  ]) {
     const res = await describeBytes(bytes);
     assert.equal(res.statusCode, 200, res.body);
     assert.equal(size(res.json().result.caption), "9x7");
@@ -61,6 +75,9 @@ test("HEVC HEIC: 415 IMAGE_UNSUPPORTED; hostile EXIF: a caption or a clear 4xx",
   assert.equal(heic.json().code, "IMAGE_UNSUPPORTED");
   for (const f of readdirSync(join(photos, "invalid"))) {
     const res = await describeBytes(readFileSync(join(photos, "invalid", f)));
-    assert.ok(res.statusCode === 200 || (res.statusCode >= 400 && res.statusCode < 500), `${f}: ${res.statusCode} ${res.body}`);
+    assert.ok(
+      res.statusCode === 200 || (res.statusCode >= 400 && res.statusCode < 500),
+      `${f}: ${res.statusCode} ${res.body}`,
+    );
   }
 });

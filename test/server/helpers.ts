@@ -28,7 +28,11 @@ export function fakeRuntime(options: Partial<RuntimeOptions> & { models: Record<
 }
 
 /** A PNG of one colour. */
-export async function png(width: number, height: number, rgb: [number, number, number] = [200, 100, 50]): Promise<Buffer> {
+export async function png(
+  width: number,
+  height: number,
+  rgb: [number, number, number] = [200, 100, 50],
+): Promise<Buffer> {
   return sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } })
     .png()
     .toBuffer();
@@ -40,7 +44,11 @@ export async function jpeg(width: number, height: number): Promise<Buffer> {
     .toBuffer();
 }
 
-export function rgb(width: number, height: number, fill = 7): { data: Uint8Array; width: number; height: number } {
+export function rgb(
+  width: number,
+  height: number,
+  fill = 7,
+): { data: Uint8Array; width: number; height: number } {
   return { data: new Uint8Array(width * height * 3).fill(fill), width, height };
 }
 

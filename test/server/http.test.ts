@@ -55,7 +55,10 @@ test("20 concurrent requests to one model are answered in arrival order", async 
   });
   seqs.forEach((s, i) => assert.equal(s.width, i + 1, "each answer belongs to its request"));
   for (let i = 1; i < seqs.length; i++) {
-    assert.ok(seqs[i]!.seq > seqs[i - 1]!.seq, `request ${i} ran after request ${i - 1}: ${JSON.stringify(seqs)}`);
+    assert.ok(
+      seqs[i]!.seq > seqs[i - 1]!.seq,
+      `request ${i} ran after request ${i - 1}: ${JSON.stringify(seqs)}`,
+    );
     assert.ok(seqs[i]!.at >= seqs[i - 1]!.at, `request ${i} answered after request ${i - 1}`);
   }
 });
@@ -88,11 +91,17 @@ test("idle unload ends the worker process after the idle time; the next request 
   const pid = Number(/pid (\d+)/.exec(first.body.result.caption)![1]);
   assert.ok(alive(pid));
   assert.deepEqual(
-    runtime.loaded().map((m) => m.name).includes("idle"),
+    runtime
+      .loaded()
+      .map((m) => m.name)
+      .includes("idle"),
     true,
   );
   await waitFor(() => !alive(pid), 4000);
-  assert.equal(runtime.loaded().some((m) => m.name === "idle"), false);
+  assert.equal(
+    runtime.loaded().some((m) => m.name === "idle"),
+    false,
+  );
   const metrics = await (await fetch(`${base}/metrics`)).text();
   assert.match(metrics, /sightline_model_loaded\{model="idle"\} 0/);
   const again = await describe(images[2]!, "idle");

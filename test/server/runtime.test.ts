@@ -6,7 +6,10 @@ import { isSightlineError } from "../../src/errors.js";
 import { alive, fakeModelDir, fakeRuntime, rgb, waitFor } from "./helpers.js";
 
 test("load, loaded(), setIdleUnload, unload; names resolve through the registry", async () => {
-  const runtime = fakeRuntime({ models: { a: fakeModelDir({ task_prompts: { "<X>": "x" } }), b: fakeModelDir() }, defaultModel: "b" });
+  const runtime = fakeRuntime({
+    models: { a: fakeModelDir({ task_prompts: { "<X>": "x" } }), b: fakeModelDir() },
+    defaultModel: "b",
+  });
   try {
     assert.deepEqual(runtime.loaded(), []);
     const info = await runtime.load("a");
@@ -27,7 +30,10 @@ test("load, loaded(), setIdleUnload, unload; names resolve through the registry"
     assert.equal(out.model.name, "b");
     runtime.unload("b");
     await waitFor(() => runtime.loaded().length === 0);
-    await assert.rejects(runtime.caption("zzz", rgb(2, 2)), (e) => isSightlineError(e) && e.code === "MODEL_NOT_FOUND");
+    await assert.rejects(
+      runtime.caption("zzz", rgb(2, 2)),
+      (e) => isSightlineError(e) && e.code === "MODEL_NOT_FOUND",
+    );
   } finally {
     await runtime.close();
   }
@@ -38,7 +44,10 @@ test("close(drainMs) lets queued work finish, then refuses new work", async () =
   const jobs = [runtime.caption(undefined, rgb(2, 2)), runtime.caption(undefined, rgb(2, 2))];
   const closing = runtime.close(5000);
   assert.equal(runtime.isDraining, true);
-  await assert.rejects(runtime.caption(undefined, rgb(2, 2)), (e) => isSightlineError(e) && e.code === "SHUTTING_DOWN");
+  await assert.rejects(
+    runtime.caption(undefined, rgb(2, 2)),
+    (e) => isSightlineError(e) && e.code === "SHUTTING_DOWN",
+  );
   const results = await Promise.all(jobs);
   assert.equal(results.length, 2);
   await closing;
@@ -48,15 +57,29 @@ test("close(drainMs) lets queued work finish, then refuses new work", async () =
 test("registry: seed names and versions, default and Florence model selection", () => {
   const florence = fakeModelDir({ model_type: "florence2" });
   const r1 = fakeRuntime({ models: { mine: fakeModelDir(), fl: florence } });
-  assert.equal(r1.registry.defaultModel, "mine", "only folders given, seed names cannot be found: the first --model");
+  assert.equal(
+    r1.registry.defaultModel,
+    "mine",
+    "only folders given, seed names cannot be found: the first --model",
+  );
   const withDir = fakeRuntime({ models: { mine: fakeModelDir() }, modelsDir: "/nonexistent/models" });
   assert.equal(withDir.registry.defaultModel, "kosmos-2", "seed default when seed names can be looked up");
   assert.equal(r1.registry.florenceModel, "fl", "first configured Florence-2 model");
   assert.deepEqual(
     r1.registry.list().map((m) => [m.name, m.version]),
-    [["kosmos-2", "patch14-224"], ["vit-gpt2-image-captioning", "latest"], ["blip-image-captioning-large", "latest"], ["mine", "latest"], ["fl", "latest"]],
+    [
+      ["kosmos-2", "patch14-224"],
+      ["vit-gpt2-image-captioning", "latest"],
+      ["blip-image-captioning-large", "latest"],
+      ["mine", "latest"],
+      ["fl", "latest"],
+    ],
   );
-  const r2 = fakeRuntime({ models: { mine: fakeModelDir() }, defaultModel: "mine", florenceModel: "kosmos-2" });
+  const r2 = fakeRuntime({
+    models: { mine: fakeModelDir() },
+    defaultModel: "mine",
+    florenceModel: "kosmos-2",
+  });
   assert.equal(r2.registry.defaultModel, "mine");
   assert.equal(r2.registry.florenceModel, "kosmos-2");
   assert.throws(() => fakeRuntime({ models: {}, defaultModel: "nope" }), /model not found/);

@@ -57,7 +57,14 @@ async function describe(base: string, image: string) {
 
 test("SIGTERM: queued requests finish, new connections are refused, exit code 0", async () => {
   const model = fakeModelDir({ caption_delay_ms: 300 });
-  const s = await serve(["--model", `kosmos-2=${model}`, "--worker-loader", fakeLoader, "--drain-timeout", "20"]);
+  const s = await serve([
+    "--model",
+    `kosmos-2=${model}`,
+    "--worker-loader",
+    fakeLoader,
+    "--drain-timeout",
+    "20",
+  ]);
   const image = (await png(5, 4)).toString("base64");
   assert.equal((await describe(s.base, image)).status, 200); // loaded
   const inFlight = [describe(s.base, image), describe(s.base, image), describe(s.base, image)];
@@ -75,7 +82,14 @@ test("SIGTERM: queued requests finish, new connections are refused, exit code 0"
 
 test("SIGTERM with a short drain timeout: what is still queued gets 503, exit code 0", async () => {
   const model = fakeModelDir({ caption_delay_ms: 1500 });
-  const s = await serve(["--model", `kosmos-2=${model}`, "--worker-loader", fakeLoader, "--drain-timeout", "0.3"]);
+  const s = await serve([
+    "--model",
+    `kosmos-2=${model}`,
+    "--worker-loader",
+    fakeLoader,
+    "--drain-timeout",
+    "0.3",
+  ]);
   const image = (await png(5, 4)).toString("base64");
   const inFlight = [describe(s.base, image), describe(s.base, image), describe(s.base, image)];
   await new Promise((r) => setTimeout(r, 300));
@@ -84,7 +98,10 @@ test("SIGTERM with a short drain timeout: what is still queued gets 503, exit co
   const answers = await Promise.all(inFlight);
   assert.equal(await s.exit, 0);
   assert.ok(Date.now() - started < 5000, "bounded by the drain timeout");
-  assert.ok(answers.some((a) => a.status === 503 && a.body.code === "SHUTTING_DOWN"), JSON.stringify(answers));
+  assert.ok(
+    answers.some((a) => a.status === 503 && a.body.code === "SHUTTING_DOWN"),
+    JSON.stringify(answers),
+  );
 });
 
 test("settings: flag > environment > config file > default; --model repeatable; bad values refused", (t) => {
@@ -93,7 +110,13 @@ test("settings: flag > environment > config file > default; --model repeatable; 
   const file = join(dir, "sightline.json");
   writeFileSync(
     file,
-    JSON.stringify({ port: 6000, "idle-unload": 10, maxQueue: 3, models: { a: "/models/a" }, allowPrivateUrls: true }),
+    JSON.stringify({
+      port: 6000,
+      "idle-unload": 10,
+      maxQueue: 3,
+      models: { a: "/models/a" },
+      allowPrivateUrls: true,
+    }),
   );
   const c = parseServeConfig(["--config", file, "--port", "7000", "--model", "x=/m/x", "--model=y=/m/y"], {
     SIGHTLINE_PORT: "6500",
@@ -108,11 +131,24 @@ test("settings: flag > environment > config file > default; --model repeatable; 
   assert.deepEqual(c.models, { x: "/m/x", y: "/m/y" });
   assert.equal(c.host, "127.0.0.1");
   assert.equal(c.requestTimeout, 120);
-  const fromEnv = parseServeConfig([], { SIGHTLINE_MODEL: "a=/d/a,b=/d/b", SIGHTLINE_ALLOW_PRIVATE_URLS: "1" });
+  const fromEnv = parseServeConfig([], {
+    SIGHTLINE_MODEL: "a=/d/a,b=/d/b",
+    SIGHTLINE_ALLOW_PRIVATE_URLS: "1",
+  });
   assert.deepEqual(fromEnv.models, { a: "/d/a", b: "/d/b" });
   assert.equal(fromEnv.allowPrivateUrls, true);
-  assert.equal(parseServeConfig(["--no-allow-private-urls"], { SIGHTLINE_ALLOW_PRIVATE_URLS: "1" }).allowPrivateUrls, false);
-  for (const bad of [["--port", "x"], ["--port", "70000"], ["--model", "noequals"], ["--wat"], ["stray"], ["--idle-unload"]]) {
+  assert.equal(
+    parseServeConfig(["--no-allow-private-urls"], { SIGHTLINE_ALLOW_PRIVATE_URLS: "1" }).allowPrivateUrls,
+    false,
+  );
+  for (const bad of [
+    ["--port", "x"],
+    ["--port", "70000"],
+    ["--model", "noequals"],
+    ["--wat"],
+    ["stray"],
+    ["--idle-unload"],
+  ]) {
     assert.throws(() => parseServeConfig(bad, {}), /invalid argument/, bad.join(" "));
   }
   writeFileSync(file, JSON.stringify({ colour: "blue" }));

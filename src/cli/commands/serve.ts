@@ -21,7 +21,8 @@ export async function run(argv: string[]): Promise<number> {
     defaultModel: config.defaultModel,
     florenceModel: config.florenceModel,
     offline: config.offline,
-    hub: (ref, options) => resolveModel(ref, { offline: options.offline || undefined, cacheDir: options.cacheDir }),
+    hub: (ref, options) =>
+      resolveModel(ref, { offline: options.offline || undefined, cacheDir: options.cacheDir }),
     loaderModule: config.workerLoader,
     threads: config.threads,
     maxQueue: config.maxQueue,
@@ -38,6 +39,8 @@ export async function run(argv: string[]): Promise<number> {
     maxPixels: config.maxPixels,
     fetchTimeoutSeconds: config.fetchTimeout,
     florenceMaxNewTokens: config.florenceMaxNewTokens,
+    labelsModel: config.labelsModel,
+    labelsTask: config.labelsTask,
   });
   const address = await app.listen({ host: config.host, port: config.port });
   logger.info(

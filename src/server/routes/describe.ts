@@ -8,7 +8,14 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { fail } from "../../errors.js";
-import { clientGone, jsonObject, optionalId, optionalString, readMultipart, type Fields } from "../request.js";
+import {
+  clientGone,
+  jsonObject,
+  optionalId,
+  optionalString,
+  readMultipart,
+  type Fields,
+} from "../request.js";
 import type { CaptionRequest, ImageSource } from "../service.js";
 import type { Dialect, DialectContext } from "./index.js";
 
@@ -51,7 +58,10 @@ async function describe(ctx: DialectContext, req: FastifyRequest, reply: Fastify
   const name = params.model ?? optionalString(fields, "model");
   const entry = ctx.service.model(name || undefined);
   if (params.version && params.version !== entry.version && params.version !== "latest") {
-    throw fail("MODEL_NOT_FOUND", `${entry.name} version ${params.version} (this server has ${entry.version})`);
+    throw fail(
+      "MODEL_NOT_FOUND",
+      `${entry.name} version ${params.version} (this server has ${entry.version})`,
+    );
   }
   const request: CaptionRequest = { model: entry.name, image, signal: clientGone(reply) };
   const out = await ctx.service.caption(request);

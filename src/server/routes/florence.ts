@@ -55,7 +55,9 @@ async function processImage(ctx: DialectContext, req: FastifyRequest, reply: Fas
 export const florenceDialect: Dialect = {
   name: "florence",
   register(app, ctx) {
-    app.get("/model", async (_req, reply) => reply.type("application/json").send(JSON.stringify(ctx.service.florenceModel)));
+    app.get("/model", async (_req, reply) =>
+      reply.type("application/json").send(JSON.stringify(ctx.service.florenceModel)),
+    );
     app.get("/prompts", async () => prompts(ctx));
     app.post("/process_image", (req, reply) => processImage(ctx, req, reply));
   },

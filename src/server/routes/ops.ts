@@ -9,8 +9,13 @@ export function registerOps(app: FastifyInstance, runtime: Runtime): void {
   // Accepting work: false while draining for shutdown. Models load on demand, so an unloaded
   // model does not make the server unready.
   app.get("/readyz", async (_req, reply) => {
-    if (runtime.isDraining) return reply.code(503).send({ status: "draining", error: "shutting down", code: "SHUTTING_DOWN" });
-    return { status: "ready", defaultModel: runtime.registry.defaultModel, loaded: runtime.loaded().map((m) => m.name) };
+    if (runtime.isDraining)
+      return reply.code(503).send({ status: "draining", error: "shutting down", code: "SHUTTING_DOWN" });
+    return {
+      status: "ready",
+      defaultModel: runtime.registry.defaultModel,
+      loaded: runtime.loaded().map((m) => m.name),
+    };
   });
   app.get("/metrics", async (_req, reply) => {
     reply.type(runtime.metrics.contentType);
