@@ -7,6 +7,7 @@
 import { lookup as dnsLookup } from "node:dns/promises";
 import type { LookupAddress } from "node:dns";
 import { isIP } from "node:net";
+import { rootCertificates } from "node:tls";
 import { Agent, request } from "undici";
 import { fail, failWith, isSightlineError } from "../errors.js";
 import { checkAddress, type AddressVerdict } from "./address-filter.js";
@@ -24,6 +25,8 @@ export interface FetchImageOptions {
   /** DNS resolution (tests inject one); default: the system resolver, all addresses. */
   resolve?: (hostname: string) => Promise<LookupAddress[]>;
   userAgent?: string;
+  /** Extra CA certificates (PEM) trusted for https, on top of the system's (tests: a self-signed server). */
+  ca?: string | Buffer;
   /** Replaces the address filter (tests: allow exactly one loopback address to test redirects). */
   addressCheck?: (address: string) => AddressVerdict;
 }
@@ -87,7 +90,7 @@ async function vetHost(url: URL, options: FetchImageOptions): Promise<LookupAddr
 }
 
 /** An undici Agent whose every connection goes to `pinned`, whatever host name it is asked for. */
-function pinnedAgent(pinned: LookupAddress): Agent {
+function pinnedAgent(pinned: LookupAddress, ca?: string | Buffer): Agent {
   const lookup = (
     _hostname: string,
     opts: { all?: boolean },
@@ -96,7 +99,8 @@ function pinnedAgent(pinned: LookupAddress): Agent {
     if (opts?.all) callback(null, [{ address: pinned.address, family: pinned.family }]);
     else callback(null, pinned.address, pinned.family);
   };
-  return new Agent({ connect: { lookup } as Record<string, unknown>, connections: 1, pipelining: 0 });
+  const trust = ca ? { ca: [...rootCertificates, ca] } : {};
+  return new Agent({ connect: { lookup, ...trust } as Record<string, unknown>, connections: 1, pipelining: 0 });
 }
 
 /** Drops a response body we will not read (its abort error is expected, not a failure). */
@@ -130,7 +134,7 @@ export async function fetchImageUrl(text: string, options: FetchImageOptions = {
           signal.addEventListener("abort", () => reject(new Error("aborted")), { once: true });
         }),
       ]).catch((e) => abortReason(signal, timeoutMs, e));
-      const agent = pinnedAgent(pinned);
+      const agent = pinnedAgent(pinned, options.ca);
       try {
         const res = await request(url, {
           method: "GET",

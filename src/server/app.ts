@@ -40,6 +40,12 @@ export interface AppOptions {
   decode?: DecodeImage;
   /** DNS for URL fetching (tests). */
   resolveDns?: ImageInputOptions["resolve"];
+  /** Model answering label requests that name none (`--labels-model`; default: the default model). */
+  labelsModel?: string;
+  /** Florence-2 task for labels (`--labels-task`; default <GENERATE_TAGS> for PromptGen, else <OD>). */
+  labelsTask?: string;
+  /** Extra CA certificates (PEM) trusted when fetching https image URLs (tests: a self-signed server). */
+  fetchCa?: string | Buffer;
   /** Route modules to serve (default: routes/index.ts defaultDialects). */
   dialects?: Dialect[];
 }
@@ -89,6 +95,7 @@ export async function build(options: AppOptions = {}): Promise<FastifyInstance> 
       timeoutMs: (options.fetchTimeoutSeconds ?? defaults.fetchTimeoutSeconds) * 1000,
       maxRedirects: options.maxRedirects ?? defaults.maxRedirects,
       resolve: options.resolveDns,
+      ca: options.fetchCa,
     },
     options.decode,
   );
@@ -131,6 +138,7 @@ export async function build(options: AppOptions = {}): Promise<FastifyInstance> 
   const context: DialectContext = {
     service,
     florenceMaxNewTokens: options.florenceMaxNewTokens ?? defaults.florenceMaxNewTokens,
+    labels: { model: options.labelsModel, task: options.labelsTask },
   };
   registerOps(app, runtime);
   for (const dialect of options.dialects ?? defaultDialects) {

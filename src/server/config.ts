@@ -31,6 +31,8 @@ const settings = [
   { flag: "max-image-mb", kind: "number", arg: "MB", default: 20, help: "largest image accepted (fetched, base64 or uploaded)" },
   { flag: "max-pixels", kind: "int", arg: "N", default: 50_000_000, help: "largest decoded image, width x height" },
   { flag: "fetch-timeout", kind: "number", arg: "SECONDS", default: 15, help: "time limit for fetching one image URL" },
+  { flag: "labels-model", kind: "string", arg: "NAME", help: "model answering label requests that name none (default: the default model)" },
+  { flag: "labels-task", kind: "string", arg: "TOKEN", help: "Florence-2 task for labels (default <GENERATE_TAGS> for PromptGen models, else <OD>)" },
   { flag: "florence-max-new-tokens", kind: "int", arg: "N", default: 1024, help: "generation length of the Florence API (the seed's 1024)" },
   { flag: "threads", kind: "int", arg: "N", help: "ONNX Runtime threads per model worker (default: all cores)" },
   { flag: "offline", kind: "bool", default: false, help: "never download models (also HF_HUB_OFFLINE=1)" },
@@ -58,6 +60,8 @@ export interface ServeConfig {
   maxPixels: number;
   fetchTimeout: number;
   florenceMaxNewTokens: number;
+  labelsModel?: string;
+  labelsTask?: string;
   threads?: number;
   offline: boolean;
   logLevel: string;

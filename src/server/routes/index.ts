@@ -2,14 +2,20 @@
 // the internal CaptionRequest/CaptionResponse (server/service.ts); add a dialect by writing
 // routes/<name>.ts exporting a Dialect and listing it here.
 import type { FastifyInstance } from "fastify";
+import type { LabelSettings } from "../dialects/vision.js";
 import type { CaptionService } from "../service.js";
 import { describeDialect } from "./describe.js";
 import { florenceDialect } from "./florence.js";
+import { ollamaDialect } from "./ollama.js";
+import { openaiDialect } from "./openai.js";
+import { photoprismDialect } from "./photoprism.js";
 
 export interface DialectContext {
   service: CaptionService;
   /** Florence API generation length (the seed server's max_new_tokens). */
   florenceMaxNewTokens: number;
+  /** Which model and Florence-2 task answer label requests (PhotoPrism, Ollama, OpenAI dialects). */
+  labels: LabelSettings;
 }
 
 export interface Dialect {
@@ -22,4 +28,4 @@ export interface Dialect {
   register(app: FastifyInstance, context: DialectContext): void | Promise<void>;
 }
 
-export const defaultDialects: Dialect[] = [describeDialect, florenceDialect];
+export const defaultDialects: Dialect[] = [describeDialect, florenceDialect, photoprismDialect, ollamaDialect, openaiDialect];

@@ -1,0 +1,115 @@
+// PhotoPrism's current Vision API (engine / request format `vision`), as its client sends it
+// (../shared/specs/photoprism-vision.md, sections 1 and 4):
+//   POST /api/v1/vision/caption  {id, model, version, images: [data: or https: URL…], prompt, …}
+//        → {id, code: 200, model: {type, name, version}, result: {caption: {text, source, confidence}}}
+//   POST /api/v1/vision/labels   same request, 1–3 images → result: {labels: [{name, confidence, topicality}]}
+//        (one merged, de-duplicated list for all images)
+//   POST /api/v1/vision/nsfw, /face → 501 until such a model exists
+// Legacy `{"id", "url"}` requests are accepted too. Unknown fields (system, suffix, stream, options,
+// format, think, context) are ignored. Errors: `{id, code, error: <HTTP status text>, message}`
+// with the HTTP status deciding, as PhotoPrism's own server answers; an overloaded model answers
+// 429 + Retry-After (the only status PhotoPrism retries).
+import { randomUUID } from "node:crypto";
+import { STATUS_CODES } from "node:http";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { fail } from "../../errors.js";
+import { runVision } from "../dialects/vision.js";
+import { errorHeaders, normalizeError } from "../errors.js";
+import { clientGone, jsonObject, optionalId, optionalInt, optionalString, type Fields } from "../request.js";
+import type { ImageSource } from "../service.js";
+import type { Dialect, DialectContext } from "./index.js";
+
+const base = "/api/v1/vision";
+
+/** The id to echo: the request's when it has a usable one. */
+function requestId(body: unknown): string {
+  if (body && typeof body === "object" && !Array.isArray(body) && !Buffer.isBuffer(body)) {
+    try {
+      const id = optionalId(body as Fields, "id");
+      if (id) return id;
+    } catch {
+      // a malformed id gets a fresh one
+    }
+  }
+  return randomUUID();
+}
+
+/** An image reference PhotoPrism sends: a data: URL or an https URL. Anything else fails closed. */
+function imageRef(ref: unknown, index: number): ImageSource {
+  if (typeof ref !== "string" || ref.trim() === "") {
+    throw fail("INVALID_ARGUMENT", `images[${index}] must be a data: URL or an https URL`);
+  }
+  const text = ref.trim();
+  if (/^data:/i.test(text)) return { kind: "url", url: text };
+  if (/^https:\/\//i.test(text)) return { kind: "url", url: text };
+  throw fail("URL_INVALID", `images[${index}]: only data: and https: references are accepted`);
+}
+
+function imagesOf(fields: Fields): ImageSource[] {
+  const images = fields.images;
+  if (images !== undefined && images !== null) {
+    if (!Array.isArray(images)) throw fail("INVALID_ARGUMENT", "images must be a list of data: or https URLs");
+    if (images.length > 0) return images.map(imageRef);
+  }
+  const url = optionalString(fields, "url");
+  if (url) return [imageRef(url, 0)];
+  throw fail("IMAGE_REQUIRED", "images is missing or empty (and no url)");
+}
+
+/** options.num_predict (Ollama style) or options.max_output_tokens limit the new tokens; other options are ignored. */
+function maxNewTokensOf(options: unknown): number | undefined {
+  if (!options || typeof options !== "object" || Array.isArray(options)) return undefined;
+  const fields = options as Fields;
+  const n = optionalInt(fields, "num_predict", -2, 1 << 20) ?? optionalInt(fields, "max_output_tokens", 0, 1 << 20);
+  return n !== undefined && n > 0 ? n : undefined;
+}
+
+async function handle(ctx: DialectContext, type: "caption" | "labels", req: FastifyRequest, reply: FastifyReply) {
+  const fields = jsonObject(req.body);
+  const id = requestId(fields);
+  const images = imagesOf(fields);
+  const answer = await runVision(ctx.service, ctx.labels, {
+    model: optionalString(fields, "model"),
+    images,
+    prompt: optionalString(fields, "prompt"),
+    want: type,
+    maxNewTokens: maxNewTokensOf(fields.options),
+    signal: clientGone(reply),
+  });
+  const model = { type, name: answer.model.name, version: answer.model.version };
+  if (type === "caption") {
+    const text = answer.text;
+    // The models give no calibrated score: a caption is the model's answer (1), an empty one is nothing.
+    return { id, code: 200, model, result: { caption: { text, source: "image", confidence: text ? 1 : 0 } } };
+  }
+  return { id, code: 200, model, result: { labels: answer.labels ?? [] } };
+}
+
+export const photoprismDialect: Dialect = {
+  name: "photoprism",
+  register(app, ctx) {
+    app.setErrorHandler((err, req, reply) => {
+      const e = normalizeError(err);
+      // PhotoPrism retries 429 only; an overloaded queue is exactly that case.
+      const status = e.code === "QUEUE_FULL" || e.code === "SHUTTING_DOWN" ? 429 : e.status === 415 ? 400 : e.status;
+      const headers = errorHeaders(e);
+      if (status === 429 && !headers["retry-after"]) headers["retry-after"] = "1";
+      if (status >= 500) reply.log.error({ err: e.cause ?? e, code: e.code }, e.message);
+      else reply.log.info({ code: e.code }, e.message);
+      return reply
+        .code(status)
+        .headers(headers)
+        .send({ id: requestId(req.body), code: status, error: STATUS_CODES[status] ?? "Error", message: e.message });
+    });
+    app.post(`${base}/caption`, (req, reply) => handle(ctx, "caption", req, reply));
+    app.post(`${base}/labels`, (req, reply) => handle(ctx, "labels", req, reply));
+    app.post(`${base}/nsfw`, async (req) => {
+      jsonObject(req.body);
+      throw fail("NSFW_NOT_CONFIGURED");
+    });
+    app.post(`${base}/face`, async (req) => {
+      jsonObject(req.body);
+      throw fail("FACE_NOT_CONFIGURED");
+    });
+  },
+};
