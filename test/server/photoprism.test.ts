@@ -176,7 +176,7 @@ test("V3/V4: https image URLs (FileScheme https, and the legacy {id, url} format
   ] as const) {
     const bad = await server.inject(post("caption", photoprismRequest({ id: "C", images: [url] })));
     assert.equal(bad.statusCode, 400, `${url}: ${bad.body}`);
-    assert.deepEqual({ ...bad.json(), message: undefined }, { id: "C", code: 400, error: "Bad Request", message: undefined });
+    assert.deepEqual({ ...(bad.json() as object), message: undefined }, { id: "C", code: 400, error: "Bad Request", message: undefined });
   }
 });
 
@@ -291,7 +291,7 @@ test("E8: an overloaded model answers 429 + Retry-After (the status PhotoPrism r
     for (const d of done) assert.equal(d.statusCode, 200, d.body);
     assert.equal(busy.statusCode, 429, busy.body);
     assert.ok(Number(busy.headers["retry-after"]) >= 1);
-    assert.deepEqual({ ...busy.json(), message: undefined }, { id: "Q", code: 429, error: "Too Many Requests", message: undefined });
+    assert.deepEqual({ ...(busy.json() as object), message: undefined }, { id: "Q", code: 429, error: "Too Many Requests", message: undefined });
   } finally {
     await server.close();
     await slow.close();
