@@ -39,6 +39,8 @@ export async function run(argv: string[]): Promise<number> {
     maxPixels: config.maxPixels,
     fetchTimeoutSeconds: config.fetchTimeout,
     florenceMaxNewTokens: config.florenceMaxNewTokens,
+    labelsModel: config.labelsModel,
+    labelsTask: config.labelsTask,
   });
   const address = await app.listen({ host: config.host, port: config.port });
   logger.info(
