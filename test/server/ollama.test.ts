@@ -50,7 +50,7 @@ test("generate with an image: the model's caption, done, token counts; stream gi
   const parts: string[] = [];
   let last: { done: boolean; done_reason?: string } | undefined;
   for await (const part of await ollama.generate({ model: "vit-gpt2", prompt: "Describe.", images: [image("vit-gpt2")], stream: true })) {
-    parts.push(part.response);
+    parts.push(part.response ?? "");
     last = part;
   }
   assert.ok(parts.length > 2);
@@ -68,13 +68,13 @@ test("chat with images in the user message, stream and not", async () => {
   assert.equal(res.message.role, "assistant");
   assert.equal(res.message.content, vitSeed());
   let text = "";
-  for await (const part of await ollama.chat({ model: "vit-gpt2", messages, stream: true })) text += part.message.content;
+  for await (const part of await ollama.chat({ model: "vit-gpt2", messages, stream: true })) text += part.message.content ?? "";
   assert.equal(text, vitSeed());
 });
 
 test("Florence-2: a task token selects the task (<OD> answers its boxes as JSON); num_predict limits tokens", async () => {
   const od = await ollama.generate({ model: "florence-2", prompt: "<OD>", images: [image("florence-2")], options: { num_predict: 20 } });
-  assert.deepEqual(JSON.parse(od.response), seed("florence-2", "image1.png", "<OD>").post_process[0]["<OD>"]);
+  assert.deepEqual(JSON.parse(od.response ?? ""), seed("florence-2", "image1.png", "<OD>").post_process[0]["<OD>"]);
   const cap = await ollama.generate({ model: "florence-2", prompt: "Describe the image in one sentence.", images: [image("florence-2")], options: { num_predict: 20, temperature: 0.1 } });
   assert.equal(cap.response, String(seed("florence-2", "image1.png", "<CAPTION>").text[0]).trim());
 });
@@ -97,7 +97,7 @@ test("format json (PhotoPrism's labels request, with its extra fields) → one o
     }),
   });
   assert.equal(res.status, 200);
-  const body = await res.json();
+  const body = (await res.json()) as any;
   assert.equal(body.done, true);
   const parsed = JSON.parse(body.response);
   assert.ok(Array.isArray(parsed.labels) && parsed.labels.length > 0);
@@ -155,7 +155,7 @@ test("errors: {error} with a 4xx status (unknown model, no images, not an image,
   await rejects(ollama.generate({ model: "vit-gpt2", prompt: "", keep_alive: "soon" }), 400, /keep_alive/);
   const raw = async (body: string, headers: Record<string, string> = { authorization: "Bearer ol-key" }) => {
     const res = await fetch(`${base}/api/generate`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
-    return { status: res.status, body: await res.json() };
+    return { status: res.status, body: (await res.json()) as any };
   };
   const bad = await raw("{not json");
   assert.equal(bad.status, 400);
