@@ -51,7 +51,12 @@ export async function run(argv: string[]): Promise<number> {
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = async (signal: string) => {
-      if (stopping) return;
+      if (stopping) {
+        // A second signal while draining: the operator does not want to wait.
+        logger.warn({ signal }, "second signal: exiting without finishing the queue");
+        logger.flush?.();
+        process.exit(1);
+      }
       stopping = true;
       const drainMs = config.drainTimeout * 1000;
       logger.info({ signal, drainMs }, "shutting down: no new requests, finishing queued work");
@@ -67,7 +72,7 @@ export async function run(argv: string[]): Promise<number> {
       logger.flush?.();
       resolve(0);
     };
-    process.once("SIGTERM", () => void stop("SIGTERM"));
-    process.once("SIGINT", () => void stop("SIGINT"));
+    process.on("SIGTERM", () => void stop("SIGTERM"));
+    process.on("SIGINT", () => void stop("SIGINT"));
   });
 }
