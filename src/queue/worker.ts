@@ -60,3 +60,7 @@ process.on("message", (message: ToWorker) => {
 });
 // The parent went away (server killed): nothing left to serve.
 process.on("disconnect", () => process.exit(0));
+// Ctrl-C (SIGINT to the whole process group) or a group-wide SIGTERM must not end a worker under
+// a draining server: the server ends its workers itself once the queue is done.
+process.on("SIGINT", () => {});
+process.on("SIGTERM", () => {});

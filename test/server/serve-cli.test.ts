@@ -154,3 +154,18 @@ test("settings: flag > environment > config file > default; --model repeatable; 
   writeFileSync(file, JSON.stringify({ colour: "blue" }));
   assert.throws(() => parseServeConfig(["--config", file], {}), /unknown setting colour/);
 });
+
+test("Ctrl-C to the whole process group drains too: workers ignore it, the server finishes the queue", async () => {
+  const model = fakeModelDir({ caption_delay_ms: 300 });
+  const s = await serve(["--model", `kosmos-2=${model}`, "--worker-loader", fakeLoader]);
+  const image = (await png(5, 4)).toString("base64");
+  assert.equal((await describe(s.base, image)).status, 200);
+  const inFlight = [describe(s.base, image), describe(s.base, image)];
+  await new Promise((r) => setTimeout(r, 100));
+  // What a terminal does on Ctrl-C: SIGINT to every process of the group (server and workers).
+  const { execFileSync } = await import("node:child_process");
+  const workers = execFileSync("pgrep", ["-P", String(s.child.pid)]).toString().trim().split("\n").map(Number);
+  for (const pid of [s.child.pid!, ...workers]) process.kill(pid, "SIGINT");
+  for (const a of await Promise.all(inFlight)) assert.equal(a.status, 200, JSON.stringify(a.body));
+  assert.equal(await s.exit, 0);
+});
