@@ -164,7 +164,11 @@ test("Ctrl-C to the whole process group drains too: workers ignore it, the serve
   await new Promise((r) => setTimeout(r, 100));
   // What a terminal does on Ctrl-C: SIGINT to every process of the group (server and workers).
   const { execFileSync } = await import("node:child_process");
-  const workers = execFileSync("pgrep", ["-P", String(s.child.pid)]).toString().trim().split("\n").map(Number);
+  const workers = execFileSync("pgrep", ["-P", String(s.child.pid)])
+    .toString()
+    .trim()
+    .split("\n")
+    .map(Number);
   for (const pid of [s.child.pid!, ...workers]) process.kill(pid, "SIGINT");
   for (const a of await Promise.all(inFlight)) assert.equal(a.status, 200, JSON.stringify(a.body));
   assert.equal(await s.exit, 0);
