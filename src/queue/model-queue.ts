@@ -23,6 +23,8 @@ export interface ModelQueueOptions {
   idleUnloadMs: number;
   /** A caption that runs longer than this in the worker is treated as hung: the worker is ended. */
   runTimeoutMs: number;
+  /** A model load that takes longer is given up (default 10 minutes). */
+  loadTimeoutMs?: number;
   events?: ModelQueueEvents;
 }
 
@@ -238,6 +240,7 @@ export class ModelQueue {
           folder,
           loaderModule: this.options.loaderModule,
           threads: this.options.threads,
+          loadTimeoutMs: this.options.loadTimeoutMs,
           onExit: (detail) => this.onWorkerExit(worker, detail),
         });
         this.worker = worker;

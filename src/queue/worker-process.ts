@@ -13,6 +13,8 @@ export interface WorkerStartOptions {
   /** Module path or URL exporting loadModel (tests point this at a fake model). */
   loaderModule?: string;
   threads?: number;
+  /** A load that takes longer is given up and its process ended (default 10 minutes). */
+  loadTimeoutMs?: number;
   /** Called once when the process ends for any reason (crash, kill, exit). */
   onExit?: (detail: string) => void;
 }
@@ -84,12 +86,19 @@ export class WorkerProcess {
     return new Promise((resolve, reject) => {
       let worker: WorkerProcess | undefined;
       let exitDetail = "";
+      const loadTimeoutMs = options.loadTimeoutMs ?? 600_000;
+      const loadTimer = setTimeout(() => {
+        exitDetail = `loading took longer than ${loadTimeoutMs / 1000} s`;
+        child.kill("SIGKILL");
+      }, loadTimeoutMs);
       const onMessage = (m: FromWorker) => {
         if (!worker) {
           if (m.type === "loaded") {
+            clearTimeout(loadTimer);
             worker = new WorkerProcess(child, m);
             resolve(worker);
           } else if (m.type === "load-error") {
+            clearTimeout(loadTimer);
             child.kill("SIGKILL");
             reject(fromWire(m.error));
           }
@@ -102,6 +111,7 @@ export class WorkerProcess {
         exitDetail = e.message;
       });
       child.on("exit", (code, signal) => {
+        clearTimeout(loadTimer);
         const detail = exitDetail || (signal ? `killed by ${signal}` : `exited with code ${code}`);
         if (worker) worker.onExit(detail);
         else reject(fail("WORKER_CRASHED", `while loading the model: ${detail}`));

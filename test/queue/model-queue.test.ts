@@ -210,3 +210,16 @@ test("a request whose client went away is dropped while it waits", async () => {
     await q.close();
   }
 });
+
+test("a load that hangs past loadTimeoutMs fails its requests and is retried by the next one", async () => {
+  const { q } = queue({ load_delay_ms: 5000 }, { loadTimeoutMs: 1500 });
+  try {
+    await assert.rejects(
+      q.submit(rgb(2, 2), {}),
+      (e) => code(e) === "WORKER_CRASHED" && /longer than 1.5 s/.test((e as Error).message),
+    );
+    assert.equal(q.state, "unloaded");
+  } finally {
+    await q.close();
+  }
+});
