@@ -94,6 +94,26 @@ function answerText(out: CaptionResponse, task: string | undefined): string {
   return value !== null && typeof value === "object" ? JSON.stringify(value) : out.text;
 }
 
+/**
+ * New tokens each architecture generates by default (its HF seed settings: ViT-GPT2 max_length 16,
+ * BLIP max_length 20, Kosmos-2 max_new_tokens 128, Florence-2 1024). Clients' limits (OpenAI
+ * max_tokens, Ollama num_predict, PhotoPrism's max_output_tokens of 512/1024) are upper bounds: one
+ * below the default is applied, a larger one leaves the model's own setting, which also keeps a
+ * decoder within its position table (ViT-GPT2's 1024).
+ */
+export const defaultNewTokens: Readonly<Record<string, number>> = {
+  "vit-gpt2": 15,
+  blip: 19,
+  "kosmos-2": 128,
+  "florence-2": 1024,
+};
+
+export function effectiveMaxNewTokens(arch: string, clientLimit: number | undefined): number | undefined {
+  const own = defaultNewTokens[arch];
+  if (clientLimit === undefined || own === undefined) return clientLimit;
+  return clientLimit < own ? clientLimit : undefined;
+}
+
 export async function runVision(
   service: CaptionService,
   labels: LabelSettings,
@@ -121,6 +141,8 @@ export async function runVision(
     modelPrompt = modelPromptFor(kind, request.prompt);
   }
 
+  const maxNewTokens = effectiveMaxNewTokens(kind.arch, request.maxNewTokens);
+  const limit = maxNewTokens ?? defaultNewTokens[kind.arch];
   // Captions describe the first image; labels come from every image and are merged.
   const images = wantLabels ? request.images : request.images.slice(0, 1);
   const outputs: CaptionResponse[] = [];
@@ -130,7 +152,7 @@ export async function runVision(
         model: entry.name,
         image,
         prompt: modelPrompt.prompt,
-        maxNewTokens: request.maxNewTokens,
+        maxNewTokens,
         signal: request.signal,
       }),
     );
@@ -143,7 +165,7 @@ export async function runVision(
     const u = usageOf(kind.arch, out.tokenIds);
     promptTokens += u.prompt;
     completionTokens += u.completion;
-    if (request.maxNewTokens !== undefined && u.completion >= request.maxNewTokens) hitLimit = true;
+    if (limit !== undefined && u.completion >= limit) hitLimit = true;
   }
   const sum = (f: (o: CaptionResponse) => number) => outputs.reduce((s, o) => s + f(o), 0);
   return {

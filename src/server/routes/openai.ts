@@ -224,7 +224,8 @@ async function responses(ctx: DialectContext, req: FastifyRequest, reply: Fastif
   const text = body.text as Fields | undefined;
   const shape = jsonFormat(text && typeof text === "object" ? text.format : undefined, "text.format");
   const { answer: a, text: out } = await answer(ctx, model, turn, shape, maxNewTokens, reply);
-  const incomplete = a.finishReason === "length";
+  // Incomplete only when the client's max_output_tokens cut the answer (not the model's own limit).
+  const incomplete = maxNewTokens !== undefined && a.completionTokens >= maxNewTokens * a.outputs.length;
   const message = {
     type: "message",
     id: newId("msg_"),
