@@ -13,9 +13,15 @@ import { Runtime } from "../../src/server/runtime.js";
 import { fixturesDir } from "./helpers.js";
 
 const folders = { "vit-gpt2": join(fixturesDir, "vit-gpt2"), "florence-2": join(fixturesDir, "florence-2") };
-const image = (arch: keyof typeof folders, n: 1 | 2 = 1) => readFileSync(join(folders[arch], `image${n}.png`));
+const image = (arch: keyof typeof folders, n: 1 | 2 = 1) =>
+  readFileSync(join(folders[arch], `image${n}.png`));
 const expected = (arch: keyof typeof folders): { cases: any[] } =>
-  JSON.parse(readFileSync(join(folders[arch], "expected.json"), "utf8").replace(/(?<=[:[,]\s*)(-?Infinity|NaN)/g, "null"));
+  JSON.parse(
+    readFileSync(join(folders[arch], "expected.json"), "utf8").replace(
+      /(?<=[:[,]\s*)(-?Infinity|NaN)/g,
+      "null",
+    ),
+  );
 function seed(arch: keyof typeof folders, img: string, task?: string) {
   const c = expected(arch).cases.find((x) => x.image === img && (task === undefined || x.task === task));
   return c.generations.find((g: { name: string }) => g.name === "seed");
@@ -42,14 +48,23 @@ after(async () => {
 const vitSeed = () => String(seed("vit-gpt2", "image1.png").text[0]).trim();
 
 test("generate with an image: the model's caption, done, token counts; stream gives the same text as NDJSON", async () => {
-  const res = await ollama.generate({ model: "vit-gpt2:latest", prompt: "Describe this image.", images: [image("vit-gpt2")] });
+  const res = await ollama.generate({
+    model: "vit-gpt2:latest",
+    prompt: "Describe this image.",
+    images: [image("vit-gpt2")],
+  });
   assert.equal(res.response, vitSeed());
   assert.equal(res.done, true);
   assert.equal(res.model, "vit-gpt2:latest");
   assert.ok(res.eval_count > 0 && res.prompt_eval_count >= 1 && res.total_duration > 0);
   const parts: string[] = [];
   let last: { done: boolean; done_reason?: string } | undefined;
-  for await (const part of await ollama.generate({ model: "vit-gpt2", prompt: "Describe.", images: [image("vit-gpt2")], stream: true })) {
+  for await (const part of await ollama.generate({
+    model: "vit-gpt2",
+    prompt: "Describe.",
+    images: [image("vit-gpt2")],
+    stream: true,
+  })) {
     parts.push(part.response ?? "");
     last = part;
   }
@@ -69,14 +84,28 @@ test("chat with images in the user message, stream and not", async () => {
   assert.equal(res.message.role, "assistant");
   assert.equal(res.message.content, vitSeed());
   let text = "";
-  for await (const part of await ollama.chat({ model: "vit-gpt2", messages, stream: true })) text += part.message.content ?? "";
+  for await (const part of await ollama.chat({ model: "vit-gpt2", messages, stream: true }))
+    text += part.message.content ?? "";
   assert.equal(text, vitSeed());
 });
 
 test("Florence-2: a task token selects the task (<OD> answers its boxes as JSON); num_predict limits tokens", async () => {
-  const od = await ollama.generate({ model: "florence-2", prompt: "<OD>", images: [image("florence-2")], options: { num_predict: 20 } });
-  assert.deepEqual(JSON.parse(od.response ?? ""), seed("florence-2", "image1.png", "<OD>").post_process[0]["<OD>"]);
-  const cap = await ollama.generate({ model: "florence-2", prompt: "Describe the image in one sentence.", images: [image("florence-2")], options: { num_predict: 20, temperature: 0.1 } });
+  const od = await ollama.generate({
+    model: "florence-2",
+    prompt: "<OD>",
+    images: [image("florence-2")],
+    options: { num_predict: 20 },
+  });
+  assert.deepEqual(
+    JSON.parse(od.response ?? ""),
+    seed("florence-2", "image1.png", "<OD>").post_process[0]["<OD>"],
+  );
+  const cap = await ollama.generate({
+    model: "florence-2",
+    prompt: "Describe the image in one sentence.",
+    images: [image("florence-2")],
+    options: { num_predict: 20, temperature: 0.1 },
+  });
   assert.equal(cap.response, String(seed("florence-2", "image1.png", "<CAPTION>").text[0]).trim());
 });
 
@@ -88,7 +117,8 @@ test("format json (PhotoPrism's labels request, with its extra fields) → one o
       id: "3c1f",
       model: "vit-gpt2:latest",
       system: "You are a PhotoPrism vision model. Output concise JSON.",
-      prompt: 'Analyze the image.\n\nReturn JSON that matches this schema:\n{"labels":[{"name":"","confidence":0,"topicality":0}]}',
+      prompt:
+        'Analyze the image.\n\nReturn JSON that matches this schema:\n{"labels":[{"name":"","confidence":0,"topicality":0}]}',
       suffix: "",
       format: "json",
       think: false,
@@ -128,7 +158,12 @@ test("keep_alive: an empty prompt loads, keep_alive 0 unloads (after a request t
   const pid = runtime.loaded().find((m) => m.name === "vit-gpt2")?.pid;
   assert.ok(pid);
 
-  const res = await ollama.generate({ model: "vit-gpt2", prompt: "Describe.", images: [image("vit-gpt2")], keep_alive: 0 });
+  const res = await ollama.generate({
+    model: "vit-gpt2",
+    prompt: "Describe.",
+    images: [image("vit-gpt2")],
+    keep_alive: 0,
+  });
   assert.equal(res.response, vitSeed());
   ps = await ollama.ps();
   assert.ok(!ps.models.some((m) => m.name === "vit-gpt2:latest"), JSON.stringify(ps));
@@ -148,14 +183,30 @@ test("errors: {error} with a 4xx status (unknown model, no images, not an image,
       return true;
     });
   };
-  await rejects(ollama.generate({ model: "llava:7b", prompt: "hi", images: [image("vit-gpt2")] }), 404, /model not found/);
+  await rejects(
+    ollama.generate({ model: "llava:7b", prompt: "hi", images: [image("vit-gpt2")] }),
+    404,
+    /model not found/,
+  );
   await rejects(ollama.generate({ model: "vit-gpt2", prompt: "hi" }), 400, /no image/);
-  await rejects(ollama.chat({ model: "vit-gpt2", messages: [{ role: "user", content: "hi" }] }), 400, /no image/);
-  await rejects(ollama.generate({ model: "vit-gpt2", prompt: "hi", images: [Buffer.from("hello, not an image")] }), 400, /not an image|invalid/);
+  await rejects(
+    ollama.chat({ model: "vit-gpt2", messages: [{ role: "user", content: "hi" }] }),
+    400,
+    /no image/,
+  );
+  await rejects(
+    ollama.generate({ model: "vit-gpt2", prompt: "hi", images: [Buffer.from("hello, not an image")] }),
+    400,
+    /not an image|invalid/,
+  );
   await rejects(ollama.generate({ model: "vit-gpt2", prompt: "hi", images: ["%%%"] }), 400, /base64/);
   await rejects(ollama.generate({ model: "vit-gpt2", prompt: "", keep_alive: "soon" }), 400, /keep_alive/);
   const raw = async (body: string, headers: Record<string, string> = { authorization: "Bearer ol-key" }) => {
-    const res = await fetch(`${base}/api/generate`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+    const res = await fetch(`${base}/api/generate`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body,
+    });
     return { status: res.status, body: (await res.json()) as any };
   };
   const bad = await raw("{not json");

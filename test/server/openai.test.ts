@@ -17,7 +17,12 @@ const folders = { "vit-gpt2": join(fixturesDir, "vit-gpt2"), "florence-2": join(
 const dataUrl = (arch: keyof typeof folders, n: 1 | 2 = 1) =>
   `data:image/png;base64,${readFileSync(join(folders[arch], `image${n}.png`)).toString("base64")}`;
 const expected = (arch: keyof typeof folders): { cases: any[] } =>
-  JSON.parse(readFileSync(join(folders[arch], "expected.json"), "utf8").replace(/(?<=[:[,]\s*)(-?Infinity|NaN)/g, "null"));
+  JSON.parse(
+    readFileSync(join(folders[arch], "expected.json"), "utf8").replace(
+      /(?<=[:[,]\s*)(-?Infinity|NaN)/g,
+      "null",
+    ),
+  );
 function seed(arch: keyof typeof folders, img: string, task?: string) {
   const c = expected(arch).cases.find((x) => x.image === img && (task === undefined || x.task === task));
   return c.generations.find((g: { name: string }) => g.name === "seed");
@@ -75,7 +80,10 @@ const userImage = (text: string, url: string): OpenAI.Chat.ChatCompletionMessage
 test("chat completion with an image: the caption, finish_reason, usage", async () => {
   const res = await client.chat.completions.create({
     model: "vit-gpt2",
-    messages: [{ role: "system", content: "You describe images." }, userImage("What is in this image?", dataUrl("vit-gpt2"))],
+    messages: [
+      { role: "system", content: "You describe images." },
+      userImage("What is in this image?", dataUrl("vit-gpt2")),
+    ],
     max_tokens: 300,
   });
   assert.equal(res.object, "chat.completion");
@@ -86,7 +94,11 @@ test("chat completion with an image: the caption, finish_reason, usage", async (
   // The random-weight model never emits EOS: it stops at its own length limit (max_length 16).
   assert.equal(res.choices[0]!.finish_reason, "length");
   assert.equal(res.usage?.completion_tokens, 15);
-  assert.ok(res.usage && res.usage.completion_tokens > 0 && res.usage.total_tokens === res.usage.prompt_tokens + res.usage.completion_tokens);
+  assert.ok(
+    res.usage &&
+      res.usage.completion_tokens > 0 &&
+      res.usage.total_tokens === res.usage.prompt_tokens + res.usage.completion_tokens,
+  );
 });
 
 test("chat completion streamed: SSE chunks that add up to the same text, a finish_reason, usage on request, [DONE]", async () => {
@@ -115,7 +127,11 @@ test("chat completion streamed: SSE chunks that add up to the same text, a finis
   const raw = await fetch(`${base}/v1/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: "Bearer oa-key" },
-    body: JSON.stringify({ model: "vit-gpt2", stream: true, messages: [userImage("x", dataUrl("vit-gpt2"))] }),
+    body: JSON.stringify({
+      model: "vit-gpt2",
+      stream: true,
+      messages: [userImage("x", dataUrl("vit-gpt2"))],
+    }),
   });
   assert.match(String(raw.headers.get("content-type")), /^text\/event-stream/);
   assert.match(await raw.text(), /data: \[DONE\]\n\n$/);
@@ -127,20 +143,30 @@ test("max_completion_tokens limits generation (finish_reason length); Florence-2
     messages: [userImage("<CAPTION>", dataUrl("florence-2"))],
     max_completion_tokens: 20,
   });
-  assert.equal(res.choices[0]!.message.content, String(seed("florence-2", "image1.png", "<CAPTION>").text[0]).trim());
+  assert.equal(
+    res.choices[0]!.message.content,
+    String(seed("florence-2", "image1.png", "<CAPTION>").text[0]).trim(),
+  );
   assert.equal(res.choices[0]!.finish_reason, "length");
   assert.equal(res.usage?.completion_tokens, 20);
   const labels = await client.chat.completions.create({
     model: "vit-gpt2",
     messages: [userImage("Label this image.", dataUrl("vit-gpt2"))],
-    response_format: { type: "json_schema", json_schema: { name: "photoprism_vision_labels_v1", schema: labelSchema, strict: true } },
+    response_format: {
+      type: "json_schema",
+      json_schema: { name: "photoprism_vision_labels_v1", schema: labelSchema, strict: true },
+    },
   });
   assert.ok(Array.isArray(JSON.parse(labels.choices[0]!.message.content ?? "").labels));
 });
 
 test("Responses API with PhotoPrism's payload: labels as json_schema output_text; a caption without text.format", async () => {
   const input = (prompt: string) => [
-    { role: "system" as const, type: "message" as const, content: [{ type: "input_text" as const, text: "You are a PhotoPrism vision model." }] },
+    {
+      role: "system" as const,
+      type: "message" as const,
+      content: [{ type: "input_text" as const, text: "You are a PhotoPrism vision model." }],
+    },
     {
       role: "user" as const,
       type: "message" as const,
@@ -152,8 +178,12 @@ test("Responses API with PhotoPrism's payload: labels as json_schema output_text
   ];
   const labels = await client.responses.create({
     model: "vit-gpt2",
-    input: input('Analyze the image.\n\nReturn JSON that matches this schema:\n{"labels":[{"name":"","confidence":0,"topicality":0}]}'),
-    text: { format: { type: "json_schema", name: "photoprism_vision_labels_v1", schema: labelSchema, strict: true } },
+    input: input(
+      'Analyze the image.\n\nReturn JSON that matches this schema:\n{"labels":[{"name":"","confidence":0,"topicality":0}]}',
+    ),
+    text: {
+      format: { type: "json_schema", name: "photoprism_vision_labels_v1", schema: labelSchema, strict: true },
+    },
     max_output_tokens: 1024,
     service_tier: "flex",
   });
@@ -164,11 +194,22 @@ test("Responses API with PhotoPrism's payload: labels as json_schema output_text
   assert.equal(part.type, "output_text");
   const parsed = JSON.parse(part.text);
   assert.ok(parsed.labels.length > 0);
-  for (const l of parsed.labels) assert.ok(typeof l.name === "string" && l.confidence >= 0 && l.confidence <= 1 && l.topicality >= 0 && l.topicality <= 1);
+  for (const l of parsed.labels)
+    assert.ok(
+      typeof l.name === "string" &&
+        l.confidence >= 0 &&
+        l.confidence <= 1 &&
+        l.topicality >= 0 &&
+        l.topicality <= 1,
+    );
   assert.equal(labels.output_text, part.text);
   assert.ok(labels.usage && labels.usage.output_tokens > 0);
 
-  const caption = await client.responses.create({ model: "vit-gpt2", input: input("Write one sentence about the image."), max_output_tokens: 512 });
+  const caption = await client.responses.create({
+    model: "vit-gpt2",
+    input: input("Write one sentence about the image."),
+    max_output_tokens: 512,
+  });
   assert.equal(caption.output_text, vitSeed());
   assert.equal(caption.status, "completed");
 });
@@ -176,7 +217,15 @@ test("Responses API with PhotoPrism's payload: labels as json_schema output_text
 test("Responses API streamed: text deltas and a completed response", async () => {
   const stream = await client.responses.create({
     model: "vit-gpt2",
-    input: [{ role: "user", content: [{ type: "input_text", text: "Describe." }, { type: "input_image", image_url: dataUrl("vit-gpt2"), detail: "auto" }] }],
+    input: [
+      {
+        role: "user",
+        content: [
+          { type: "input_text", text: "Describe." },
+          { type: "input_image", image_url: dataUrl("vit-gpt2"), detail: "auto" },
+        ],
+      },
+    ],
     stream: true,
   });
   let text = "";
@@ -207,12 +256,38 @@ test("errors in OpenAI's shape: unknown model, no image, non-image data URL, pri
       return true;
     });
   };
-  await rejects(client.chat.completions.create({ model: "gpt-4o", messages: [userImage("hi", dataUrl("vit-gpt2"))] }), 404, "model_not_found");
-  await rejects(client.chat.completions.create({ model: "vit-gpt2", messages: [{ role: "user", content: "hi" }] }), 400, "image_required");
-  await rejects(client.chat.completions.create({ model: "vit-gpt2", messages: [userImage("hi", "data:text/plain;base64,aGVsbG8=")] }), 400, "image_invalid");
-  await rejects(client.chat.completions.create({ model: "vit-gpt2", messages: [userImage("hi", "https://10.0.0.1/cat.jpg")] }), 400, "url_forbidden");
+  await rejects(
+    client.chat.completions.create({ model: "gpt-4o", messages: [userImage("hi", dataUrl("vit-gpt2"))] }),
+    404,
+    "model_not_found",
+  );
+  await rejects(
+    client.chat.completions.create({ model: "vit-gpt2", messages: [{ role: "user", content: "hi" }] }),
+    400,
+    "image_required",
+  );
+  await rejects(
+    client.chat.completions.create({
+      model: "vit-gpt2",
+      messages: [userImage("hi", "data:text/plain;base64,aGVsbG8=")],
+    }),
+    400,
+    "image_invalid",
+  );
+  await rejects(
+    client.chat.completions.create({
+      model: "vit-gpt2",
+      messages: [userImage("hi", "https://10.0.0.1/cat.jpg")],
+    }),
+    400,
+    "url_forbidden",
+  );
   await rejects(client.responses.create({ model: "vit-gpt2", input: "hello" }), 400, "image_required");
-  await rejects(new OpenAI({ baseURL: `${base}/v1`, apiKey: "wrong", maxRetries: 0 }).models.list(), 401, "invalid_api_key");
+  await rejects(
+    new OpenAI({ baseURL: `${base}/v1`, apiKey: "wrong", maxRetries: 0 }).models.list(),
+    401,
+    "invalid_api_key",
+  );
   const res = await fetch(`${base}/v1/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: "Bearer oa-key" },

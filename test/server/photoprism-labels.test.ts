@@ -62,13 +62,24 @@ test("<OD>: one label per class, topicality from the box area, more instances mo
   assert.equal(byName.Car!.topicality, 0.25);
   assert.equal(byName.Person!.topicality, 0.1); // tiny boxes: the floor
   assert.ok(byName.Person!.confidence > byName.Dog!.confidence);
-  assert.deepEqual(labelsOf({ task: "<OD>", text: "", result: { "<OD>": { bboxes: [], labels: [] } }, image }), []);
+  assert.deepEqual(
+    labelsOf({ task: "<OD>", text: "", result: { "<OD>": { bboxes: [], labels: [] } }, image }),
+    [],
+  );
 });
 
 test("Kosmos-2 entities: phrases without articles, area of normalised boxes; no entities → caption nouns", () => {
   const entities = [
-    { phrase: "a snowman", span: [12, 21] as [number, number], boxes: [[0.2, 0.1, 0.7, 0.9] as [number, number, number, number]] },
-    { phrase: "the fire", span: [30, 38] as [number, number], boxes: [[0, 0, 0.1, 0.1] as [number, number, number, number]] },
+    {
+      phrase: "a snowman",
+      span: [12, 21] as [number, number],
+      boxes: [[0.2, 0.1, 0.7, 0.9] as [number, number, number, number]],
+    },
+    {
+      phrase: "the fire",
+      span: [30, 38] as [number, number],
+      boxes: [[0, 0, 0.1, 0.1] as [number, number, number, number]],
+    },
   ];
   const labels = labelsOf({ text: "An image of a snowman warming himself by the fire.", entities, image });
   assert.deepEqual(labels, [
@@ -100,7 +111,11 @@ test("merging 3 tiles: one entry per name (case-insensitive), highest values, lo
     { name: "Lamp", confidence: 0.6, topicality: 0.1 },
     { name: "Sofa", confidence: 0.4, topicality: 0.2 },
   ]);
-  assert.deepEqual(JSON.parse(labelsJson(merged)).labels[0], { name: "Cat", confidence: 0.8, topicality: 0.9 });
+  assert.deepEqual(JSON.parse(labelsJson(merged)).labels[0], {
+    name: "Cat",
+    confidence: 0.8,
+    topicality: 0.9,
+  });
 });
 
 test("which task serves labels: an explicit label token, the configured task, PromptGen → tags, else <OD>", () => {
@@ -124,7 +139,10 @@ test("prompt → task: Florence-2 task tokens, free text by keywords; other mode
     prompt: "<CAPTION_TO_PHRASE_GROUNDING>a red car",
     task: "<CAPTION_TO_PHRASE_GROUNDING>",
   });
-  assert.deepEqual(modelPromptFor(florence, "<GENERATE_TAGS>"), { prompt: "<GENERATE_TAGS>", task: "<GENERATE_TAGS>" });
+  assert.deepEqual(modelPromptFor(florence, "<GENERATE_TAGS>"), {
+    prompt: "<GENERATE_TAGS>",
+    task: "<GENERATE_TAGS>",
+  });
   assert.equal(modelPromptFor(florence, "Describe this image in one sentence.").task, "<CAPTION>");
   assert.equal(modelPromptFor(florence, undefined).task, "<CAPTION>");
   assert.equal(captionTaskFor("Describe this image in detail"), "<DETAILED_CAPTION>");
@@ -153,5 +171,11 @@ test("JSON shapes, keep_alive durations, token usage", () => {
   assert.equal(parseKeepAlive(-1), -1);
   assert.throws(() => parseKeepAlive("soon"), /keep_alive/);
   assert.deepEqual(usageOf("florence-2", [2, 0, 5, 6, 2]), { prompt: 1, completion: 4 });
-  assert.deepEqual(usageOf("kosmos-2", Array.from({ length: 91 }, (_, i) => i)), { prompt: 71, completion: 20 });
+  assert.deepEqual(
+    usageOf(
+      "kosmos-2",
+      Array.from({ length: 91 }, (_, i) => i),
+    ),
+    { prompt: 71, completion: 20 },
+  );
 });

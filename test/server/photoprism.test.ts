@@ -27,7 +27,10 @@ const dataUrl = (bytes: Buffer, type = "image/png") => `data:${type};base64,${by
 type Expected = { cases: any[] };
 const expected = (arch: keyof typeof folders): Expected =>
   JSON.parse(
-    readFileSync(join(folders[arch], "expected.json"), "utf8").replace(/(?<=[:[,]\s*)(-?Infinity|NaN)/g, "null"),
+    readFileSync(join(folders[arch], "expected.json"), "utf8").replace(
+      /(?<=[:[,]\s*)(-?Infinity|NaN)/g,
+      "null",
+    ),
   );
 /** The `seed` generation of a fixture case (Kosmos-2: its post-processed caption; Florence-2: the text). */
 function seedText(arch: keyof typeof folders, image: string, task?: string): string {
@@ -68,15 +71,31 @@ before(async () => {
     tlsDir = mkdtempSync(join(tmpdir(), "sightline-tls-"));
     execFileSync(
       "openssl",
-      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-        "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", join(tlsDir, "key.pem"), "-out", join(tlsDir, "cert.pem")],
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        join(tlsDir, "key.pem"),
+        "-out",
+        join(tlsDir, "cert.pem"),
+      ],
       { stdio: "ignore" },
     );
     ca = readFileSync(join(tlsDir, "cert.pem"));
     const images: Record<string, Buffer> = { "/thumb/1": png("kosmos-2", 1), "/thumb/2": png("kosmos-2", 2) };
     tls = createServer({ key: readFileSync(join(tlsDir, "key.pem")), cert: ca }, (req, res) => {
       const body = images[req.url ?? ""];
-      if (req.url === "/page") return void res.writeHead(200, { "content-type": "text/html" }).end("<html>hi</html>");
+      if (req.url === "/page")
+        return void res.writeHead(200, { "content-type": "text/html" }).end("<html>hi</html>");
       if (!body) return void res.writeHead(404).end();
       res.writeHead(200, { "content-type": "image/png" }).end(body);
     });
@@ -111,11 +130,22 @@ const post = (path: string, payload: unknown, headers: Record<string, string> = 
 
 /** The request PhotoPrism's vision engine sends (ApiRequest, spec 1.3). */
 function photoprismRequest(fields: Record<string, unknown>) {
-  return { id: "0f7c1a52-3d0e-4c59-9a61-2b7d0c1e9a10", model: "kosmos-2", version: "latest", suffix: "", stream: false, options: {}, ...fields };
+  return {
+    id: "0f7c1a52-3d0e-4c59-9a61-2b7d0c1e9a10",
+    model: "kosmos-2",
+    version: "latest",
+    suffix: "",
+    stream: false,
+    options: {},
+    ...fields,
+  };
 }
 
 /** What PhotoPrism's client checks on every success (spec 1.4, P1, P2). */
-function assertEnvelope(res: { statusCode: number; headers: Record<string, unknown>; body: string }, type: string) {
+function assertEnvelope(
+  res: { statusCode: number; headers: Record<string, unknown>; body: string },
+  type: string,
+) {
   assert.equal(res.statusCode, 200, res.body);
   assert.match(String(res.headers["content-type"]), /^application\/json/);
   const body = JSON.parse(res.body);
@@ -131,7 +161,9 @@ function assertEnvelope(res: { statusCode: number; headers: Record<string, unkno
 
 test("V1: caption with one JPEG data-URL thumbnail → {id, code, model{type,name,version}, result.caption{text,source,confidence}}", async () => {
   const jpeg = await sharp(png("kosmos-2", 1)).jpeg().toBuffer();
-  const res = await app.inject(post("caption", photoprismRequest({ prompt: captionPrompt, images: [dataUrl(jpeg, "image/jpeg")] })));
+  const res = await app.inject(
+    post("caption", photoprismRequest({ prompt: captionPrompt, images: [dataUrl(jpeg, "image/jpeg")] })),
+  );
   const body = assertEnvelope(res, "caption");
   assert.equal(body.id, "0f7c1a52-3d0e-4c59-9a61-2b7d0c1e9a10");
   assert.deepEqual(body.model, { type: "caption", name: "kosmos-2", version: "patch14-224" });
@@ -143,11 +175,21 @@ test("V1: caption with one JPEG data-URL thumbnail → {id, code, model{type,nam
 });
 
 test("caption text is the model's own caption (the fixture's seed generation), whatever the free-text prompt says", async () => {
-  const res = await app.inject(post("caption", photoprismRequest({ prompt: captionPrompt, images: [dataUrl(png("kosmos-2", 1))] })));
+  const res = await app.inject(
+    post("caption", photoprismRequest({ prompt: captionPrompt, images: [dataUrl(png("kosmos-2", 1))] })),
+  );
   assert.equal(res.json().result.caption.text, seedText("kosmos-2", "image1.png"));
   // Florence-2 runs <CAPTION> for free text; options.num_predict limits the new tokens (20 = the seed's).
   const fl = await app.inject(
-    post("caption", photoprismRequest({ model: "florence-2", prompt: captionPrompt, options: { num_predict: 20, temperature: 0.1 }, images: [dataUrl(png("florence-2", 1))] })),
+    post(
+      "caption",
+      photoprismRequest({
+        model: "florence-2",
+        prompt: captionPrompt,
+        options: { num_predict: 20, temperature: 0.1 },
+        images: [dataUrl(png("florence-2", 1))],
+      }),
+    ),
   );
   assert.equal(fl.statusCode, 200, fl.body);
   assert.equal(fl.json().result.caption.text, seedText("florence-2", "image1.png", "<CAPTION>"));
@@ -161,24 +203,33 @@ test("V2: no id → a fresh UUID", async () => {
   assert.match(body.id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
 });
 
-test("V3/V4: https image URLs (FileScheme https, and the legacy {id, url} format) are fetched", { skip: !hasOpenssl && "no openssl" }, async () => {
-  const res = await app.inject(post("caption", photoprismRequest({ id: "https-1", images: [`${tlsBase}/thumb/1`] })));
-  const body = assertEnvelope(res, "caption");
-  assert.equal(body.id, "https-1");
-  assert.equal(body.result.caption.text, seedText("kosmos-2", "image1.png"));
-  const legacy = await app.inject(post("caption", { id: "B", url: `${tlsBase}/thumb/2` }));
-  assert.equal(assertEnvelope(legacy, "caption").result.caption.text, seedText("kosmos-2", "image2.png"));
-  // Not an image, missing, or a self-signed host the server does not trust / a private address by default.
-  for (const [server, url] of [
-    [app, `${tlsBase}/page`],
-    [app, `${tlsBase}/missing`],
-    [strict, `${tlsBase}/thumb/1`],
-  ] as const) {
-    const bad = await server.inject(post("caption", photoprismRequest({ id: "C", images: [url] })));
-    assert.equal(bad.statusCode, 400, `${url}: ${bad.body}`);
-    assert.deepEqual({ ...(bad.json() as object), message: undefined }, { id: "C", code: 400, error: "Bad Request", message: undefined });
-  }
-});
+test(
+  "V3/V4: https image URLs (FileScheme https, and the legacy {id, url} format) are fetched",
+  { skip: !hasOpenssl && "no openssl" },
+  async () => {
+    const res = await app.inject(
+      post("caption", photoprismRequest({ id: "https-1", images: [`${tlsBase}/thumb/1`] })),
+    );
+    const body = assertEnvelope(res, "caption");
+    assert.equal(body.id, "https-1");
+    assert.equal(body.result.caption.text, seedText("kosmos-2", "image1.png"));
+    const legacy = await app.inject(post("caption", { id: "B", url: `${tlsBase}/thumb/2` }));
+    assert.equal(assertEnvelope(legacy, "caption").result.caption.text, seedText("kosmos-2", "image2.png"));
+    // Not an image, missing, or a self-signed host the server does not trust / a private address by default.
+    for (const [server, url] of [
+      [app, `${tlsBase}/page`],
+      [app, `${tlsBase}/missing`],
+      [strict, `${tlsBase}/thumb/1`],
+    ] as const) {
+      const bad = await server.inject(post("caption", photoprismRequest({ id: "C", images: [url] })));
+      assert.equal(bad.statusCode, 400, `${url}: ${bad.body}`);
+      assert.deepEqual(
+        { ...(bad.json() as object), message: undefined },
+        { id: "C", code: 400, error: "Bad Request", message: undefined },
+      );
+    }
+  },
+);
 
 test("V5/V6/V8: labels with 3 tiles, the JSON-schema prompt and every extra field → one merged, Title-Case list", async () => {
   const tiles = [png("kosmos-2", 1), png("kosmos-2", 2), png("kosmos-2", 1)];
@@ -208,29 +259,49 @@ test("V5/V6/V8: labels with 3 tiles, the JSON-schema prompt and every extra fiel
     assert.ok(typeof l.topicality === "number" && l.topicality >= 0 && l.topicality <= 1);
   }
   // Kosmos-2 found no grounded entities in these random-weight captions: the captions' nouns, merged.
-  const per = ["image1.png", "image2.png", "image1.png"].map((img) => labelsOf({ text: seedText("kosmos-2", img), image: { width: 1, height: 1 } }));
+  const per = ["image1.png", "image2.png", "image1.png"].map((img) =>
+    labelsOf({ text: seedText("kosmos-2", img), image: { width: 1, height: 1 } }),
+  );
   assert.deepEqual(labels, mergeLabels(per));
 });
 
 test("labels: the configured task on Florence-2 (<GENERATE_TAGS>), the labels model when none is named", async () => {
   const res = await app.inject(
-    post("labels", photoprismRequest({ model: "florence-2", prompt: labelPrompt, options: { num_predict: 20 }, images: [dataUrl(png("florence-2", 1))] })),
+    post(
+      "labels",
+      photoprismRequest({
+        model: "florence-2",
+        prompt: labelPrompt,
+        options: { num_predict: 20 },
+        images: [dataUrl(png("florence-2", 1))],
+      }),
+    ),
   );
   const body = assertEnvelope(res, "labels");
   const tags = seedText("florence-2", "image1.png", "<GENERATE_TAGS>");
-  assert.deepEqual(body.result.labels, mergeLabels([labelsOf({ task: "<GENERATE_TAGS>", text: tags, image: { width: 64, height: 48 } })]));
-  const unnamed = await app.inject(post("labels", photoprismRequest({ model: "", images: [dataUrl(png("kosmos-2", 1))] })));
+  assert.deepEqual(
+    body.result.labels,
+    mergeLabels([labelsOf({ task: "<GENERATE_TAGS>", text: tags, image: { width: 64, height: 48 } })]),
+  );
+  const unnamed = await app.inject(
+    post("labels", photoprismRequest({ model: "", images: [dataUrl(png("kosmos-2", 1))] })),
+  );
   assert.equal(assertEnvelope(unnamed, "labels").model.name, "kosmos-2");
 });
 
 test("nsfw and face: 501 with the error body until such a model is configured", async () => {
   for (const path of ["nsfw", "face"]) {
-    const res = await app.inject(post(path, photoprismRequest({ id: "N", images: [dataUrl(png("kosmos-2", 1))] })));
+    const res = await app.inject(
+      post(path, photoprismRequest({ id: "N", images: [dataUrl(png("kosmos-2", 1))] })),
+    );
     assert.equal(res.statusCode, 501, res.body);
     assert.equal(res.json().id, "N");
     assert.equal(res.json().code, 501);
     assert.equal(res.json().error, "Not Implemented");
-    assert.match(res.json().message, new RegExp(`no ${path === "nsfw" ? "nsfw" : "face embedding"} model configured`));
+    assert.match(
+      res.json().message,
+      new RegExp(`no ${path === "nsfw" ? "nsfw" : "face embedding"} model configured`),
+    );
   }
 });
 
@@ -241,7 +312,16 @@ test("E1–E9: errors are {id, code, error} with the status PhotoPrism expects",
     { name: "no images", req: post("caption", { id: "E", model: "kosmos-2" }), status: 400 },
     { name: "empty images", req: post("labels", { id: "E", images: [] }), status: 400 },
     { name: "images not a list", req: post("labels", { id: "E", images: good }), status: 400 },
-    { name: "not JSON", req: { method: "POST", url: "/api/v1/vision/caption", headers: { ...auth, "content-type": "application/json" }, payload: "{nope" }, status: 400 },
+    {
+      name: "not JSON",
+      req: {
+        method: "POST",
+        url: "/api/v1/vision/caption",
+        headers: { ...auth, "content-type": "application/json" },
+        payload: "{nope",
+      },
+      status: 400,
+    },
     {
       name: "multipart upload",
       req: {
@@ -252,16 +332,46 @@ test("E1–E9: errors are {id, code, error} with the status PhotoPrism expects",
       },
       status: 400,
     },
-    { name: "not an image", req: post("caption", { id: "E", images: ["data:text/plain;base64,aGVsbG8gd29ybGQ="] }), status: 400 },
-    { name: "broken base64", req: post("caption", { id: "E", images: ["data:image/jpeg;base64,@@@"] }), status: 400 },
-    { name: "raw base64", req: post("caption", { id: "E", images: [png("kosmos-2", 1).toString("base64")] }), status: 400 },
+    {
+      name: "not an image",
+      req: post("caption", { id: "E", images: ["data:text/plain;base64,aGVsbG8gd29ybGQ="] }),
+      status: 400,
+    },
+    {
+      name: "broken base64",
+      req: post("caption", { id: "E", images: ["data:image/jpeg;base64,@@@"] }),
+      status: 400,
+    },
+    {
+      name: "raw base64",
+      req: post("caption", { id: "E", images: [png("kosmos-2", 1).toString("base64")] }),
+      status: 400,
+    },
     { name: "file: URL", req: post("caption", { id: "E", images: ["file:///etc/passwd"] }), status: 400 },
     { name: "local path", req: post("caption", { id: "E", images: ["/etc/passwd"] }), status: 400 },
-    { name: "plain http", req: post("caption", { id: "E", images: ["http://example.com/a.jpg"] }), status: 400 },
-    { name: "private https", req: post("caption", { id: "E", images: ["https://10.1.2.3/a.jpg"] }), status: 400, server: strict },
+    {
+      name: "plain http",
+      req: post("caption", { id: "E", images: ["http://example.com/a.jpg"] }),
+      status: 400,
+    },
+    {
+      name: "private https",
+      req: post("caption", { id: "E", images: ["https://10.1.2.3/a.jpg"] }),
+      status: 400,
+      server: strict,
+    },
     { name: "no key", req: post("caption", { id: "E", images: [good] }, {}), status: 401 },
-    { name: "wrong key", req: post("caption", { id: "E", images: [good] }, { authorization: "Bearer nope" }), status: 401 },
-    { name: "too large", req: post("caption", { id: "E", images: [`data:image/png;base64,${"A".repeat(100_000)}`] }), status: 413, server: strict },
+    {
+      name: "wrong key",
+      req: post("caption", { id: "E", images: [good] }, { authorization: "Bearer nope" }),
+      status: 401,
+    },
+    {
+      name: "too large",
+      req: post("caption", { id: "E", images: [`data:image/png;base64,${"A".repeat(100_000)}`] }),
+      status: 413,
+      server: strict,
+    },
     { name: "unknown model", req: post("caption", { id: "E", model: "gpt-9", images: [good] }), status: 404 },
   ];
   for (const c of cases) {
@@ -272,7 +382,8 @@ test("E1–E9: errors are {id, code, error} with the status PhotoPrism expects",
     assert.equal(typeof body.error, "string", c.name);
     assert.equal(typeof body.id, "string", c.name);
     // The key is checked (and the body read) only after the id could be: those get a fresh one.
-    if (!["not JSON", "multipart upload", "too large", "no key", "wrong key"].includes(c.name)) assert.equal(body.id, "E", c.name);
+    if (!["not JSON", "multipart upload", "too large", "no key", "wrong key"].includes(c.name))
+      assert.equal(body.id, "E", c.name);
   }
   assert.equal((await app.inject(post("caption", { images: [] }, {}))).json().error, "Unauthorized");
   assert.equal((await app.inject(post("labels", { id: "E", images: [] }))).json().error, "Bad Request");
@@ -291,7 +402,10 @@ test("E8: an overloaded model answers 429 + Retry-After (the status PhotoPrism r
     for (const d of done) assert.equal(d.statusCode, 200, d.body);
     assert.equal(busy.statusCode, 429, busy.body);
     assert.ok(Number(busy.headers["retry-after"]) >= 1);
-    assert.deepEqual({ ...(busy.json() as object), message: undefined }, { id: "Q", code: 429, error: "Too Many Requests", message: undefined });
+    assert.deepEqual(
+      { ...(busy.json() as object), message: undefined },
+      { id: "Q", code: 429, error: "Too Many Requests", message: undefined },
+    );
   } finally {
     await server.close();
     await slow.close();

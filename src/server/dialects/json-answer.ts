@@ -21,7 +21,8 @@ export function jsonShapeOf(schema: unknown): JsonShape {
 }
 
 export function jsonText(shape: JsonShape, answer: VisionAnswer): string {
-  if (shape === "caption") return JSON.stringify({ caption: { text: answer.text, confidence: answer.text ? 1 : 0 } });
+  if (shape === "caption")
+    return JSON.stringify({ caption: { text: answer.text, confidence: answer.text ? 1 : 0 } });
   return labelsJson(answer.labels ?? []);
 }
 

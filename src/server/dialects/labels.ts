@@ -50,7 +50,9 @@ export function titleCase(text: string): string {
     .map((word) =>
       word
         .split("-")
-        .map((part) => (acronym.test(part) ? part : part.charAt(0).toUpperCase() + part.slice(1).toLowerCase()))
+        .map((part) =>
+          acronym.test(part) ? part : part.charAt(0).toUpperCase() + part.slice(1).toLowerCase(),
+        )
         .join("-"),
     )
     .join(" ");
@@ -163,7 +165,9 @@ export function labelsOf(source: LabelSource): Label[] {
   if (task && tagTasks.has(task)) return fromTags(source.text);
   if (task && boxTasks.has(task)) {
     const value =
-      source.result && typeof source.result === "object" ? (source.result as Record<string, unknown>)[task] : undefined;
+      source.result && typeof source.result === "object"
+        ? (source.result as Record<string, unknown>)[task]
+        : undefined;
     if (value && typeof value === "object") return fromBoxes(value as BoxResult, source.image);
     return [];
   }
@@ -196,7 +200,9 @@ export function mergeLabels(lists: Label[][]): Label[] {
 
 /** The JSON text PhotoPrism's label prompt asks for: {"labels":[{"name","confidence","topicality"}]}. */
 export function labelsJson(labels: Label[]): string {
-  return JSON.stringify({ labels: labels.map((l) => ({ name: l.name, confidence: l.confidence, topicality: l.topicality })) });
+  return JSON.stringify({
+    labels: labels.map((l) => ({ name: l.name, confidence: l.confidence, topicality: l.topicality })),
+  });
 }
 
 /** The task a model runs for labels: an explicit label task token, the configured one, or by model. */

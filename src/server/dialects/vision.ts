@@ -73,7 +73,10 @@ export async function kindOf(service: CaptionService, entry: ModelEntry): Promis
   const arch = entry.modelType ? archOfModelType[entry.modelType] : undefined;
   if (arch) return { arch, taskTokens: arch === "florence-2" };
   const info = await service.info(entry.name);
-  return { arch: info.arch, taskTokens: info.arch === "florence-2" || Object.keys(info.taskPrompts ?? {}).length > 0 };
+  return {
+    arch: info.arch,
+    taskTokens: info.arch === "florence-2" || Object.keys(info.taskPrompts ?? {}).length > 0,
+  };
 }
 
 /**
@@ -90,7 +93,10 @@ export function usageOf(arch: string, tokenIds: number[]): { prompt: number; com
 
 /** The text of a run: a structured task result (<OD> boxes, grounding, OCR regions) as JSON text. */
 function answerText(out: CaptionResponse, task: string | undefined): string {
-  const value = task && out.result && typeof out.result === "object" ? (out.result as Record<string, unknown>)[task] : undefined;
+  const value =
+    task && out.result && typeof out.result === "object"
+      ? (out.result as Record<string, unknown>)[task]
+      : undefined;
   return value !== null && typeof value === "object" ? JSON.stringify(value) : out.text;
 }
 
@@ -176,7 +182,13 @@ export async function runVision(
     labels: wantLabels
       ? mergeLabels(
           outputs.map((o) =>
-            labelsOf({ task: modelPrompt.task, text: o.text, result: o.result, entities: o.entities, image: o.image }),
+            labelsOf({
+              task: modelPrompt.task,
+              text: o.text,
+              result: o.result,
+              entities: o.entities,
+              image: o.image,
+            }),
           ),
         )
       : undefined,

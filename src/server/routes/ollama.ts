@@ -30,7 +30,15 @@ export function ollamaName(entry: ModelEntry): string {
   return entry.name.includes(":") ? entry.name : `${entry.name}:latest`;
 }
 
-const durationUnits: Record<string, number> = { ns: 1e-9, us: 1e-6, "µs": 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+const durationUnits: Record<string, number> = {
+  ns: 1e-9,
+  us: 1e-6,
+  µs: 1e-6,
+  ms: 1e-3,
+  s: 1,
+  m: 60,
+  h: 3600,
+};
 
 /** keep_alive → seconds (negative: forever); a number is seconds, a string a Go duration ("5m", "1h30m"). */
 export function parseKeepAlive(value: unknown): number | undefined {
@@ -78,7 +86,8 @@ function common(ctx: DialectContext, body: Fields): Common {
   const stream = body.stream === undefined || body.stream === null ? true : body.stream;
   if (typeof stream !== "boolean") throw fail("INVALID_ARGUMENT", "stream must be true or false");
   const options = body.options ?? {};
-  if (typeof options !== "object" || Array.isArray(options)) throw fail("INVALID_ARGUMENT", "options must be an object");
+  if (typeof options !== "object" || Array.isArray(options))
+    throw fail("INVALID_ARGUMENT", "options must be an object");
   const numPredict = optionalInt(options as Fields, "num_predict", -2, 1 << 20);
   return {
     entry,
@@ -103,7 +112,13 @@ function wantsJson(format: unknown): boolean {
   throw fail("INVALID_ARGUMENT", `format must be "json" or a JSON schema object`);
 }
 
-async function answerFor(ctx: DialectContext, c: Common, images: ImageSource[], prompt: string, reply: FastifyReply) {
+async function answerFor(
+  ctx: DialectContext,
+  c: Common,
+  images: ImageSource[],
+  prompt: string,
+  reply: FastifyReply,
+) {
   const json = wantsJson(c.format);
   const answer = await runVision(ctx.service, ctx.labels, {
     model: c.entry.name,
@@ -137,7 +152,10 @@ function send(
   final: Record<string, unknown>,
 ) {
   if (!stream) return reply.type("application/json").send(final);
-  const lines = [...streamPieces(text).map((t) => JSON.stringify({ ...piece(t), done: false })), JSON.stringify(final)];
+  const lines = [
+    ...streamPieces(text).map((t) => JSON.stringify({ ...piece(t), done: false })),
+    JSON.stringify(final),
+  ];
   return reply.type("application/x-ndjson").send(lines.join("\n") + "\n");
 }
 
@@ -198,14 +216,16 @@ async function chat(ctx: DialectContext, req: FastifyRequest, reply: FastifyRepl
   const images: ImageSource[] = [];
   let prompt = "";
   messages.forEach((m, i) => {
-    if (!m || typeof m !== "object" || Array.isArray(m)) throw fail("INVALID_ARGUMENT", `messages[${i}] must be an object`);
+    if (!m || typeof m !== "object" || Array.isArray(m))
+      throw fail("INVALID_ARGUMENT", `messages[${i}] must be an object`);
     const msg = m as Fields;
     if ((msg.role ?? "user") !== "user") return;
     const content = optionalString(msg, "content");
     if (content !== undefined) prompt = content;
     images.push(...imagesOf(msg.images, `messages[${i}].images`));
   });
-  if (images.length === 0) throw fail("IMAGE_REQUIRED", "this server describes images: add images to a user message");
+  if (images.length === 0)
+    throw fail("IMAGE_REQUIRED", "this server describes images: add images to a user message");
   const { answer, text } = await answerFor(ctx, c, images, prompt, reply);
   applyKeepAlive(ctx, c.entry, c.keepAlive);
   const final = {

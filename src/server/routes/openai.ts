@@ -42,13 +42,19 @@ function openaiError(e: SightlineError): { type: string; code: string | null; pa
     case "URL_FETCH_FAILED":
       return { type: "invalid_request_error", code: e.code.toLowerCase(), param: "messages" };
   }
-  return { type: e.status >= 500 ? "server_error" : "invalid_request_error", code: e.code.toLowerCase(), param: null };
+  return {
+    type: e.status >= 500 ? "server_error" : "invalid_request_error",
+    code: e.code.toLowerCase(),
+    param: null,
+  };
 }
 
 /** An image_url / input_image reference: data: URLs and http(s) URLs (fetched under the server's rules). */
 function imageRef(value: unknown, where: string): ImageSource {
-  const url = typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Fields).url : value;
-  if (typeof url !== "string" || url.trim() === "") throw fail("INVALID_ARGUMENT", `${where} must be an image URL`);
+  const url =
+    typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Fields).url : value;
+  if (typeof url !== "string" || url.trim() === "")
+    throw fail("INVALID_ARGUMENT", `${where} must be an image URL`);
   return { kind: "url", url: url.trim() };
 }
 
@@ -61,7 +67,8 @@ interface Turn {
 function userTurns(items: unknown[], where: string, contentKey: "content"): Turn {
   const turn: Turn = { prompt: "", images: [] };
   items.forEach((m, i) => {
-    if (!m || typeof m !== "object" || Array.isArray(m)) throw fail("INVALID_ARGUMENT", `${where}[${i}] must be an object`);
+    if (!m || typeof m !== "object" || Array.isArray(m))
+      throw fail("INVALID_ARGUMENT", `${where}[${i}] must be an object`);
     const msg = m as Fields;
     const role = msg.role ?? "user";
     // Bare input_image / input_text items (Responses input without a message wrapper).
@@ -79,7 +86,8 @@ function userTurns(items: unknown[], where: string, contentKey: "content"): Turn
       turn.prompt = content;
       return;
     }
-    if (!Array.isArray(content)) throw fail("INVALID_ARGUMENT", `${where}[${i}].content must be text or a list of parts`);
+    if (!Array.isArray(content))
+      throw fail("INVALID_ARGUMENT", `${where}[${i}].content must be text or a list of parts`);
     const texts: string[] = [];
     content.forEach((p, j) => {
       const part = (p ?? {}) as Fields;
@@ -109,7 +117,8 @@ function userTurns(items: unknown[], where: string, contentKey: "content"): Turn
 /** JSON output requested by a response_format / text.format, or undefined for plain text. */
 function jsonFormat(format: unknown, where: string): JsonShape | undefined {
   if (format === undefined || format === null) return undefined;
-  if (typeof format !== "object" || Array.isArray(format)) throw fail("INVALID_ARGUMENT", `${where} must be an object`);
+  if (typeof format !== "object" || Array.isArray(format))
+    throw fail("INVALID_ARGUMENT", `${where} must be an object`);
   const f = format as Fields;
   switch (f.type) {
     case "text":
@@ -118,7 +127,8 @@ function jsonFormat(format: unknown, where: string): JsonShape | undefined {
       return "labels";
     case "json_schema": {
       // Chat completions nest the schema under json_schema; the Responses API puts it on the format.
-      const inner = (f.json_schema && typeof f.json_schema === "object" ? (f.json_schema as Fields) : f).schema;
+      const inner = (f.json_schema && typeof f.json_schema === "object" ? (f.json_schema as Fields) : f)
+        .schema;
       return jsonShapeOf(inner);
     }
     default:
@@ -154,7 +164,8 @@ async function answer(
   return { answer: a, text: shape ? jsonText(shape, a) : a.text };
 }
 
-const sse = (data: unknown, event?: string) => `${event ? `event: ${event}\n` : ""}data: ${JSON.stringify(data)}\n\n`;
+const sse = (data: unknown, event?: string) =>
+  `${event ? `event: ${event}\n` : ""}data: ${JSON.stringify(data)}\n\n`;
 
 async function chatCompletions(ctx: DialectContext, req: FastifyRequest, reply: FastifyReply) {
   const body = jsonObject(req.body);
@@ -164,7 +175,8 @@ async function chatCompletions(ctx: DialectContext, req: FastifyRequest, reply: 
   }
   const n = optionalInt(body, "n", 1, 128);
   if (n !== undefined && n > 1) throw fail("INVALID_ARGUMENT", "n: this server returns one choice (n = 1)");
-  const maxNewTokens = optionalInt(body, "max_completion_tokens", 1, 1 << 20) ?? optionalInt(body, "max_tokens", 1, 1 << 20);
+  const maxNewTokens =
+    optionalInt(body, "max_completion_tokens", 1, 1 << 20) ?? optionalInt(body, "max_tokens", 1, 1 << 20);
   const shape = jsonFormat(body.response_format, "response_format");
   const stream = body.stream === true;
   const turn = userTurns(body.messages, "messages", "content");
@@ -206,7 +218,9 @@ async function chatCompletions(ctx: DialectContext, req: FastifyRequest, reply: 
     sse(chunk({ role: "assistant", content: "" }, null)),
     ...streamPieces(text).map((t) => sse(chunk({ content: t }, null))),
     sse(chunk({}, a.finishReason)),
-    ...(includeUsage ? [sse({ id, object: "chat.completion.chunk", created, model: modelName, choices: [], usage })] : []),
+    ...(includeUsage
+      ? [sse({ id, object: "chat.completion.chunk", created, model: modelName, choices: [], usage })]
+      : []),
     "data: [DONE]\n\n",
   ];
   return reply.type("text/event-stream").header("cache-control", "no-cache").send(events.join(""));
@@ -256,12 +270,16 @@ async function responses(ctx: DialectContext, req: FastifyRequest, reply: Fastif
   if (body.stream !== true) return response;
   // The Responses streaming events a client needs: created, text deltas, done, completed.
   let seq = 0;
-  const ev = (type: string, data: Record<string, unknown>) => sse({ type, sequence_number: seq++, ...data }, type);
+  const ev = (type: string, data: Record<string, unknown>) =>
+    sse({ type, sequence_number: seq++, ...data }, type);
   const where = { item_id: message.id, output_index: 0, content_index: 0 };
   const pending = { ...response, status: "in_progress", output: [], output_text: "" };
   const events = [
     ev("response.created", { response: pending }),
-    ev("response.output_item.added", { output_index: 0, item: { ...message, status: "in_progress", content: [] } }),
+    ev("response.output_item.added", {
+      output_index: 0,
+      item: { ...message, status: "in_progress", content: [] },
+    }),
     ev("response.content_part.added", { ...where, part: { type: "output_text", text: "", annotations: [] } }),
     ...streamPieces(out).map((t) => ev("response.output_text.delta", { ...where, delta: t })),
     ev("response.output_text.done", { ...where, text: out }),
@@ -290,7 +308,10 @@ export const openaiDialect: Dialect = {
     });
     app.post("/v1/chat/completions", (req, reply) => chatCompletions(ctx, req, reply));
     app.post("/v1/responses", (req, reply) => responses(ctx, req, reply));
-    app.get("/v1/models", async () => ({ object: "list", data: ctx.service.models().map((m) => modelObject(m.name)) }));
+    app.get("/v1/models", async () => ({
+      object: "list",
+      data: ctx.service.models().map((m) => modelObject(m.name)),
+    }));
     app.get("/v1/models/:model", async (req) => {
       const name = (req.params as { model: string }).model;
       return modelObject(ctx.service.model(name).name);

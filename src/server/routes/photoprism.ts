@@ -48,7 +48,8 @@ function imageRef(ref: unknown, index: number): ImageSource {
 function imagesOf(fields: Fields): ImageSource[] {
   const images = fields.images;
   if (images !== undefined && images !== null) {
-    if (!Array.isArray(images)) throw fail("INVALID_ARGUMENT", "images must be a list of data: or https URLs");
+    if (!Array.isArray(images))
+      throw fail("INVALID_ARGUMENT", "images must be a list of data: or https URLs");
     if (images.length > 0) return images.map(imageRef);
   }
   const url = optionalString(fields, "url");
@@ -60,11 +61,17 @@ function imagesOf(fields: Fields): ImageSource[] {
 function maxNewTokensOf(options: unknown): number | undefined {
   if (!options || typeof options !== "object" || Array.isArray(options)) return undefined;
   const fields = options as Fields;
-  const n = optionalInt(fields, "num_predict", -2, 1 << 20) ?? optionalInt(fields, "max_output_tokens", 0, 1 << 20);
+  const n =
+    optionalInt(fields, "num_predict", -2, 1 << 20) ?? optionalInt(fields, "max_output_tokens", 0, 1 << 20);
   return n !== undefined && n > 0 ? n : undefined;
 }
 
-async function handle(ctx: DialectContext, type: "caption" | "labels", req: FastifyRequest, reply: FastifyReply) {
+async function handle(
+  ctx: DialectContext,
+  type: "caption" | "labels",
+  req: FastifyRequest,
+  reply: FastifyReply,
+) {
   const fields = jsonObject(req.body);
   const id = requestId(fields);
   const images = imagesOf(fields);
@@ -91,7 +98,8 @@ export const photoprismDialect: Dialect = {
     app.setErrorHandler((err, req, reply) => {
       const e = normalizeError(err);
       // PhotoPrism retries 429 only; an overloaded queue is exactly that case.
-      const status = e.code === "QUEUE_FULL" || e.code === "SHUTTING_DOWN" ? 429 : e.status === 415 ? 400 : e.status;
+      const status =
+        e.code === "QUEUE_FULL" || e.code === "SHUTTING_DOWN" ? 429 : e.status === 415 ? 400 : e.status;
       const headers = errorHeaders(e);
       if (status === 429 && !headers["retry-after"]) headers["retry-after"] = "1";
       if (status >= 500) reply.log.error({ err: e.cause ?? e, code: e.code }, e.message);
@@ -99,7 +107,12 @@ export const photoprismDialect: Dialect = {
       return reply
         .code(status)
         .headers(headers)
-        .send({ id: requestId(req.body), code: status, error: STATUS_CODES[status] ?? "Error", message: e.message });
+        .send({
+          id: requestId(req.body),
+          code: status,
+          error: STATUS_CODES[status] ?? "Error",
+          message: e.message,
+        });
     });
     app.post(`${base}/caption`, (req, reply) => handle(ctx, "caption", req, reply));
     app.post(`${base}/labels`, (req, reply) => handle(ctx, "labels", req, reply));
