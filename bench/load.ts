@@ -12,6 +12,9 @@
 //                                    p99 394 ms; c=16 11.1 req/s p50 1356 ms p99 1780 ms; no errors
 //   a 640x480 camera JPEG (158 KB):  c=1 8.0 req/s p50 109 ms; c=4 7.5 req/s p50 487 ms;
 //                                    c=16 10.2 req/s p50 1522 ms p99 1629 ms; no errors
+//   full-size random-weight ViT-GPT2 (ViT-B/16 + GPT-2 small, bench/vit-gpt2.ts's folder), the
+//   640x480 JPEG, 2 threads, 20 s per level: c=1 0.9 req/s p50 1149 ms p99 1438 ms; c=4 1.2 req/s
+//   p50 3033 ms p99 4635 ms; c=16 1.1 req/s p50 10671 ms p99 14157 ms; no errors
 // One model serves one request at a time (FIFO), so req/s stays flat and latency grows with the
 // queue: concurrency buys fairness and bounded waiting, not throughput.
 import { readFileSync } from "node:fs";
