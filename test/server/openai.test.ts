@@ -243,6 +243,10 @@ test("models list and retrieve", async () => {
   for await (const m of client.models.list()) ids.push(m.id);
   for (const id of ["vit-gpt2", "florence-2"]) assert.ok(ids.includes(id), ids.join(","));
   assert.equal((await client.models.retrieve("florence-2")).id, "florence-2");
+  await assert.rejects(
+    client.models.retrieve("owner/missing"),
+    (e: InstanceType<typeof OpenAI.APIError>) => e.status === 404,
+  );
 });
 
 test("errors in OpenAI's shape: unknown model, no image, non-image data URL, private URL, bad JSON, no key", async () => {

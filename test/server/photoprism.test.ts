@@ -411,3 +411,15 @@ test("E8: an overloaded model answers 429 + Retry-After (the status PhotoPrism r
     await slow.close();
   }
 });
+
+test("the model can be named in the path: /caption/<model>/<version>, /labels/<model>", async () => {
+  const image = dataUrl(png("kosmos-2", 1));
+  const res = await app.inject(post("caption/kosmos-2/patch14-224", { id: "P", images: [image] }));
+  const body = assertEnvelope(res, "caption");
+  assert.equal(body.model.name, "kosmos-2");
+  assert.equal(body.result.caption.text, seedText("kosmos-2", "image1.png"));
+  const labels = await app.inject(post("labels/kosmos-2", { id: "P", images: [image] }));
+  assert.equal(assertEnvelope(labels, "labels").model.name, "kosmos-2");
+  const unknown = await app.inject(post("caption/nope", { id: "P", images: [image] }));
+  assert.equal(unknown.statusCode, 404);
+});

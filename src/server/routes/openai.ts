@@ -312,8 +312,9 @@ export const openaiDialect: Dialect = {
       object: "list",
       data: ctx.service.models().map((m) => modelObject(m.name)),
     }));
-    app.get("/v1/models/:model", async (req) => {
-      const name = (req.params as { model: string }).model;
+    // Model names may contain slashes (owner/name).
+    app.get("/v1/models/*", async (req) => {
+      const name = (req.params as { "*": string })["*"];
       return modelObject(ctx.service.model(name).name);
     });
   },

@@ -5,6 +5,7 @@
 //   POST /api/v1/vision/labels   same request, 1–3 images → result: {labels: [{name, confidence, topicality}]}
 //        (one merged, de-duplicated list for all images)
 //   POST /api/v1/vision/nsfw, /face → 501 until such a model exists
+// `/caption/<model>[/<version>]` and `/labels/<model>[/<version>]` name the model in the path.
 // Legacy `{"id", "url"}` requests are accepted too. Unknown fields (system, suffix, stream, options,
 // format, think, context) are ignored. Errors: `{id, code, error: <HTTP status text>, message}`
 // with the HTTP status deciding, as PhotoPrism's own server answers; an overloaded model answers
@@ -75,8 +76,9 @@ async function handle(
   const fields = jsonObject(req.body);
   const id = requestId(fields);
   const images = imagesOf(fields);
+  const params = (req.params ?? {}) as { model?: string };
   const answer = await runVision(ctx.service, ctx.labels, {
-    model: optionalString(fields, "model"),
+    model: params.model ?? optionalString(fields, "model"),
     images,
     prompt: optionalString(fields, "prompt"),
     want: type,
@@ -114,8 +116,12 @@ export const photoprismDialect: Dialect = {
           message: e.message,
         });
     });
-    app.post(`${base}/caption`, (req, reply) => handle(ctx, "caption", req, reply));
-    app.post(`${base}/labels`, (req, reply) => handle(ctx, "labels", req, reply));
+    for (const type of ["caption", "labels"] as const) {
+      // Per-model URLs as the Vision Playground serves them: /caption/<model>[/<version>].
+      for (const path of [`${base}/${type}`, `${base}/${type}/:model`, `${base}/${type}/:model/:version`]) {
+        app.post(path, (req, reply) => handle(ctx, type, req, reply));
+      }
+    }
     app.post(`${base}/nsfw`, async (req) => {
       jsonObject(req.body);
       throw fail("NSFW_NOT_CONFIGURED");
