@@ -25,6 +25,10 @@ test("names: Title-Case, articles and punctuation dropped, sentences refused", (
   assert.equal(labelName("  the_golden retriever. "), "Golden Retriever");
   assert.equal(labelName('"a cat"'), "Cat");
   assert.equal(labelName("1girl"), "1girl");
+  assert.equal(labelName("their red cars"), "Red Car");
+  assert.equal(labelName("people"), "Person");
+  assert.equal(labelName("glasses"), "Glasses");
+  assert.equal(labelName("bus"), "Bus");
   assert.equal(labelName("123"), undefined);
   assert.equal(labelName("a dog is running across the beach"), undefined);
   assert.equal(labelName(""), undefined);
@@ -91,7 +95,14 @@ test("Kosmos-2 entities: phrases without articles, area of normalised boxes; no 
     fallback.map((l) => l.name),
     ["Man", "Horse", "Beach"],
   );
-  assert.deepEqual(captionNouns("there is a cat's toy and two cats sitting quietly"), ["cat", "toy", "cats"]);
+  assert.deepEqual(captionNouns("there is a cat's toy and two cats sitting quietly"), ["cat", "toy"]);
+  assert.deepEqual(captionNouns("a butterfly near a building, puppies playing with boxes and jeans"), [
+    "butterfly",
+    "building",
+    "puppy",
+    "box",
+    "jeans",
+  ]);
 });
 
 test("merging 3 tiles: one entry per name (case-insensitive), highest values, low confidence dropped, sorted", () => {

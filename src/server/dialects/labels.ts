@@ -58,7 +58,26 @@ export function titleCase(text: string): string {
     .join(" ");
 }
 
-const articles = /^(a|an|the|some|two|three|several|many)\s+/i;
+const determiners =
+  /^(a|an|the|some|two|three|four|several|many|his|her|their|its|my|our|your|this|that|these|those)\s+/i;
+
+/** Plurals that are names of one thing. */
+const pluraliaTantum = new Set(
+  "jeans pants trousers shorts glasses sunglasses scissors clothes news species series stairs headphones binoculars indoors outdoors".split(
+    " ",
+  ),
+);
+
+/** "dogs" → "dog", "puppies" → "puppy", "boxes" → "box"; PhotoPrism's vocabulary is singular. */
+export function singular(word: string): string {
+  const w = word.toLowerCase();
+  if (w.length < 4 || pluraliaTantum.has(w) || /(ss|us|is)$/.test(w)) return word;
+  if (w === "people") return word.slice(0, 1) + "erson";
+  if (w.endsWith("ies")) return word.slice(0, -3) + "y";
+  if (/(ches|shes|sses|xes)$/.test(w)) return word.slice(0, -2);
+  if (w.endsWith("s")) return word.slice(0, -1);
+  return word;
+}
 
 /** A raw tag or phrase → a label name, or undefined when it does not look like one. */
 export function labelName(raw: string): string | undefined {
@@ -66,11 +85,14 @@ export function labelName(raw: string): string | undefined {
     .replace(/[_\s]+/g, " ")
     .replace(/^[\s"'`*.:;!?()[\]{}#-]+|[\s"'`*.:;!?()[\]{}#-]+$/g, "")
     .trim();
-  s = s.replace(articles, "").trim();
+  s = s.replace(determiners, "").trim();
   if (!/\p{L}/u.test(s)) return undefined;
   // A label is a word or a short phrase, not a sentence.
-  if (s.split(" ").length > 4 || s.length > 48) return undefined;
-  return titleCase(s);
+  const words = s.split(" ");
+  if (words.length > 4 || s.length > 48) return undefined;
+  // The head noun (last word) in the singular: "red cars" → "Red Car".
+  words[words.length - 1] = singular(words[words.length - 1]!);
+  return titleCase(words.join(" "));
 }
 
 /** Words that are never labels when nouns are taken from a caption. */
@@ -87,15 +109,27 @@ const captionStopwords = new Set(
   ).split(" "),
 );
 
-/** Nouns-ish words of a caption, in order: no stopwords, no -ing/-ly words, no duplicates. */
+/** Words after which an -ing or -ly word is a noun ("a building", "the butterfly"). */
+const nounMarkers = new Set("a an the this that his her their its my our your".split(" "));
+
+/**
+ * Noun-ish words of a caption, in order, singular, no duplicates: no stopwords, and -ing/-ly words
+ * only right after an article or possessive ("a man riding" drops "riding", "a building" keeps it).
+ */
 export function captionNouns(caption: string): string[] {
   const seen = new Set<string>();
   const out: string[] = [];
+  let previous = "";
   for (const raw of caption.toLowerCase().split(/[^\p{L}'-]+/u)) {
     const w = raw.replace(/^['-]+|['-]+$/g, "").replace(/'s$/, "");
-    if (w.length < 3 || captionStopwords.has(w) || /(ing|ly)$/.test(w) || seen.has(w)) continue;
-    seen.add(w);
-    out.push(w);
+    const after = previous;
+    previous = w;
+    if (w.length < 3 || captionStopwords.has(w)) continue;
+    if (/(ing|ly)$/.test(w) && !nounMarkers.has(after)) continue;
+    const noun = singular(w);
+    if (seen.has(noun)) continue;
+    seen.add(noun);
+    out.push(noun);
   }
   return out;
 }
