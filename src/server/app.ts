@@ -138,7 +138,8 @@ export async function build(options: AppOptions = {}): Promise<FastifyInstance> 
   const context: DialectContext = {
     service,
     florenceMaxNewTokens: options.florenceMaxNewTokens ?? defaults.florenceMaxNewTokens,
-    labels: { model: options.labelsModel, task: options.labelsTask },
+    // An unknown --labels-model fails at startup (MODEL_NOT_FOUND), not on every label request.
+    labels: { model: options.labelsModel && runtime.registry.get(options.labelsModel).name, task: options.labelsTask },
   };
   registerOps(app, runtime);
   for (const dialect of options.dialects ?? defaultDialects) {

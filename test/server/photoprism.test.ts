@@ -423,3 +423,7 @@ test("the model can be named in the path: /caption/<model>/<version>, /labels/<m
   const unknown = await app.inject(post("caption/nope", { id: "P", images: [image] }));
   assert.equal(unknown.statusCode, 404);
 });
+
+test("an unknown --labels-model fails when the app is built", async () => {
+  await assert.rejects(build({ runtime, labelsModel: "nope" }), /model not found: nope/);
+});
