@@ -139,7 +139,10 @@ export async function build(options: AppOptions = {}): Promise<FastifyInstance> 
     service,
     florenceMaxNewTokens: options.florenceMaxNewTokens ?? defaults.florenceMaxNewTokens,
     // An unknown --labels-model fails at startup (MODEL_NOT_FOUND), not on every label request.
-    labels: { model: options.labelsModel && runtime.registry.get(options.labelsModel).name, task: options.labelsTask },
+    labels: {
+      model: options.labelsModel && runtime.registry.get(options.labelsModel).name,
+      task: options.labelsTask,
+    },
   };
   registerOps(app, runtime);
   for (const dialect of options.dialects ?? defaultDialects) {
