@@ -171,8 +171,12 @@ test("CLI: SIGTERM mid-run, then re-run: no partial file, every image captioned 
     assert.equal(code, 130, err);
     const leftovers = readdirSync(root, { recursive: true }).map(String).filter((n) => n.includes("sightline-tmp"));
     assert.deepEqual(leftovers, []);
-    const rerun = spawnSync(process.execPath, args, { encoding: "utf8" });
-    assert.equal(rerun.status, 1, rerun.stderr); // broken.jpg fails
+    // Not spawnSync: the fake server lives in this process and must keep answering.
+    const rerun = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
+    let rerunErr = "";
+    rerun.stderr.on("data", (d) => (rerunErr += d));
+    const rerunCode = await new Promise<number | null>((r) => rerun.on("exit", (c) => r(c)));
+    assert.equal(rerunCode, 1, rerunErr); // broken.jpg fails
     for (const rel of [...images, ...Array.from({ length: 8 }, (_, i) => `copy${i}.png`)]) {
       const want = images.includes(rel) ? `seed, ${expectedCaption(root, rel)}\n` : `${expectedCaption(root, rel)}\n`;
       assert.equal(readFileSync(sidecar(root, rel), "utf8"), want, rel);
