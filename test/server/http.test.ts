@@ -2,6 +2,7 @@
 // Retry-After when a model's queue is full, idle unload ending the worker and a reload after it.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { connect, type Socket } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { build } from "../../src/server/app.js";
 import type { Runtime } from "../../src/server/runtime.js";
@@ -40,12 +41,51 @@ async function describe(image: string, model?: string, server = base) {
   return { status: res.status, headers: res.headers, body: (await res.json()) as any, at: performance.now() };
 }
 
+/** An HTTP/1.1 POST over an already-open socket; resolves with the answer when the server closes. */
+function rawPost(
+  socket: Socket,
+  path: string,
+  body: string,
+): Promise<{ status: number; body: any; at: number }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    socket.on("data", (c: Buffer) => chunks.push(c));
+    socket.on("error", reject);
+    socket.on("end", () => {
+      const text = Buffer.concat(chunks).toString("utf8");
+      const [head, ...rest] = text.split("\r\n\r\n");
+      resolve({
+        status: Number(head!.split(" ")[1]),
+        body: JSON.parse(rest.join("\r\n\r\n")),
+        at: performance.now(),
+      });
+    });
+    socket.write(
+      `POST ${path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+}
+
 test("20 concurrent requests to one model are answered in arrival order", async () => {
   await describe(images[0]!); // load first, so arrival order is not blurred by the load
-  const pending: Promise<Awaited<ReturnType<typeof describe>>>[] = [];
+  // 20 connections opened up front, so connection set-up cannot reorder the requests; then the
+  // requests are written one after another, 20 ms apart.
+  const { port } = new URL(base);
+  const sockets = await Promise.all(
+    Array.from(
+      { length: 20 },
+      () =>
+        new Promise<Socket>((resolve, reject) => {
+          const s = connect(Number(port), "127.0.0.1", () => resolve(s));
+          s.once("error", reject);
+        }),
+    ),
+  );
+  const pending: ReturnType<typeof rawPost>[] = [];
   for (let i = 0; i < 20; i++) {
-    pending.push(describe(images[i]!));
-    await sleep(25); // distinct arrival times on 20 separate connections
+    pending.push(rawPost(sockets[i]!, "/api/v1/vision/describe", JSON.stringify({ image: images[i] })));
+    await sleep(20);
   }
   const answers = await Promise.all(pending);
   const seqs = answers.map((a) => {
