@@ -10,6 +10,7 @@ interface Command {
 const commands: Record<string, () => Promise<Command>> = {
   caption: () => import("./commands/caption.js"),
   "caption-folder": () => import("./commands/caption-folder.js"),
+  client: () => import("./commands/client.js"),
   models: () => import("./commands/models.js"),
   serve: () => import("./commands/serve.js"),
 };

@@ -10,7 +10,10 @@ export const TEMP_MARK = ".sightline-tmp-";
 /** A temp path beside `target` that keeps its extension (exiftool picks the format by extension). */
 export function tempPathFor(target: string): string {
   const ext = extname(target);
-  return join(dirname(target), `.${basename(target, ext)}${TEMP_MARK}${randomBytes(4).toString("hex")}${ext}`);
+  return join(
+    dirname(target),
+    `.${basename(target, ext)}${TEMP_MARK}${randomBytes(4).toString("hex")}${ext}`,
+  );
 }
 
 export function writeFileAtomic(target: string, data: string | Uint8Array): void {

@@ -7,7 +7,10 @@ import type { CaptionOptions } from "../models/types.js";
 import type { Captioner } from "./run.js";
 
 /** A model in this process. Inference runs one image at a time (it already uses every core). */
-export async function modelCaptioner(folder: string, options: Omit<CaptionOptions, "prompt"> = {}): Promise<Captioner> {
+export async function modelCaptioner(
+  folder: string,
+  options: Omit<CaptionOptions, "prompt"> = {},
+): Promise<Captioner> {
   const model = await loadModel(folder);
   let chain: Promise<unknown> = Promise.resolve();
   return {
@@ -30,27 +33,75 @@ export interface ServerCaptionerOptions {
   timeoutMs?: number;
 }
 
-/** A Sightline server, through its Florence-style API (POST /process_image). */
+/**
+ * A Sightline server. Without a model name it speaks the Florence server's API (POST /process_image,
+ * the server's Florence model); with one, the OpenAI chat API, which picks any configured model.
+ */
 export function serverCaptioner(baseUrl: string, opts: ServerCaptionerOptions = {}): Captioner {
   const base = baseUrl.replace(/\/+$/, "");
   return {
     name: `server:${base}${opts.model ? `#${opts.model}` : ""}`,
     slots: opts.slots ?? 2,
     async caption(path, prompt) {
-      const image = (await readFile(path)).toString("base64");
-      const body: Record<string, unknown> = { image, prompt: prompt ?? "<CAPTION>" };
-      if (opts.model) body.model = opts.model;
-      const answer = await postJson(`${base}/process_image`, body, opts);
-      if (typeof answer.result !== "string") {
-        throw fail("BAD_REQUEST", `${base}/process_image answered without a text result`);
-      }
-      return answer.result;
+      const bytes = await readFile(path);
+      return opts.model
+        ? captionByChat(base, bytes, opts.model, prompt, opts)
+        : captionByFlorenceApi(base, bytes, prompt, opts);
     },
     close: async () => {},
   };
 }
 
-export async function postJson(url: string, body: unknown, opts: { apiKey?: string; timeoutMs?: number } = {}): Promise<any> {
+export async function captionByFlorenceApi(
+  base: string,
+  image: Uint8Array,
+  prompt: string | undefined,
+  opts: { apiKey?: string; timeoutMs?: number } = {},
+): Promise<string> {
+  const body = { image: Buffer.from(image).toString("base64"), prompt: prompt ?? "<CAPTION>" };
+  const answer = await postJson(`${base}/process_image`, body, opts);
+  if (typeof answer.result === "string") return answer.result;
+  if (answer.result !== undefined) return JSON.stringify(answer.result);
+  throw fail("BAD_REQUEST", `${base}/process_image answered without a result`);
+}
+
+export async function captionByChat(
+  base: string,
+  image: Uint8Array,
+  model: string,
+  prompt: string | undefined,
+  opts: { apiKey?: string; timeoutMs?: number } = {},
+): Promise<string> {
+  const mime = sniffMime(image);
+  const content: unknown[] = [
+    { type: "image_url", image_url: { url: `data:${mime};base64,${Buffer.from(image).toString("base64")}` } },
+  ];
+  if (prompt) content.unshift({ type: "text", text: prompt });
+  const answer = await postJson(
+    `${base}/v1/chat/completions`,
+    { model, messages: [{ role: "user", content }] },
+    opts,
+  );
+  const text = answer?.choices?.[0]?.message?.content;
+  if (typeof text !== "string")
+    throw fail("BAD_REQUEST", `${base}/v1/chat/completions answered without a message`);
+  return text;
+}
+
+function sniffMime(b: Uint8Array): string {
+  if (b[0] === 0x89 && b[1] === 0x50) return "image/png";
+  if (b[0] === 0xff && b[1] === 0xd8) return "image/jpeg";
+  if (b[0] === 0x47 && b[1] === 0x49) return "image/gif";
+  if (b[8] === 0x57 && b[9] === 0x45) return "image/webp";
+  if ((b[0] === 0x49 && b[1] === 0x49) || (b[0] === 0x4d && b[1] === 0x4d)) return "image/tiff";
+  return "application/octet-stream";
+}
+
+export async function postJson(
+  url: string,
+  body: unknown,
+  opts: { apiKey?: string; timeoutMs?: number } = {},
+): Promise<any> {
   return requestJson(url, { method: "POST", body: JSON.stringify(body) }, opts);
 }
 
@@ -66,14 +117,20 @@ export async function requestJson(
   try {
     res = await fetch(url, { ...init, headers, signal: AbortSignal.timeout(opts.timeoutMs ?? 600_000) });
   } catch (e) {
-    throw new SightlineError("SERVER_UNREACHABLE", `cannot reach ${url}: ${(e as Error).cause ?? (e as Error).message}`);
+    throw new SightlineError(
+      "SERVER_UNREACHABLE",
+      `cannot reach ${url}: ${(e as Error).cause ?? (e as Error).message}`,
+    );
   }
   const text = await res.text();
   let json: any;
   try {
     json = JSON.parse(text);
   } catch {
-    throw new SightlineError("SERVER_UNREACHABLE", `${url} answered ${res.status} with non-JSON: ${text.slice(0, 200)}`);
+    throw new SightlineError(
+      "SERVER_UNREACHABLE",
+      `${url} answered ${res.status} with non-JSON: ${text.slice(0, 200)}`,
+    );
   }
   if (!res.ok) {
     const code = typeof json?.code === "string" ? json.code : `HTTP_${res.status}`;

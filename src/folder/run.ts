@@ -88,7 +88,10 @@ export function sidecarPath(image: string, ext: string): string {
   return image.replace(/\.[^./\\]+$/, "") + "." + ext.replace(/^\./, "");
 }
 
-export async function captionFolder(o: CaptionFolderOptions, captioners: Captioner[]): Promise<CaptionFolderSummary> {
+export async function captionFolder(
+  o: CaptionFolderOptions,
+  captioners: Captioner[],
+): Promise<CaptionFolderSummary> {
   const { images, skipped: walkIssues } = findImages(o.root, {
     include: o.include,
     exclude: o.exclude,
@@ -147,7 +150,10 @@ export async function captionFolder(o: CaptionFolderOptions, captioners: Caption
       const caption = (await captioner.caption(image.path, o.prompt)).trim();
       const text = `${o.prefix}${caption}${o.suffix}`;
       const keywords = o.tagsPrompt
-        ? (await captioner.caption(image.path, o.tagsPrompt)).split(",").map((t) => t.trim()).filter(Boolean)
+        ? (await captioner.caption(image.path, o.tagsPrompt))
+            .split(",")
+            .map((t) => t.trim())
+            .filter(Boolean)
         : [];
       for (const out of pending) {
         if (out.kind === "text") {
@@ -201,10 +207,21 @@ export async function captionFolder(o: CaptionFolderOptions, captioners: Caption
 
   if (!o.dryRun && (o.jsonl || o.csv)) {
     const rows = images
-      .map((img) => ({ img, caption: captions.get(img.path) ?? journal.captions.get(img.path) ?? existingText(img.path, o) }))
+      .map((img) => ({
+        img,
+        caption: captions.get(img.path) ?? journal.captions.get(img.path) ?? existingText(img.path, o),
+      }))
       .filter((r): r is { img: FoundImage; caption: string } => r.caption !== undefined);
-    if (o.jsonl) writeFileAtomic(o.jsonl, rows.map((r) => JSON.stringify({ file: r.img.rel, caption: r.caption }) + "\n").join(""));
-    if (o.csv) writeFileAtomic(o.csv, "file,caption\n" + rows.map((r) => `${csvField(r.img.rel)},${csvField(r.caption)}\n`).join(""));
+    if (o.jsonl)
+      writeFileAtomic(
+        o.jsonl,
+        rows.map((r) => JSON.stringify({ file: r.img.rel, caption: r.caption }) + "\n").join(""),
+      );
+    if (o.csv)
+      writeFileAtomic(
+        o.csv,
+        "file,caption\n" + rows.map((r) => `${csvField(r.img.rel)},${csvField(r.caption)}\n`).join(""),
+      );
   }
   if (!o.dryRun && !summary.interrupted && summary.failed.length === 0) journal.remove();
   return summary;

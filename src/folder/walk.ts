@@ -6,7 +6,18 @@ import picomatch from "picomatch";
 import { TEMP_MARK } from "./atomic.js";
 
 export const IMAGE_EXTENSIONS = new Set([
-  ".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".tif", ".tiff", ".avif", ".heic", ".heif", ".bmp",
+  ".jpg",
+  ".jpeg",
+  ".jpe",
+  ".png",
+  ".webp",
+  ".gif",
+  ".tif",
+  ".tiff",
+  ".avif",
+  ".heic",
+  ".heif",
+  ".bmp",
 ]);
 
 export interface WalkOptions {
@@ -74,7 +85,11 @@ export function findImages(root: string, opts: WalkOptions = {}): WalkResult {
       const rel = relative(root, path).split(sep).join("/");
       if (isDir) {
         if (!exclude(rel) && !exclude(rel + "/")) visit(path);
-      } else if (isFile && IMAGE_EXTENSIONS.has(extname(entry.name).toLowerCase()) && !entry.name.includes(TEMP_MARK)) {
+      } else if (
+        isFile &&
+        IMAGE_EXTENSIONS.has(extname(entry.name).toLowerCase()) &&
+        !entry.name.includes(TEMP_MARK)
+      ) {
         if (include(rel) && !exclude(rel)) images.push({ path, rel });
       }
     }

@@ -1,14 +1,28 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  copyFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import sharp from "sharp";
 import { captionFolder, type Captioner, type CaptionFolderOptions } from "../../src/folder/run.js";
 import { serverCaptioner } from "../../src/folder/captioners.js";
 import { MetadataWriter } from "../../src/folder/metadata.js";
-import { startFakeCaptionServer, captionFor, type FakeCaptionServer } from "../helpers/fake-caption-server.js";
+import {
+  startFakeCaptionServer,
+  captionFor,
+  type FakeCaptionServer,
+} from "../helpers/fake-caption-server.js";
 
 const shared = resolve(process.cwd(), "../shared");
 const cli = resolve(process.cwd(), "bin/sightline.js");
@@ -20,9 +34,17 @@ async function makeTree(): Promise<{ root: string; images: string[] }> {
   mkdirSync(join(root, "a", "b"), { recursive: true });
   copyFileSync(join(shared, "images/orientation/landscape_3.jpg"), join(root, "one.jpg"));
   copyFileSync(join(shared, "fixtures/blip/image1.png"), join(root, "a", "two.png"));
-  await sharp(join(shared, "fixtures/blip/image2.png")).webp().toFile(join(root, "a", "b", "three.webp"));
-  copyFileSync(join(shared, "images/tiff") + "/" + readdirSync(join(shared, "images/tiff"))[0], join(root, "a", "b", "four.tif"));
-  writeFileSync(join(root, "a", "broken.jpg"), Buffer.from("this is not a jpeg at all, just text pretending"));
+  await sharp(join(shared, "fixtures/blip/image2.png"))
+    .webp()
+    .toFile(join(root, "a", "b", "three.webp"));
+  copyFileSync(
+    join(shared, "images/tiff") + "/" + readdirSync(join(shared, "images/tiff"))[0],
+    join(root, "a", "b", "four.tif"),
+  );
+  writeFileSync(
+    join(root, "a", "broken.jpg"),
+    Buffer.from("this is not a jpeg at all, just text pretending"),
+  );
   writeFileSync(join(root, "notes.md"), "not an image");
   symlinkSync("..", join(root, "a", "loop"));
   return { root, images: ["one.jpg", "a/two.png", "a/b/three.webp", "a/b/four.tif"] };
@@ -46,8 +68,17 @@ after(async () => {
 
 function opts(root: string, over: Partial<CaptionFolderOptions> = {}): CaptionFolderOptions {
   return {
-    root, ext: "txt", mode: "skip", separator: ", ", prefix: "", suffix: "", dryRun: false,
-    followSymlinks: false, writeExif: false, backup: true, ...over,
+    root,
+    ext: "txt",
+    mode: "skip",
+    separator: ", ",
+    prefix: "",
+    suffix: "",
+    dryRun: false,
+    followSymlinks: false,
+    writeExif: false,
+    backup: true,
+    ...over,
   };
 }
 
@@ -59,9 +90,16 @@ test("two servers share a tree; corrupt images fail without stopping the run; sk
     const r = await captionFolder(opts(root, { prefix: "ohwx, " }), caps);
     assert.equal(r.total, 5);
     assert.equal(r.captioned, 4);
-    assert.deepEqual(r.failed.map((f) => f.image), ["a/broken.jpg"]);
-    for (const rel of images) assert.equal(readFileSync(sidecar(root, rel), "utf8"), `ohwx, ${expectedCaption(root, rel)}\n`);
-    assert.ok(servers.every((s, i) => s.requests > before0[i]), "both servers did work");
+    assert.deepEqual(
+      r.failed.map((f) => f.image),
+      ["a/broken.jpg"],
+    );
+    for (const rel of images)
+      assert.equal(readFileSync(sidecar(root, rel), "utf8"), `ohwx, ${expectedCaption(root, rel)}\n`);
+    assert.ok(
+      servers.every((s, i) => s.requests > before0[i]),
+      "both servers did work",
+    );
     assert.ok(!existsSync(sidecar(root, "a/broken.jpg")));
     const again = await captionFolder(opts(root), caps);
     assert.equal(again.skipped, 4);
@@ -77,17 +115,29 @@ test("overwrite, append, prepend, and the combined JSONL / CSV files", async () 
     const cap = [serverCaptioner(servers[0].url)];
     writeFileSync(sidecar(root, "one.jpg"), "old text\n");
     await captionFolder(opts(root, { mode: "append" }), cap);
-    assert.equal(readFileSync(sidecar(root, "one.jpg"), "utf8"), `old text, ${expectedCaption(root, "one.jpg")}\n`);
+    assert.equal(
+      readFileSync(sidecar(root, "one.jpg"), "utf8"),
+      `old text, ${expectedCaption(root, "one.jpg")}\n`,
+    );
     writeFileSync(sidecar(root, "one.jpg"), "old text\n");
     await captionFolder(opts(root, { mode: "prepend", separator: " | " }), cap);
-    assert.equal(readFileSync(sidecar(root, "one.jpg"), "utf8"), `${expectedCaption(root, "one.jpg")} | old text\n`);
+    assert.equal(
+      readFileSync(sidecar(root, "one.jpg"), "utf8"),
+      `${expectedCaption(root, "one.jpg")} | old text\n`,
+    );
     await captionFolder(opts(root, { mode: "overwrite", suffix: " END" }), cap);
     assert.equal(readFileSync(sidecar(root, "one.jpg"), "utf8"), `${expectedCaption(root, "one.jpg")} END\n`);
     const jsonl = join(root, "out.jsonl");
     const csv = join(root, "out.csv");
     await captionFolder(opts(root, { ext: null, jsonl, csv }), cap);
-    const rows = readFileSync(jsonl, "utf8").trim().split("\n").map((l) => JSON.parse(l));
-    assert.deepEqual(rows.map((r) => r.file), [...images].sort());
+    const rows = readFileSync(jsonl, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      rows.map((r) => r.file),
+      [...images].sort(),
+    );
     for (const row of rows) assert.equal(row.caption, expectedCaption(root, row.file));
     const csvLines = readFileSync(csv, "utf8").trim().split("\n");
     assert.equal(csvLines[0], "file,caption");
@@ -122,7 +172,10 @@ test("XMP sidecars and EXIF written through exiftool, read back", async () => {
     const mw = new MetadataWriter();
     const seed = await mw.prepareXmp(xmp, "old", ["Holiday", "shared tag"]);
     mw.commit(seed);
-    const r = await captionFolder(opts(root, { ext: null, xmp: "photo.jpg.xmp", tagsPrompt: "<GENERATE_TAGS>", include: ["*.jpg"] }), cap);
+    const r = await captionFolder(
+      opts(root, { ext: null, xmp: "photo.jpg.xmp", tagsPrompt: "<GENERATE_TAGS>", include: ["*.jpg"] }),
+      cap,
+    );
     assert.equal(r.captioned, 1);
     const tags = await mw.read(xmp);
     assert.equal(tags.Description, expectedCaption(root, "one.jpg"));
@@ -169,7 +222,9 @@ test("CLI: SIGTERM mid-run, then re-run: no partial file, every image captioned 
     child.kill("SIGTERM");
     const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
     assert.equal(code, 130, err);
-    const leftovers = readdirSync(root, { recursive: true }).map(String).filter((n) => n.includes("sightline-tmp"));
+    const leftovers = readdirSync(root, { recursive: true })
+      .map(String)
+      .filter((n) => n.includes("sightline-tmp"));
     assert.deepEqual(leftovers, []);
     // Not spawnSync: the fake server lives in this process and must keep answering.
     const rerun = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
@@ -178,7 +233,9 @@ test("CLI: SIGTERM mid-run, then re-run: no partial file, every image captioned 
     const rerunCode = await new Promise<number | null>((r) => rerun.on("exit", (c) => r(c)));
     assert.equal(rerunCode, 1, rerunErr); // broken.jpg fails
     for (const rel of [...images, ...Array.from({ length: 8 }, (_, i) => `copy${i}.png`)]) {
-      const want = images.includes(rel) ? `seed, ${expectedCaption(root, rel)}\n` : `${expectedCaption(root, rel)}\n`;
+      const want = images.includes(rel)
+        ? `seed, ${expectedCaption(root, rel)}\n`
+        : `${expectedCaption(root, rel)}\n`;
       assert.equal(readFileSync(sidecar(root, rel), "utf8"), want, rel);
     }
   } finally {
@@ -188,7 +245,11 @@ test("CLI: SIGTERM mid-run, then re-run: no partial file, every image captioned 
 });
 
 test("CLI: bad arguments are one-line errors", () => {
-  const r = spawnSync(process.execPath, [...tsxCli, "caption-folder", "/nonexistent-folder", "--server", "http://127.0.0.1:9"], { encoding: "utf8" });
+  const r = spawnSync(
+    process.execPath,
+    [...tsxCli, "caption-folder", "/nonexistent-folder", "--server", "http://127.0.0.1:9"],
+    { encoding: "utf8" },
+  );
   assert.equal(r.status, 1);
   assert.match(r.stderr.trim(), /^error FILE_NOT_FOUND: /);
   const r2 = spawnSync(process.execPath, [...tsxCli, "caption-folder", shared], { encoding: "utf8" });
@@ -199,7 +260,9 @@ test("CLI: bad arguments are one-line errors", () => {
 test("in-process model: captions equal the fixture's seed generation", async () => {
   const { modelCaptioner } = await import("../../src/folder/captioners.js");
   const fixture = join(shared, "fixtures/vit-gpt2");
-  const expected = JSON.parse(readFileSync(join(fixture, "expected.json"), "utf8").replace(/-Infinity|Infinity|NaN/g, "null"));
+  const expected = JSON.parse(
+    readFileSync(join(fixture, "expected.json"), "utf8").replace(/-Infinity|Infinity|NaN/g, "null"),
+  );
   const root = mkdtempSync(join(tmpdir(), "sl-folder-model-"));
   try {
     copyFileSync(join(fixture, "image1.png"), join(root, "image1.png"));
@@ -207,7 +270,9 @@ test("in-process model: captions equal the fixture's seed generation", async () 
     const r = await captionFolder(opts(root), [cap]);
     await cap.close();
     assert.equal(r.captioned, 1);
-    const seed = expected.cases.find((c: any) => c.image === "image1.png").generations.find((g: any) => g.name === "seed");
+    const seed = expected.cases
+      .find((c: any) => c.image === "image1.png")
+      .generations.find((g: any) => g.name === "seed");
     const text = Array.isArray(seed.text) ? seed.text[0] : seed.text;
     assert.equal(readFileSync(join(root, "image1.txt"), "utf8"), `${text.trim()}\n`);
   } finally {

@@ -26,11 +26,18 @@ export async function startFakeCaptionServer(opts: { delayMs?: number } = {}): P
         res.writeHead(status, { "content-type": "application/json" });
         res.end(JSON.stringify(json));
       };
-      if (req.method !== "POST" || req.url !== "/process_image") return answer(404, { error: "not found", code: "NOT_FOUND" });
+      if (req.method !== "POST" || req.url !== "/process_image")
+        return answer(404, { error: "not found", code: "NOT_FOUND" });
       const { image, prompt } = JSON.parse(body);
       const bytes = Buffer.from(image, "base64");
-      const isImage = bytes[0] === 0x89 || bytes[0] === 0xff || bytes.subarray(0, 4).toString() === "RIFF" || bytes[0] === 0x49 || bytes[0] === 0x4d;
-      if (!isImage || bytes.length < 64) return answer(400, { error: "invalid image", code: "IMAGE_INVALID" });
+      const isImage =
+        bytes[0] === 0x89 ||
+        bytes[0] === 0xff ||
+        bytes.subarray(0, 4).toString() === "RIFF" ||
+        bytes[0] === 0x49 ||
+        bytes[0] === 0x4d;
+      if (!isImage || bytes.length < 64)
+        return answer(400, { error: "invalid image", code: "IMAGE_INVALID" });
       setTimeout(() => answer(200, { result: captionFor(bytes, prompt) }), opts.delayMs ?? 0);
     });
   });

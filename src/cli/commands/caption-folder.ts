@@ -101,10 +101,15 @@ export async function run(argv: string[]): Promise<number> {
     throw fail("INVALID_ARGUMENT", `--xmp-naming must be photo.xmp or photo.jpg.xmp, not ${naming}`);
   }
   const concurrency = positiveInt(values.concurrency, "--concurrency");
-  if (!values.model && !values.server?.length) throw fail("INVALID_ARGUMENT", "give --model DIR|NAME or --server URL");
-  if (values.model && values.server?.length) throw fail("INVALID_ARGUMENT", "give either --model or --server, not both");
+  if (!values.model && !values.server?.length)
+    throw fail("INVALID_ARGUMENT", "give --model DIR|NAME or --server URL");
+  if (values.model && values.server?.length)
+    throw fail("INVALID_ARGUMENT", "give either --model or --server, not both");
   if (values["no-sidecar"] && !values.jsonl && !values.csv && !values.xmp && !values["write-exif"]) {
-    throw fail("INVALID_ARGUMENT", "--no-sidecar leaves nothing to write: add --jsonl, --csv, --xmp or --write-exif");
+    throw fail(
+      "INVALID_ARGUMENT",
+      "--no-sidecar leaves nothing to write: add --jsonl, --csv, --xmp or --write-exif",
+    );
   }
 
   const captioners: Captioner[] = [];
@@ -112,13 +117,16 @@ export async function run(argv: string[]): Promise<number> {
     const folder = await resolveModelFolder(values.model);
     captioners.push(
       await modelCaptioner(folder, {
-        maxNewTokens: values["max-new-tokens"] ? positiveInt(values["max-new-tokens"], "--max-new-tokens") : undefined,
+        maxNewTokens: values["max-new-tokens"]
+          ? positiveInt(values["max-new-tokens"], "--max-new-tokens")
+          : undefined,
         numBeams: values["num-beams"] ? positiveInt(values["num-beams"], "--num-beams") : undefined,
       }),
     );
   } else {
     const apiKey = values["api-key"] ?? process.env.SIGHTLINE_API_KEY;
-    for (const url of values.server ?? []) captioners.push(serverCaptioner(url, { apiKey, slots: concurrency }));
+    for (const url of values.server ?? [])
+      captioners.push(serverCaptioner(url, { apiKey, slots: concurrency }));
   }
 
   const abort = new AbortController();
@@ -179,7 +187,8 @@ export async function run(argv: string[]): Promise<number> {
 
 function positiveInt(v: string | undefined, flag: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw fail("INVALID_ARGUMENT", `${flag} must be a positive integer, not ${v}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw fail("INVALID_ARGUMENT", `${flag} must be a positive integer, not ${v}`);
   return n;
 }
 
@@ -193,7 +202,11 @@ async function resolveModelFolder(ref: string): Promise<string> {
 function makeProgress(): { update: (p: Progress) => void; stop: () => void } {
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
-      { format: "{bar} {value}/{total} images | {rate}/s | ETA {eta_formatted} | {image}", stream: process.stderr, hideCursor: true },
+      {
+        format: "{bar} {value}/{total} images | {rate}/s | ETA {eta_formatted} | {image}",
+        stream: process.stderr,
+        hideCursor: true,
+      },
       cliProgress.Presets.shades_classic,
     );
     const started = Date.now();
