@@ -15,7 +15,7 @@ import {
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import sharp from "sharp";
-import { captionFolder, type Captioner, type CaptionFolderOptions } from "../../src/folder/run.js";
+import { captionFolder, type CaptionFolderOptions } from "../../src/folder/run.js";
 import { serverCaptioner } from "../../src/folder/captioners.js";
 import { MetadataWriter } from "../../src/folder/metadata.js";
 import {

@@ -18,6 +18,7 @@ where the captions come from (one of):
   --model DIR|NAME        load a model in this process (a folder, an alias or owner/name)
   --server URL            a running sightline server (repeatable: servers share the work);
                           key from SIGHTLINE_API_KEY or --api-key
+  --server-model NAME     with --server: a model the servers serve (default: their Florence model)
 
 what to ask:
   --prompt P              prompt or task token (e.g. "<MORE_DETAILED_CAPTION>"); default: the model's caption task
@@ -58,6 +59,7 @@ export async function run(argv: string[]): Promise<number> {
       model: { type: "string" },
       server: { type: "string", multiple: true },
       "api-key": { type: "string" },
+      "server-model": { type: "string" },
       prompt: { type: "string" },
       "max-new-tokens": { type: "string" },
       "num-beams": { type: "string" },
@@ -126,7 +128,7 @@ export async function run(argv: string[]): Promise<number> {
   } else {
     const apiKey = values["api-key"] ?? process.env.SIGHTLINE_API_KEY;
     for (const url of values.server ?? [])
-      captioners.push(serverCaptioner(url, { apiKey, slots: concurrency }));
+      captioners.push(serverCaptioner(url, { apiKey, slots: concurrency, model: values["server-model"] }));
   }
 
   const abort = new AbortController();
