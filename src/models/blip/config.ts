@@ -1,5 +1,6 @@
 // BlipConfig (transformers 4.40 configuration_blip.py): a vision tower config and a text decoder
 // config, each with the defaults HF's __init__ writes out. Parsed once, validated here.
+import { configValue as pick, positiveInt } from "../../engine/config-values.js";
 import { fail } from "../../errors.js";
 
 /** BlipVisionConfig: a ViT with a fused qkv projection and a final layer norm. */
@@ -41,24 +42,6 @@ export interface BlipConfig {
 }
 
 type Json = Record<string, unknown>;
-
-function pick<T>(json: Json, key: string, fallback: T, where: string): T {
-  const v = json[key];
-  if (v === undefined || v === null) return fallback;
-  if (typeof v !== typeof fallback) {
-    throw fail(
-      "MODEL_CONFIG_INVALID",
-      `${where}.${key} should be a ${typeof fallback}, got ${JSON.stringify(v)}`,
-    );
-  }
-  return v as T;
-}
-
-function positiveInt(value: number, name: string): number {
-  if (!Number.isInteger(value) || value <= 0)
-    throw fail("MODEL_CONFIG_INVALID", `${name} must be a positive integer, got ${value}`);
-  return value;
-}
 
 export function parseBlipVisionConfig(json: Json): BlipVisionConfig {
   const w = "vision_config";

@@ -2,14 +2,12 @@
 // (batch 1, broadcast over the beams), keeps the self-attention KV cache as ORT tensors and reorders
 // its rows for beam search.
 import type { DecoderSession } from "../../engine/generation.js";
-import { Tensor, int64Tensor, type Session } from "../../engine/session.js";
+import { kvCacheFromOutputs, pastFeeds, reorderKvCache, type KvCache } from "../../engine/kv-cache.js";
+import { int64Tensor, type Session, type Tensor } from "../../engine/session.js";
 import type { Florence2LanguageConfig } from "./config.js";
 
 /** Per-layer self-attention K/V, [B, H, P, Dh] each. */
-export interface BartCache {
-  keys: Tensor[];
-  values: Tensor[];
-}
+export type BartCache = KvCache;
 
 export class BartDecoderSession implements DecoderSession<BartCache> {
   constructor(
@@ -30,35 +28,15 @@ export class BartDecoderSession implements DecoderSession<BartCache> {
     const headDim = this.cfg.dModel / heads;
     const feeds: Record<string, Tensor> = {
       ...this.cross,
+      ...pastFeeds(cache, this.cfg.decoderLayers, rows, heads, headDim),
       input_ids: int64Tensor(inputIds.flat(), [rows, len]),
     };
-    const empty = new Tensor("float32", new Float32Array(0), [rows, heads, 0, headDim]);
-    for (let i = 0; i < this.cfg.decoderLayers; i++) {
-      feeds[`past_key_${i}`] = cache ? cache.keys[i] : empty;
-      feeds[`past_value_${i}`] = cache ? cache.values[i] : empty;
-    }
     const out = await this.session.run(feeds);
-    const next: BartCache = { keys: [], values: [] };
-    for (let i = 0; i < this.cfg.decoderLayers; i++) {
-      next.keys.push(out[`present_key_${i}`]);
-      next.values.push(out[`present_value_${i}`]);
-    }
+    const next = kvCacheFromOutputs(out, this.cfg.decoderLayers);
     return { logits: out.logits.data as Float32Array, cache: next };
   }
 
   reorder(cache: BartCache, rows: number[]): BartCache {
-    return {
-      keys: cache.keys.map((t) => gatherRows(t, rows)),
-      values: cache.values.map((t) => gatherRows(t, rows)),
-    };
+    return reorderKvCache(cache, rows);
   }
-}
-
-/** Rows `rows` of a [B, …] float32 tensor, in that order. */
-function gatherRows(t: Tensor, rows: number[]): Tensor {
-  const src = t.data as Float32Array;
-  const rowSize = src.length / t.dims[0];
-  const dst = new Float32Array(rows.length * rowSize);
-  rows.forEach((r, i) => dst.set(src.subarray(r * rowSize, (r + 1) * rowSize), i * rowSize));
-  return new Tensor("float32", dst, [rows.length, ...t.dims.slice(1)]);
 }

@@ -1,5 +1,6 @@
 // config.json of a VisionEncoderDecoderModel with a ViT encoder and a GPT-2 decoder, parsed once with
 // the defaults transformers 4.40 uses (ViTConfig, GPT2Config) written out.
+import { configValue as pick } from "../../engine/config-values.js";
 import { fail } from "../../errors.js";
 
 /** HF ViTConfig (`encoder` in config.json). */
@@ -40,18 +41,6 @@ export interface VitGpt2Config {
 }
 
 type Json = Record<string, any>;
-
-function pick<T>(obj: Json, key: string, fallback: T, where: string): T {
-  const v = obj[key];
-  if (v === undefined || v === null) return fallback;
-  if (typeof v !== typeof fallback) {
-    throw fail(
-      "MODEL_CONFIG_INVALID",
-      `${where}.${key} should be a ${typeof fallback}, got ${JSON.stringify(v)}`,
-    );
-  }
-  return v as T;
-}
 
 export function parseVitConfig(raw: Json): VitConfig {
   const p = <T>(key: string, fallback: T) => pick(raw, key, fallback, "encoder");
