@@ -67,7 +67,8 @@ function keyMatches(expected: string, header: string | undefined): boolean {
   return timingSafeEqual(a, b);
 }
 
-const openRoutes = new Set(["/healthz", "/readyz"]);
+// The try-it page's static files are open too (a browser cannot send a key when it navigates).
+const openRoutes = new Set(["/healthz", "/readyz", "/", "/web/*"]);
 
 export async function build(options: AppOptions = {}): Promise<FastifyInstance> {
   const ownsRuntime = !options.runtime;

@@ -9,6 +9,7 @@ import { florenceDialect } from "./florence.js";
 import { ollamaDialect } from "./ollama.js";
 import { openaiDialect } from "./openai.js";
 import { photoprismDialect } from "./photoprism.js";
+import { webDialect } from "./web.js";
 
 export interface DialectContext {
   service: CaptionService;
@@ -28,4 +29,11 @@ export interface Dialect {
   register(app: FastifyInstance, context: DialectContext): void | Promise<void>;
 }
 
-export const defaultDialects: Dialect[] = [describeDialect, florenceDialect, photoprismDialect, ollamaDialect, openaiDialect];
+export const defaultDialects: Dialect[] = [
+  describeDialect,
+  florenceDialect,
+  photoprismDialect,
+  ollamaDialect,
+  openaiDialect,
+  webDialect,
+];

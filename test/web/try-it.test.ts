@@ -1,0 +1,131 @@
+// The try-it page in a real browser: Debian's Chromium (scripts/ci-system-deps.sh installs it),
+// driven over the DevTools protocol, against a server on 127.0.0.1 with the vit-gpt2 fixture
+// model. The caption the page shows must be Hugging Face's `seed` generation for image1.png.
+// Without Chromium the test skips, except under CI=true, where it fails saying so.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { FastifyInstance } from "fastify";
+import { build } from "../../src/server/app.js";
+import { Runtime } from "../../src/server/runtime.js";
+import { findChromium, launchChromium, type Browser } from "./cdp.js";
+
+const fixture = fileURLToPath(new URL("../../../shared/fixtures/vit-gpt2/", import.meta.url));
+const modelName = "vit-gpt2-image-captioning";
+const chromium = findChromium();
+const missing = chromium
+  ? undefined
+  : "Chromium is not installed (apt-get install chromium, or run scripts/ci-system-deps.sh as root; or set CHROMIUM)";
+const inCi = process.env.CI === "true";
+
+/** The `seed` generation's text for image1.png (case 0), stripped like the server strips it. */
+function seedCaption(): string {
+  const text = readFileSync(join(fixture, "expected.json"), "utf8").replace(
+    /(?<=[:[,]\s*)(-?Infinity|NaN)/g,
+    "null",
+  );
+  const c = (JSON.parse(text) as { cases: any[] }).cases[0];
+  assert.equal(c.image, "image1.png");
+  const seed = c.generations.find((g: { name: string }) => g.name === "seed");
+  return String(seed.text[0]).trim();
+}
+
+let app: FastifyInstance | undefined;
+let runtime: Runtime | undefined;
+let browser: Browser | undefined;
+let base = "";
+const work = mkdtempSync(join(tmpdir(), "sightline-web-test-"));
+
+before(async () => {
+  if (missing) return;
+  runtime = new Runtime({ models: { [modelName]: fixture }, threads: 1, idleUnloadSeconds: 0 });
+  app = await build({ runtime });
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const address = app.server.address();
+  assert.ok(address && typeof address === "object");
+  base = `http://127.0.0.1:${address.port}`;
+  browser = await launchChromium(chromium!);
+});
+
+after(async () => {
+  await browser?.close();
+  await app?.close();
+  await runtime?.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+test(
+  "try-it page: upload image1.png, caption it, show the fixture's caption",
+  { skip: missing && !inCi ? missing : false, timeout: 30_000 },
+  async (t) => {
+    if (missing) assert.fail(`CI=true but ${missing}`);
+    const page = await browser!.newPage(1100, 900);
+    await page.send("Page.navigate", { url: `${base}/` });
+    await page.waitFor(
+      `document.readyState === "complete" && !document.getElementById("model").disabled`,
+      "the model list",
+    );
+    assert.equal(await page.evaluate(`document.getElementById("model").value`), modelName);
+    assert.equal(await page.evaluate(`document.getElementById("task-field").hidden`), true);
+
+    await page.send("DOM.setFileInputFiles", {
+      nodeId: await page.nodeId("#file"),
+      files: [join(fixture, "image1.png")],
+    });
+    await page.waitFor(
+      `!document.getElementById("caption-button").disabled && document.getElementById("preview-img").complete`,
+      "the preview",
+    );
+    await page.click("#caption-button");
+    await page.waitFor(`["done", "error"].includes(document.body.dataset.state)`, "the answer", 20_000);
+    const error = await page.evaluate<string>(`document.getElementById("error").textContent`);
+    assert.equal(await page.evaluate(`document.body.dataset.state`), "done", error);
+    assert.equal(await page.evaluate(`document.getElementById("caption").textContent`), seedCaption());
+    const timings = await page.evaluate<string>(`document.getElementById("timings").textContent`);
+    assert.match(timings, /Round trip/);
+    assert.match(timings, /Decode/);
+
+    const shot = join(tmpdir(), `sightline-try-it-${process.pid}.png`);
+    writeFileSync(shot, await page.screenshot());
+    t.diagnostic(`screenshot: ${shot}`);
+
+    // A file that is not an image: the server's {error, code} is shown.
+    const bogus = join(work, "not-an-image.png");
+    writeFileSync(bogus, "this is text, not a PNG");
+    await page.send("DOM.setFileInputFiles", { nodeId: await page.nodeId("#file"), files: [bogus] });
+    await page.waitFor(`document.body.dataset.state === "idle"`, "the new file");
+    await page.click("#caption-button");
+    await page.waitFor(`["done", "error"].includes(document.body.dataset.state)`, "the error", 10_000);
+    assert.equal(await page.evaluate(`document.body.dataset.state`), "error");
+    assert.match(
+      await page.evaluate<string>(`document.getElementById("error").textContent`),
+      /IMAGE_INVALID/,
+    );
+  },
+);
+
+test(
+  "try-it page: fits a phone-width screen",
+  { skip: missing && !inCi ? missing : false, timeout: 15_000 },
+  async (t) => {
+    if (missing) assert.fail(`CI=true but ${missing}`);
+    const page = await browser!.newPage(375, 740, { mobile: true });
+    await page.send("Page.navigate", { url: `${base}/` });
+    await page.waitFor(
+      `document.readyState === "complete" && !document.getElementById("model").disabled`,
+      "the model list",
+    );
+    await page.send("DOM.setFileInputFiles", {
+      nodeId: await page.nodeId("#file"),
+      files: [join(fixture, "image1.png")],
+    });
+    await page.waitFor(`document.getElementById("preview-img").complete`, "the preview");
+    assert.equal(await page.evaluate(`document.documentElement.scrollWidth <= window.innerWidth`), true);
+    const shot = join(tmpdir(), `sightline-try-it-phone-${process.pid}.png`);
+    writeFileSync(shot, await page.screenshot());
+    t.diagnostic(`screenshot: ${shot}`);
+  },
+);
