@@ -340,6 +340,9 @@ function drawOverlay() {
     }
     if (region.label) {
       const w = ctx.measureText(region.label).width + 6 * ratio;
+      // Keep the label on the canvas (boxes at the right or bottom edge).
+      x = Math.max(0, Math.min(x, els.overlay.width - w));
+      y = Math.max(0, Math.min(y, els.overlay.height - 16 * ratio));
       ctx.fillStyle = colour;
       ctx.fillRect(x, y, w, 16 * ratio);
       ctx.fillStyle = "#fff";

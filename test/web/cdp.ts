@@ -26,6 +26,7 @@ type Pending = { resolve(v: any): void; reject(e: Error): void; method: string }
 export class Cdp {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  private readonly listeners = new Set<(method: string, params: any, sessionId?: string) => void>();
 
   private constructor(private readonly socket: WebSocket) {
     socket.addEventListener("message", (event) => {
@@ -34,7 +35,11 @@ export class Cdp {
         result?: unknown;
         error?: { message: string; data?: string };
       };
-      if (msg.id === undefined) return; // events are not needed: the test polls the page
+      if (msg.id === undefined) {
+        const event = msg as { method?: string; params?: unknown; sessionId?: string };
+        for (const listener of this.listeners) listener(event.method ?? "", event.params, event.sessionId);
+        return;
+      }
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
@@ -61,6 +66,12 @@ export class Cdp {
       this.pending.set(id, { resolve, reject, method });
       this.socket.send(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) }));
     });
+  }
+
+  /** Calls `listener` with every event; returns the function that removes it. */
+  onEvent(listener: (method: string, params: any, sessionId?: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   close(): void {
@@ -100,6 +111,31 @@ export class Page {
       if (Date.now() > end) throw new Error(`timed out waiting for ${what} (last value ${String(last)})`);
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  /**
+   * Answers the page's requests whose URL matches `urlPattern` (CDP Fetch patterns: * wildcards)
+   * with `answer(url)` instead of the network; returns the function that stops it.
+   */
+  async intercept(
+    urlPattern: string,
+    answer: (url: string) => { status: number; contentType: string; body: string },
+  ): Promise<() => Promise<void>> {
+    const off = this.cdp.onEvent((method, params, sessionId) => {
+      if (method !== "Fetch.requestPaused" || sessionId !== this.sessionId) return;
+      const out = answer(params.request.url as string);
+      void this.send("Fetch.fulfillRequest", {
+        requestId: params.requestId,
+        responseCode: out.status,
+        responseHeaders: [{ name: "content-type", value: out.contentType }],
+        body: Buffer.from(out.body).toString("base64"),
+      });
+    });
+    await this.send("Fetch.enable", { patterns: [{ urlPattern, requestStage: "Request" }] });
+    return async () => {
+      off();
+      await this.send("Fetch.disable");
+    };
   }
 
   async nodeId(selector: string): Promise<number> {

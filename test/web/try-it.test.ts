@@ -129,3 +129,61 @@ test(
     t.diagnostic(`screenshot: ${shot}`);
   },
 );
+
+test(
+  "try-it page: Florence-2 boxes and Kosmos-2 entities are listed and drawn over the preview",
+  { skip: missing && !inCi ? missing : false, timeout: 15_000 },
+  async (t) => {
+    if (missing) assert.fail(`CI=true but ${missing}`);
+    const page = await browser!.newPage(1100, 900);
+    await page.send("Page.navigate", { url: `${base}/` });
+    await page.waitFor(
+      `document.readyState === "complete" && !document.getElementById("model").disabled`,
+      "the model list",
+    );
+    // The fixture models' random weights find no regions: the page gets a canned answer in the
+    // caption endpoint's shape (image1.png is 64 × 48).
+    const answer = {
+      model: { name: "florence-2", version: "latest" },
+      text: "a test",
+      result: { "<OD>": { bboxes: [[4, 4, 30, 20]], labels: ["car"] } },
+      entities: [{ phrase: "a circle", span: [0, 8], boxes: [[0.5, 0.4, 0.95, 0.95]] }],
+      image: { width: 64, height: 48 },
+      timings: { image: 1, queue: 0, run: 6, preprocess: 1, encode: 2, decode: 3 },
+    };
+    const stop = await page.intercept("*/api/v1/web/caption*", () => ({
+      status: 200,
+      contentType: "application/json",
+      body: JSON.stringify(answer),
+    }));
+    await page.send("DOM.setFileInputFiles", {
+      nodeId: await page.nodeId("#file"),
+      files: [join(fixture, "image1.png")],
+    });
+    await page.waitFor(`!document.getElementById("caption-button").disabled`, "the preview");
+    await page.click("#caption-button");
+    await page.waitFor(`document.body.dataset.state === "done"`, "the answer");
+    await stop();
+    const listed = await page.evaluate<string[]>(
+      `[...document.querySelectorAll("#entities li")].map((li) => li.textContent)`,
+    );
+    assert.deepEqual(listed, ["a circle [32, 19, 61, 46]", "car [4, 4, 30, 20]"]);
+    // Canvas pixels (image coordinates × the shown scale): each region's left edge is stroked in
+    // its colour, the inside stays clear.
+    const pixels = await page.evaluate<Record<string, number[]>>(`(() => {
+      const c = document.getElementById("overlay");
+      const ctx = c.getContext("2d");
+      const s = c.width / 64;
+      const px = (x, y) => Array.from(ctx.getImageData(Math.round(x * s), Math.round(y * s), 1, 1).data);
+      return { kosmos: px(32, 38), od: px(4, 16), inside: px(20, 14) };
+    })()`);
+    const [kr, kg, , ka] = pixels.kosmos!;
+    assert.ok(ka! > 200 && kr! > 200 && kg! < 80, `Kosmos-2 box edge ${pixels.kosmos}`); // #e6194b
+    const [or, og, , oa] = pixels.od!;
+    assert.ok(oa! > 200 && og! > 150 && or! < 120, `Florence-2 box edge ${pixels.od}`); // #3cb44b
+    const shot = join(tmpdir(), `sightline-try-it-regions-${process.pid}.png`);
+    writeFileSync(shot, await page.screenshot());
+    assert.equal(pixels.inside![3], 0, `inside a box ${pixels.inside}`);
+    t.diagnostic(`screenshot: ${shot}`);
+  },
+);
