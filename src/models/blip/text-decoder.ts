@@ -14,6 +14,7 @@ import {
   embedding,
   layerNorm,
   linear,
+  matmulTransB,
   mergeHeads,
   scaledDotProductAttention,
   splitHeads,
@@ -97,7 +98,7 @@ function lmHead(g: Graph, h: Value, cfg: BlipTextConfig, vb: VarBuilder, embeddi
   const w = vb.has("decoder.weight")
     ? vb.get("decoder.weight", [cfg.vocabSize, cfg.hiddenSize])
     : embeddingsVb.get("word_embeddings.weight", [cfg.vocabSize, cfg.hiddenSize]);
-  return g.add(g.matmul(x, g.transpose(w, [1, 0])), vb.get("bias", [cfg.vocabSize]));
+  return g.add(matmulTransB(g, x, w), vb.get("bias", [cfg.vocabSize]));
 }
 
 /**
