@@ -10,8 +10,9 @@ import type { Captioner } from "./run.js";
 export async function modelCaptioner(
   folder: string,
   options: Omit<CaptionOptions, "prompt"> = {},
+  load: { threads?: number } = {},
 ): Promise<Captioner> {
-  const model = await loadModel(folder);
+  const model = await loadModel(folder, { threads: load.threads });
   let chain: Promise<unknown> = Promise.resolve();
   return {
     name: `model:${folder}`,

@@ -24,6 +24,7 @@ what to ask:
   --prompt P              prompt or task token (e.g. "<MORE_DETAILED_CAPTION>"); default: the model's caption task
   --max-new-tokens N      (in-process only)
   --num-beams N           (in-process only)
+  --threads N             (in-process only) inference threads (default: all cores, or SIGHTLINE_THREADS)
   --tags-prompt P         also ask P and use its comma-separated answer as keywords (XMP/EXIF)
 
 what to write:
@@ -63,6 +64,7 @@ export async function run(argv: string[]): Promise<number> {
       prompt: { type: "string" },
       "max-new-tokens": { type: "string" },
       "num-beams": { type: "string" },
+      threads: { type: "string" },
       "tags-prompt": { type: "string" },
       ext: { type: "string", default: "txt" },
       "no-sidecar": { type: "boolean", default: false },
@@ -118,12 +120,16 @@ export async function run(argv: string[]): Promise<number> {
   if (values.model) {
     const folder = await resolveModelFolder(values.model);
     captioners.push(
-      await modelCaptioner(folder, {
-        maxNewTokens: values["max-new-tokens"]
-          ? positiveInt(values["max-new-tokens"], "--max-new-tokens")
-          : undefined,
-        numBeams: values["num-beams"] ? positiveInt(values["num-beams"], "--num-beams") : undefined,
-      }),
+      await modelCaptioner(
+        folder,
+        {
+          maxNewTokens: values["max-new-tokens"]
+            ? positiveInt(values["max-new-tokens"], "--max-new-tokens")
+            : undefined,
+          numBeams: values["num-beams"] ? positiveInt(values["num-beams"], "--num-beams") : undefined,
+        },
+        { threads: values.threads ? positiveInt(values.threads, "--threads") : undefined },
+      ),
     );
   } else {
     const apiKey = values["api-key"] ?? process.env.SIGHTLINE_API_KEY;
