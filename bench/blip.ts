@@ -3,6 +3,7 @@
 // encoder, 20 greedy tokens with EOS suppressed, and 3 beams (also EOS suppressed: exactly 20 tokens).
 //
 //   node --import tsx bench/blip.ts [image] [--runs N] [--threads N]
+//   (or `sightline bench blip`, which calls run())
 //
 // Reference, HF transformers PyTorch fp32 on this machine (whole generate() call, best of 1 and 2 torch
 // threads): vision 3486 ms, 20 greedy tokens 8498 ms, 3 beams 14320 ms.
@@ -24,9 +25,19 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { readImageFile } from "../src/images/decode.js";
 import { BlipCaptioner } from "../src/models/blip/index.js";
+import {
+  DEFAULT_IMAGE,
+  isMain,
+  medianTiming,
+  optionsFromArgv,
+  rssMiB,
+  timed as timedCall,
+  type BenchOptions,
+  type BenchResult,
+  type Timing,
+} from "./lib/result.js";
 
 const FIXTURE = fileURLToPath(new URL("../../shared/fixtures/blip/", import.meta.url));
-const DEFAULT_IMAGE = fileURLToPath(new URL("../../shared/images/gps/DSCN0010.jpg", import.meta.url));
 const HF_REFERENCE_MS = { vision: 3486, greedy20: 8498, beam3: 14320 };
 
 const vision = {
@@ -169,59 +180,68 @@ function readJson(path: string): Record<string, unknown> {
   return JSON.parse(readFileSync(path, "utf8"));
 }
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
-async function main(): Promise<void> {
-  const imagePath = process.argv[2] && !process.argv[2].startsWith("--") ? process.argv[2] : DEFAULT_IMAGE;
-  const runs = Number(arg("--runs") ?? 2);
-  const threads = arg("--threads") ? Number(arg("--threads")) : undefined;
+export async function run(options: BenchOptions = {}): Promise<BenchResult> {
+  const log = options.verbose === false ? () => {} : console.log;
+  const imagePath = options.image ?? DEFAULT_IMAGE;
+  const runs = options.runs ?? 2;
+  const threads = options.threads;
   const folder = prepareModelFolder();
   const configJson = readJson(join(folder, "config.json"));
-  const t = performance.now();
-  const model = await BlipCaptioner.load(folder, configJson, { threads });
-  console.log(`load: ${(performance.now() - t).toFixed(0)} ms`);
+  const loaded = await timedCall(() => BlipCaptioner.load(folder, configJson, { threads }));
+  const model = loaded.value;
+  log(`load: ${loaded.timing.wallMs.toFixed(0)} ms (cpu ${loaded.timing.cpuMs.toFixed(0)} ms)`);
   const image = await readImageFile(imagePath);
   const eos = model.model.config.text.sepTokenId;
 
   // Wall time, and process CPU time (user + system, all threads): on a shared 2-core machine the CPU
   // time / threads is the figure other processes disturb least.
-  const best: Record<string, { wall: number; cpu: number }> = {};
+  const all: Record<string, Timing[]> = {};
   const timed = async <T>(key: string, f: () => Promise<T>): Promise<T> => {
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    const out = await f();
-    const wall = performance.now() - t0;
-    const c = process.cpuUsage(c0);
-    const cpu = (c.user + c.system) / 1000;
-    if (!best[key] || wall < best[key].wall) best[key] = { wall, cpu };
-    return out;
+    const { value, timing } = await timedCall(f);
+    (all[key] ??= []).push(timing);
+    return value;
   };
+  const VISION = "vision tower + cross K/V";
+  const GREEDY = "greedy 20 tokens (whole call)";
+  const BEAMS = "3 beams 20 tokens (whole call)";
+  // A short warm-up call: ORT's first run of each session allocates its arenas.
+  await model.caption(image, { maxNewTokens: 2, suppressTokens: [eos] });
   for (let r = 0; r < runs; r++) {
     const { pixelValues, dims } = await timed("preprocess (decoded image → pixels)", async () =>
       model.imageProcessor.preprocess(image),
     );
-    await timed("vision tower + cross K/V", () => model.model.encodeImage(pixelValues, dims));
-    const greedy = await timed("greedy 20 tokens (whole call)", () =>
+    await timed(VISION, () => model.model.encodeImage(pixelValues, dims));
+    const greedy = await timed(GREEDY, () =>
       model.caption(image, { maxNewTokens: 20, suppressTokens: [eos] }),
     );
     if (greedy.tokenIds.length !== 21) throw new Error(`expected 21 tokens, got ${greedy.tokenIds.length}`);
-    await timed("3 beams 20 tokens (whole call)", () =>
-      model.caption(image, { maxNewTokens: 20, numBeams: 3, suppressTokens: [eos] }),
-    );
+    await timed(BEAMS, () => model.caption(image, { maxNewTokens: 20, numBeams: 3, suppressTokens: [eos] }));
   }
+  const rss = rssMiB();
   await model.dispose();
-  console.log(`best of ${runs} run(s), ${threads ?? "default"} threads, image ${imagePath}:`);
-  for (const [k, v] of Object.entries(best)) {
-    console.log(
-      `  ${k.padEnd(38)} wall ${v.wall.toFixed(0).padStart(6)} ms   cpu ${v.cpu.toFixed(0).padStart(6)} ms`,
+  log(`median of ${runs} run(s), ${threads ?? "default"} threads, image ${imagePath}:`);
+  for (const [k, v] of Object.entries(all)) {
+    const m = medianTiming(v);
+    log(
+      `  ${k.padEnd(38)} wall ${m.wallMs.toFixed(0).padStart(6)} ms   cpu ${m.cpuMs.toFixed(0).padStart(6)} ms`,
     );
   }
-  console.log(
+  log(
     `HF PyTorch fp32 reference: vision ${HF_REFERENCE_MS.vision} ms, greedy 20 ${HF_REFERENCE_MS.greedy20} ms, 3 beams ${HF_REFERENCE_MS.beam3} ms`,
   );
+  return {
+    arch: "blip",
+    load: loaded.timing,
+    encoder: medianTiming(all[VISION]),
+    greedy20: medianTiming(all[GREEDY]),
+    beam3: medianTiming(all[BEAMS]),
+    rssMiB: rss,
+    reference: {
+      encoder: HF_REFERENCE_MS.vision,
+      greedy20: HF_REFERENCE_MS.greedy20,
+      beam3: HF_REFERENCE_MS.beam3,
+    },
+  };
 }
 
-await main();
+if (isMain(import.meta.url)) await run(optionsFromArgv());

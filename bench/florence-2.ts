@@ -4,6 +4,7 @@
 // 3 beams (also EOS suppressed: exactly 20 tokens).
 //
 //   node --import tsx bench/florence-2.ts [image] [--runs N] [--threads N] [--task <CAPTION>]
+//   (or `sightline bench florence-2`, which calls run())
 //
 // Reference, HF transformers PyTorch fp32 on this machine (whole generate() call, best of 1 and 2 torch
 // threads): vision 4932 ms, 20 greedy tokens 6811 ms, 3 beams 7266 ms.
@@ -26,9 +27,19 @@ import { fileURLToPath } from "node:url";
 import { readImageFile } from "../src/images/decode.js";
 import { Florence2CaptionModel } from "../src/models/florence-2/index.js";
 import { loadModel } from "../src/models/index.js";
+import {
+  DEFAULT_IMAGE,
+  isMain,
+  medianTiming,
+  optionsFromArgv,
+  rssMiB,
+  timed,
+  type BenchOptions,
+  type BenchResult,
+  type Timing,
+} from "./lib/result.js";
 
 const FIXTURE = fileURLToPath(new URL("../../shared/fixtures/florence-2/", import.meta.url));
-const DEFAULT_IMAGE = fileURLToPath(new URL("../../shared/images/gps/DSCN0010.jpg", import.meta.url));
 const HF_REFERENCE_MS = { vision: 4932, greedy20: 6811, beam3: 7266 };
 const IMAGE_SIZE = 768;
 
@@ -216,64 +227,78 @@ function prepareModelFolder(): string {
   return dir;
 }
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
-async function main(): Promise<void> {
-  const imagePath = process.argv[2] && !process.argv[2].startsWith("--") ? process.argv[2] : DEFAULT_IMAGE;
-  const runs = Number(arg("--runs") ?? 2);
-  const threads = arg("--threads") ? Number(arg("--threads")) : undefined;
-  const task = arg("--task") ?? "<CAPTION>";
+export async function run(options: BenchOptions & { task?: string } = {}): Promise<BenchResult> {
+  const log = options.verbose === false ? () => {} : console.log;
+  const imagePath = options.image ?? DEFAULT_IMAGE;
+  const runs = options.runs ?? 2;
+  const threads = options.threads;
+  const task = options.task ?? "<CAPTION>";
   const folder = prepareModelFolder();
-  let t = performance.now();
-  const model = await loadModel(folder, { threads });
+  const loaded = await timed(() => loadModel(folder, { threads }));
+  const model = loaded.value;
   if (!(model instanceof Florence2CaptionModel)) throw new Error("not a Florence-2 model");
-  console.log(`load: ${(performance.now() - t).toFixed(0)} ms`);
+  log(`load: ${loaded.timing.wallMs.toFixed(0)} ms (cpu ${loaded.timing.cpuMs.toFixed(0)} ms)`);
   const image = await readImageFile(imagePath);
   const eos = 2;
 
-  const best: Record<string, number> = {};
-  const keep = (k: string, v: number) => (best[k] = Math.min(best[k] ?? Infinity, v));
+  // Wall and process CPU time (all threads) per step; the figures are the medians.
+  const all: Record<string, Timing[]> = {};
+  const keep = (k: string, t: Timing) => (all[k] ??= []).push(t);
+  const VISION = "vision (DaViT + projection)";
+  const GREEDY = "greedy 20 tokens, whole call";
+  const BEAMS = "3 beams 20 tokens, whole call";
   for (let r = 0; r < runs; r++) {
-    t = performance.now();
-    const { pixelValues, dims } = model.imageProcessor.preprocess(image);
-    keep("preprocess", performance.now() - t);
-    t = performance.now();
-    const features = await model.model.encodeImage(pixelValues, dims);
-    keep("vision (DaViT + projection)", performance.now() - t);
-    t = performance.now();
-    await model.model.encodePrompt(features, model.promptIds(task));
-    keep("BART encoder (577 + prompt tokens)", performance.now() - t);
+    const pre = await timed(async () => model.imageProcessor.preprocess(image));
+    keep("preprocess", pre.timing);
+    const { pixelValues, dims } = pre.value;
+    const vision = await timed(() => model.model.encodeImage(pixelValues, dims));
+    keep(VISION, vision.timing);
+    const bart = await timed(() => model.model.encodePrompt(vision.value, model.promptIds(task)));
+    keep("BART encoder (577 + prompt tokens)", bart.timing);
 
-    t = performance.now();
-    const greedy = await model.caption(image, {
-      prompt: task,
-      maxNewTokens: 20,
-      numBeams: 1,
-      suppressTokens: [eos],
-    });
-    keep("greedy 20 tokens, whole call", performance.now() - t);
-    keep("greedy 20 tokens, decode only", greedy.timings.decode);
-    if (greedy.tokenIds.length !== 21) throw new Error(`expected 21 tokens, got ${greedy.tokenIds.length}`);
-
-    t = performance.now();
-    const beams = await model.caption(image, {
-      prompt: task,
-      maxNewTokens: 20,
-      numBeams: 3,
-      suppressTokens: [eos],
-    });
-    keep("3 beams 20 tokens, whole call", performance.now() - t);
-    keep("3 beams 20 tokens, decode only", beams.timings.decode);
+    const greedy = await timed(() =>
+      model.caption(image, { prompt: task, maxNewTokens: 20, numBeams: 1, suppressTokens: [eos] }),
+    );
+    keep(GREEDY, greedy.timing);
+    keep("greedy 20 tokens, decode only", { wallMs: greedy.value.timings.decode, cpuMs: NaN });
+    if (greedy.value.tokenIds.length !== 21) {
+      throw new Error(`expected 21 tokens, got ${greedy.value.tokenIds.length}`);
+    }
+    const beams = await timed(() =>
+      model.caption(image, { prompt: task, maxNewTokens: 20, numBeams: 3, suppressTokens: [eos] }),
+    );
+    keep(BEAMS, beams.timing);
+    keep("3 beams 20 tokens, decode only", { wallMs: beams.value.timings.decode, cpuMs: NaN });
   }
+  const rss = rssMiB();
   await model.dispose();
-  console.log(`best of ${runs} run(s), ${threads ?? "default"} threads, task ${task}, image ${imagePath}:`);
-  for (const [k, v] of Object.entries(best)) console.log(`  ${k.padEnd(36)} ${v.toFixed(0).padStart(6)} ms`);
-  console.log(
+  log(`median of ${runs} run(s), ${threads ?? "default"} threads, task ${task}, image ${imagePath}:`);
+  for (const [k, v] of Object.entries(all)) {
+    const m = medianTiming(v);
+    const cpu = Number.isNaN(m.cpuMs) ? "" : `   cpu ${m.cpuMs.toFixed(0).padStart(6)} ms`;
+    log(`  ${k.padEnd(36)} wall ${m.wallMs.toFixed(0).padStart(6)} ms${cpu}`);
+  }
+  log(
     `HF PyTorch fp32 reference: vision ${HF_REFERENCE_MS.vision} ms, greedy 20 ${HF_REFERENCE_MS.greedy20} ms, 3 beams ${HF_REFERENCE_MS.beam3} ms`,
   );
+  return {
+    arch: "florence-2",
+    load: loaded.timing,
+    encoder: medianTiming(all[VISION]),
+    greedy20: medianTiming(all[GREEDY]),
+    beam3: medianTiming(all[BEAMS]),
+    rssMiB: rss,
+    reference: {
+      encoder: HF_REFERENCE_MS.vision,
+      greedy20: HF_REFERENCE_MS.greedy20,
+      beam3: HF_REFERENCE_MS.beam3,
+    },
+  };
 }
 
-await main();
+if (isMain(import.meta.url)) {
+  const argv = process.argv.slice(2);
+  const i = argv.indexOf("--task");
+  const task = i >= 0 ? argv.splice(i, 2)[1] : undefined;
+  await run({ ...optionsFromArgv(argv), task });
+}

@@ -1,6 +1,7 @@
 // Kosmos-2 at full size with random weights (CLIP ViT-L/14 at 224, 24-layer 2048-wide text model,
 // vocab 65037 — about 1.6 B parameters): one caption with 20 greedy tokens (EOS suppressed), then 3 beams.
 // Usage: node --import tsx bench/kosmos-2.ts [--keep] [--fp32] [--threads N] [--image PATH] [--no-beams]
+// (or `sightline bench kosmos-2 [--keep]`, which calls run())
 // The checkpoint goes to os.tmpdir() as fp16 safetensors (≈ 3.3 GB; --fp32 ≈ 6.6 GB) and is removed
 // afterwards unless --keep. The fixture's tokenizer files are copied in.
 import {
@@ -15,23 +16,29 @@ import {
   writeSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { readImageFile } from "../src/images/decode.js";
 import { loadModel } from "../src/models/index.js";
+import { fileURLToPath } from "node:url";
 import type { Kosmos2Captioner } from "../src/models/kosmos-2/index.js";
+import {
+  DEFAULT_IMAGE,
+  isMain,
+  medianTiming,
+  optionsFromArgv,
+  rssMiB,
+  timed,
+  type BenchOptions,
+  type BenchResult,
+  type Timing,
+} from "./lib/result.js";
 
-const args = process.argv.slice(2);
-const flag = (name: string) => args.includes(name);
-const option = (name: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-
-const FIXTURE = resolve(process.cwd(), "../shared/fixtures/kosmos-2");
-const IMAGE = option("--image") ?? resolve(process.cwd(), "../shared/images/gps/DSCN0010.jpg");
-const FP32 = flag("--fp32");
-const folder = join(tmpdir(), FP32 ? "sightline-bench-kosmos2-fp32" : "sightline-bench-kosmos2-fp16");
+const FIXTURE = fileURLToPath(new URL("../../shared/fixtures/kosmos-2/", import.meta.url));
+const HF_REFERENCE_MS = { encoder: 1441, greedy20: 15602, beam3: 22453 };
+// Set by run(): the checkpoint's dtype and folder.
+let FP32 = false;
+let folder = "";
 
 const vision = { hidden: 1024, inter: 4096, layers: 24, heads: 16, image: 224, patch: 14 };
 const text = { dim: 2048, ffn: 8192, layers: 24, heads: 32, vocab: 65037 };
@@ -207,57 +214,74 @@ function prepareFolder(): void {
   );
 }
 
-const rssGb = () => (process.memoryUsage().rss / 2 ** 30).toFixed(2);
-/** Process CPU seconds (user + system, all threads): on a shared, busy machine wall time overstates the cost. */
-const cpuSeconds = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
+export interface Kosmos2BenchOptions extends BenchOptions {
+  /** Write and load an fp32 checkpoint (≈ 6.6 GB) instead of fp16 (≈ 3.3 GB). */
+  fp32?: boolean;
+  /** Only the greedy caption (the result's beam3 is then NaN). */
+  noBeams?: boolean;
+}
 
-async function main(): Promise<void> {
+export async function run(options: Kosmos2BenchOptions = {}): Promise<BenchResult> {
+  const log = options.verbose === false ? () => {} : console.log;
+  FP32 = options.fp32 ?? false;
+  folder = join(tmpdir(), FP32 ? "sightline-bench-kosmos2-fp32" : "sightline-bench-kosmos2-fp16");
+  const runs = options.runs ?? 1;
   prepareFolder();
-  const threads = option("--threads") ? Number(option("--threads")) : undefined;
+  const threads = options.threads;
   try {
-    let t = performance.now();
-    let cpu = cpuSeconds();
-    const model = await loadModel(folder, { threads });
-    console.log(
-      `load ${(performance.now() - t).toFixed(0)} ms (cpu ${(cpuSeconds() - cpu).toFixed(1)} s), rss ${rssGb()} GB`,
+    const loaded = await timed(() => loadModel(folder, { threads }));
+    const model = loaded.value;
+    const gb = () => (rssMiB() / 1024).toFixed(2);
+    log(
+      `load ${loaded.timing.wallMs.toFixed(0)} ms (cpu ${(loaded.timing.cpuMs / 1000).toFixed(1)} s), rss ${gb()} GB`,
     );
-    const image = await readImageFile(IMAGE);
+    const image = await readImageFile(options.image ?? DEFAULT_IMAGE);
     const eos = 2;
-    const runs: { name: string; numBeams: number }[] = [{ name: "greedy 20 tokens", numBeams: 1 }];
-    if (!flag("--no-beams")) runs.push({ name: "3 beams 20 tokens", numBeams: 3 });
-    // A warm-up call builds ORT's caches; the figures are the next call's.
+    // A warm-up call builds ORT's caches; the figures are the next calls'.
     await model.caption(image, { maxNewTokens: 2, suppressTokens: [eos] });
     const captioner = model as Kosmos2Captioner;
     const { pixelValues, dims } = captioner.imageProcessor.preprocess(image);
-    t = performance.now();
-    cpu = cpuSeconds();
-    await captioner.model.encodeImage(pixelValues, dims);
-    console.log(
-      `vision encoder alone: ${(performance.now() - t).toFixed(0)} ms (cpu ${(cpuSeconds() - cpu).toFixed(1)} s)`,
-    );
-    for (const run of runs) {
-      t = performance.now();
-      cpu = cpuSeconds();
-      const out = await model.caption(image, {
-        maxNewTokens: 20,
-        numBeams: run.numBeams,
-        suppressTokens: [eos],
-      });
-      const total = performance.now() - t;
-      const cpuUsed = cpuSeconds() - cpu;
-      const { preprocess, encode, decode } = out.timings;
-      console.log(
-        `${run.name}: total ${total.toFixed(0)} ms (preprocess ${preprocess.toFixed(0)}, vision ${encode.toFixed(0)}, ` +
-          `decode ${decode.toFixed(0)} = ${(decode / 20).toFixed(0)} ms/token), cpu ${cpuUsed.toFixed(1)} s, rss ${rssGb()} GB`,
-      );
+    const encoder: Timing[] = [];
+    for (let r = 0; r < runs; r++) {
+      const { timing } = await timed(() => captioner.model.encodeImage(pixelValues, dims));
+      encoder.push(timing);
+      log(`vision encoder alone: ${timing.wallMs.toFixed(0)} ms (cpu ${(timing.cpuMs / 1000).toFixed(1)} s)`);
     }
+    const captions: Timing[][] = [[], []];
+    const kinds = [{ name: "greedy 20 tokens", numBeams: 1 }];
+    if (!options.noBeams) kinds.push({ name: "3 beams 20 tokens", numBeams: 3 });
+    for (let r = 0; r < runs; r++) {
+      for (const [k, kind] of kinds.entries()) {
+        const { value: out, timing } = await timed(() =>
+          model.caption(image, { maxNewTokens: 20, numBeams: kind.numBeams, suppressTokens: [eos] }),
+        );
+        captions[k].push(timing);
+        const { preprocess, encode, decode } = out.timings;
+        log(
+          `${kind.name}: total ${timing.wallMs.toFixed(0)} ms (preprocess ${preprocess.toFixed(0)}, vision ${encode.toFixed(0)}, ` +
+            `decode ${decode.toFixed(0)} = ${(decode / 20).toFixed(0)} ms/token), cpu ${(timing.cpuMs / 1000).toFixed(1)} s, rss ${gb()} GB`,
+        );
+      }
+    }
+    const rss = rssMiB();
     await model.dispose();
+    const none: Timing = { wallMs: NaN, cpuMs: NaN };
+    return {
+      arch: "kosmos-2",
+      load: loaded.timing,
+      encoder: medianTiming(encoder),
+      greedy20: medianTiming(captions[0]),
+      beam3: captions[1].length ? medianTiming(captions[1]) : none,
+      rssMiB: rss,
+      reference: HF_REFERENCE_MS,
+    };
   } finally {
-    if (!flag("--keep")) rmSync(folder, { recursive: true, force: true });
+    if (!options.keep) rmSync(folder, { recursive: true, force: true });
   }
 }
 
-await main();
+if (isMain(import.meta.url)) {
+  const argv = process.argv.slice(2);
+  const flags = { fp32: argv.includes("--fp32"), noBeams: argv.includes("--no-beams") };
+  await run({ ...optionsFromArgv(argv.filter((a) => a !== "--fp32" && a !== "--no-beams")), ...flags });
+}

@@ -4,6 +4,7 @@
 // (EOS suppressed too: exactly 20 tokens), and shows where the time goes.
 //
 //   node --import tsx bench/vit-gpt2.ts [image] [--runs N] [--threads N]
+//   (or `sightline bench vit-gpt2`, which calls run())
 //
 // Reference, HF transformers PyTorch fp32 on this machine (best of 1 and 2 torch threads): vision
 // encoder 332 ms, whole caption with 20 greedy tokens 3974 ms, with 3 beams 6249 ms.
@@ -13,7 +14,6 @@
 // degrade badly (barrier waits); --threads 1 then gives greedy ≈ 1.2 s.
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { Graph } from "../src/engine/graph.js";
 import { loadImageProcessor } from "../src/engine/image-processor.js";
@@ -24,9 +24,19 @@ import { readImageFile } from "../src/images/decode.js";
 import { VitGpt2Captioner } from "../src/models/vit-gpt2/index.js";
 import { VitGpt2 } from "../src/models/vit-gpt2/model.js";
 import { TensorList, cachedModelFolder, median, writeRandomSafetensors } from "./lib/random-safetensors.js";
+import {
+  DEFAULT_IMAGE,
+  isMain,
+  medianTiming,
+  optionsFromArgv,
+  rssMiB,
+  timed,
+  type BenchOptions,
+  type BenchResult,
+  type Timing,
+} from "./lib/result.js";
 
 const FIXTURE = fileURLToPath(new URL("../../shared/fixtures/vit-gpt2/", import.meta.url));
-const DEFAULT_IMAGE = fileURLToPath(new URL("../../shared/images/gps/DSCN0010.jpg", import.meta.url));
 const HF_REFERENCE_MS = { encoder: 332, greedy20: 3974, beam3: 6249 };
 
 const vit = {
@@ -115,63 +125,68 @@ const speedup = (ref: number, values: number[]) =>
   `${(ref / median(values)).toFixed(1)}× (best ${(ref / Math.min(...values)).toFixed(1)}×)`;
 const fmt2 = (values: number[]) => `${fmt(median(values))} (best ${Math.min(...values).toFixed(1)})`;
 
-async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: { runs: { type: "string", default: "3" }, threads: { type: "string" } },
-  });
-  const runs = Number(values.runs);
-  const threads = values.threads ? Number(values.threads) : undefined;
+export async function run(options: BenchOptions = {}): Promise<BenchResult> {
+  const log = options.verbose === false ? () => {} : console.log;
+  const runs = options.runs ?? 3;
+  const threads = options.threads;
   const folder = cachedModelFolder("sightline-bench-vit-gpt2-v1", writeModel);
 
-  const t = performance.now();
-  const raw = JSON.parse(readFileSync(join(folder, "config.json"), "utf8"));
-  const model = await VitGpt2.create(folder, raw, { threads });
-  const captioner = new VitGpt2Captioner(
-    folder,
-    model,
-    loadImageProcessor(folder),
-    await loadTokenizer(folder),
+  const loaded = await timed(async () => {
+    const raw = JSON.parse(readFileSync(join(folder, "config.json"), "utf8"));
+    const model = await VitGpt2.create(folder, raw, { threads });
+    const captioner = new VitGpt2Captioner(
+      folder,
+      model,
+      loadImageProcessor(folder),
+      await loadTokenizer(folder),
+    );
+    return { model, captioner };
+  });
+  const { model, captioner } = loaded.value;
+  log(
+    `load (graphs + ORT sessions): ${fmt(loaded.timing.wallMs)} (cpu ${loaded.timing.cpuMs.toFixed(0)} ms), RSS ${rssMiB().toFixed(0)} MiB (weights ${((tensors().parameters * 4) / 2 ** 20).toFixed(0)} MiB)`,
   );
-  const rss = process.memoryUsage().rss / 2 ** 20;
-  console.log(
-    `load (graphs + ORT sessions): ${fmt(performance.now() - t)}, RSS ${rss.toFixed(0)} MiB (weights ${((tensors().parameters * 4) / 2 ** 20).toFixed(0)} MiB)`,
-  );
-  const image = await readImageFile(positionals[0] ?? DEFAULT_IMAGE);
-  console.log(`image ${image.width}x${image.height}, ${runs} runs each, median\n`);
+  const image = await readImageFile(options.image ?? DEFAULT_IMAGE);
+  log(`image ${image.width}x${image.height}, ${runs} runs each, median\n`);
 
   const { pixelValues, dims } = loadImageProcessor(folder).preprocess(image);
   const enc: number[] = [];
   const cross: number[] = [];
+  const encoderTimings: Timing[] = [];
   for (let i = 0; i < runs + 1; i++) {
-    const e = await model.encode(pixelValues, dims);
+    const { value: e, timing } = await timed(() => model.encode(pixelValues, dims));
     if (i === 0) continue; // the first run warms ORT up
     enc.push(e.ms.encoder);
     cross.push(e.ms.crossKv);
+    encoderTimings.push(timing);
   }
-  console.log(
+  log(
     `encoder (ViT-B/16, 197 tokens):      ${fmt2(enc)}   HF ${HF_REFERENCE_MS.encoder} ms → ${speedup(HF_REFERENCE_MS.encoder, enc)}`,
   );
-  console.log(`cross K/V (12 layers, once/image):   ${fmt2(cross)}`);
+  log(`cross K/V (12 layers, once/image):   ${fmt2(cross)}`);
 
+  const captions: Timing[] = [];
   for (const [label, numBeams, ref] of [
     ["20 greedy tokens", 1, HF_REFERENCE_MS.greedy20],
     ["3 beams, 20 tokens", 3, HF_REFERENCE_MS.beam3],
   ] as const) {
-    const options = { numBeams, maxNewTokens: 20, suppressTokens: [EOS] };
+    const captionOptions = { numBeams, maxNewTokens: 20, suppressTokens: [EOS] };
     const whole: number[] = [];
     const cpu: number[] = [];
+    const timings: Timing[] = [];
     const parts: { preprocess: number; encode: number; decode: number }[] = [];
     for (let i = 0; i < runs + 1; i++) {
       const s = performance.now();
       const c = process.cpuUsage();
-      const r = await captioner.caption(image, options);
+      const r = await captioner.caption(image, captionOptions);
       if (i === 0) continue;
       whole.push(performance.now() - s);
       const used = process.cpuUsage(c);
       cpu.push((used.user + used.system) / 1000);
+      timings.push({ wallMs: whole[whole.length - 1], cpuMs: cpu[cpu.length - 1] });
       parts.push(r.timings);
     }
+    captions.push(medianTiming(timings));
     // One more generation with a per-step observer for the breakdown.
     const encoded = await model.encode(pixelValues, dims);
     const cfg = model.generationConfig({ num_beams: numBeams, max_new_tokens: 20, suppress_tokens: [EOS] });
@@ -180,19 +195,20 @@ async function main(): Promise<void> {
     const result = await model.generate(encoded, model.decoderPrompt(cfg), cfg, (ms) => steps.push(ms));
     const generateMs = performance.now() - g0;
     const stepSum = steps.reduce((a, b) => a + b, 0);
-    console.log(`\nwhole caption, ${label}:  ${fmt2(whole)}   HF ${ref} ms → ${speedup(ref, whole)}`);
-    console.log(`  process CPU time per caption (all threads): ${fmt2(cpu)}`);
-    console.log(
+    log(`\nwhole caption, ${label}:  ${fmt2(whole)}   HF ${ref} ms → ${speedup(ref, whole)}`);
+    log(`  process CPU time per caption (all threads): ${fmt2(cpu)}`);
+    log(
       `  preprocess ${fmt(median(parts.map((p) => p.preprocess)))}, encode ${fmt(median(parts.map((p) => p.encode)))}, decode ${fmt(median(parts.map((p) => p.decode)))}`,
     );
-    console.log(
+    log(
       `  ${result.steps} decoder steps: first ${fmt(steps[0])}, later ${fmt2(steps.slice(1))} (batch ${numBeams})`,
     );
-    console.log(
+    log(
       `  generation outside ORT (log-softmax, top-k, processors, cache reorder): ${fmt(generateMs - stepSum)}`,
     );
   }
 
+  const rss = rssMiB();
   // The LM head alone (tied wte, [B, 768] · [50257, 768]ᵀ), the largest single matrix of a step.
   const store = WeightStore.open(folder);
   const g = new Graph("lm-head");
@@ -208,10 +224,19 @@ async function main(): Promise<void> {
       await lm.run(feed);
       if (i > 0) times.push(performance.now() - s);
     }
-    console.log(`LM head alone, batch ${batch}:            ${fmt2(times)} of each step`);
+    log(`LM head alone, batch ${batch}:            ${fmt2(times)} of each step`);
   }
   await lm.release();
   await model.dispose();
+  return {
+    arch: "vit-gpt2",
+    load: loaded.timing,
+    encoder: medianTiming(encoderTimings),
+    greedy20: captions[0],
+    beam3: captions[1],
+    rssMiB: rss,
+    reference: HF_REFERENCE_MS,
+  };
 }
 
-await main();
+if (isMain(import.meta.url)) await run(optionsFromArgv());

@@ -8,6 +8,7 @@ interface Command {
 }
 
 const commands: Record<string, () => Promise<Command>> = {
+  bench: () => import("./commands/bench.js"),
   caption: () => import("./commands/caption.js"),
   "caption-folder": () => import("./commands/caption-folder.js"),
   client: () => import("./commands/client.js"),

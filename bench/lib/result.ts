@@ -1,0 +1,100 @@
+// What every architecture's benchmark takes and returns, so `sightline bench` and bench/run.ts can run
+// them one after another and print one table.
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+export interface BenchOptions {
+  /** Image to caption (default: ../shared/images/gps/DSCN0010.jpg). */
+  image?: string;
+  /** Timed repetitions of each measurement (the figures are the median). */
+  runs?: number;
+  /** ORT intra-op threads (default: the engine's default, all cores or SIGHTLINE_THREADS). */
+  threads?: number;
+  /** Keep a random checkpoint that the benchmark would otherwise delete (Kosmos-2's 3.3 GB). */
+  keep?: boolean;
+  /** Print the per-architecture detail lines (default true). */
+  verbose?: boolean;
+}
+
+/** Milliseconds as wall time and process CPU time (user + system, all threads). */
+export interface Timing {
+  wallMs: number;
+  cpuMs: number;
+}
+
+export interface BenchResult {
+  arch: "vit-gpt2" | "blip" | "kosmos-2" | "florence-2";
+  /** Graphs built and ORT sessions created. */
+  load: Timing;
+  /** Vision encoder (with whatever per-image precomputation the decoder needs, e.g. cross K/V). */
+  encoder: Timing;
+  /** Whole caption call, 20 greedy tokens (EOS suppressed). */
+  greedy20: Timing;
+  /** Whole caption call, 3 beams, 20 tokens (EOS suppressed). */
+  beam3: Timing;
+  /** Process resident memory after loading and running, MiB. */
+  rssMiB: number;
+  /** The same steps in HF transformers PyTorch fp32 on this machine (issue figures), ms. */
+  reference: { encoder: number; greedy20: number; beam3: number };
+}
+
+export const DEFAULT_IMAGE = fileURLToPath(
+  new URL("../../../shared/images/gps/DSCN0010.jpg", import.meta.url),
+);
+
+/** Process CPU milliseconds so far. */
+export function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** Time `f` as wall and CPU milliseconds. */
+export async function timed<T>(f: () => Promise<T>): Promise<{ value: T; timing: Timing }> {
+  const c = cpuMs();
+  const t = performance.now();
+  const value = await f();
+  return { value, timing: { wallMs: performance.now() - t, cpuMs: cpuMs() - c } };
+}
+
+/** Median by wall time of several timings (the CPU figure comes from the same run). */
+export function medianTiming(timings: Timing[]): Timing {
+  const sorted = [...timings].sort((a, b) => a.wallMs - b.wallMs);
+  return sorted[(sorted.length - 1) >> 1];
+}
+
+export function rssMiB(): number {
+  return process.memoryUsage().rss / 2 ** 20;
+}
+
+/** True when the module at `moduleUrl` is the script node was started with. */
+export function isMain(moduleUrl: string): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  const path = fileURLToPath(moduleUrl);
+  const given = resolve(script);
+  return given === path || given === path.replace(/\.ts$/, "") || given + ".ts" === path;
+}
+
+/** The common flags of the bench scripts: [image] [--runs N] [--threads N] [--keep]. */
+export function optionsFromArgv(argv = process.argv.slice(2), defaults: BenchOptions = {}): BenchOptions {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: false,
+    options: {
+      runs: { type: "string" },
+      threads: { type: "string" },
+      image: { type: "string" },
+      keep: { type: "boolean" },
+    },
+  });
+  const num = (v: unknown) => (typeof v === "string" ? Number(v) : undefined);
+  return {
+    ...defaults,
+    image: (values.image as string | undefined) ?? positionals[0] ?? defaults.image,
+    runs: num(values.runs) ?? defaults.runs,
+    threads: num(values.threads) ?? defaults.threads,
+    keep: (values.keep as boolean | undefined) ?? defaults.keep,
+  };
+}

@@ -1,0 +1,201 @@
+// sightline bench [ARCH|all] — full-size random-weight benchmarks of each architecture (bench/*.ts),
+// printed as one table next to the HF transformers PyTorch figures measured on the same kind of machine.
+// The benchmark modules live in the source checkout's bench/ folder (TypeScript, loaded through tsx);
+// they are not part of the compiled package.
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { fail } from "../../errors.js";
+
+export const summary = "benchmark each architecture at full size (random weights) against HF PyTorch";
+
+export const ARCHES = ["vit-gpt2", "blip", "kosmos-2", "florence-2"] as const;
+export type BenchArch = (typeof ARCHES)[number];
+
+const help = `usage: sightline bench [vit-gpt2|blip|kosmos-2|florence-2|all] [options]
+
+Builds a random-weight checkpoint at the real model's size once (in the temp folder), loads it and
+times: load, vision encoder, a caption of 20 greedy tokens and one with 3 beams (EOS suppressed, so
+always 20 tokens). Prints wall time, process CPU time and resident memory beside HF transformers'
+PyTorch fp32 figures for the same steps. "all" (the default) runs each architecture in its own
+process, one after another. Kosmos-2 writes a 3.3 GB fp16 checkpoint and deletes it afterwards
+unless --keep.
+
+options:
+  --threads N     ORT intra-op threads (default: all cores, or SIGHTLINE_THREADS)
+  --runs N        timed repetitions; figures are medians (default: per benchmark, 1-3)
+  --image FILE    the image to caption (default: ../shared/images/gps/DSCN0010.jpg)
+  --keep          keep Kosmos-2's checkpoint for the next run
+  --json          print the results as JSON instead of a table`;
+
+/** Wall and process CPU (all threads) milliseconds. */
+export interface Timing {
+  wallMs: number;
+  cpuMs: number;
+}
+
+/** What each bench/<arch>.ts run() returns (bench/lib/result.ts has the full description). */
+export interface BenchRow {
+  arch: string;
+  load: Timing;
+  encoder: Timing;
+  greedy20: Timing;
+  beam3: Timing;
+  rssMiB: number;
+  reference: { encoder: number; greedy20: number; beam3: number };
+}
+
+interface BenchModule {
+  run(options: {
+    image?: string;
+    runs?: number;
+    threads?: number;
+    keep?: boolean;
+    verbose?: boolean;
+  }): Promise<BenchRow>;
+}
+
+const BENCH_DIR = new URL("../../../bench/", import.meta.url);
+const JSON_MARK = "SIGHTLINE_BENCH_RESULT ";
+
+async function loadBench(arch: BenchArch): Promise<BenchModule> {
+  const url = new URL(`${arch}.ts`, BENCH_DIR);
+  if (!existsSync(url)) {
+    throw fail("FILE_NOT_FOUND", `${fileURLToPath(url)} (the benchmarks come with the source checkout)`);
+  }
+  // Running from TypeScript (tsx) already: a plain import. From the compiled CLI: through tsx's API.
+  if (import.meta.url.endsWith(".ts")) return (await import(url.href)) as BenchModule;
+  const { tsImport } = await import("tsx/esm/api");
+  return (await tsImport(url.href, import.meta.url)) as BenchModule;
+}
+
+function positiveInt(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw fail("INVALID_ARGUMENT", `${flag} must be a positive integer`);
+  return n;
+}
+
+// A step not measured comes back as NaN (null through JSON).
+const missing = (ms: number | null) => typeof ms !== "number" || !Number.isFinite(ms);
+const cell = (ms: number) =>
+  missing(ms) ? "—" : ms >= 10000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`;
+
+/** "wall (cpu) / HF ×speed-up" for one step. */
+function stepCell(t: Timing, reference: number): string {
+  if (missing(t.wallMs)) return "—";
+  return `${cell(t.wallMs)} (cpu ${cell(t.cpuMs)}) ${(reference / t.wallMs).toFixed(1)}×`;
+}
+
+/** The results as a plain-text table: ours (wall, CPU) and HF PyTorch's figure per step. */
+export function formatTable(rows: BenchRow[]): string {
+  const header = ["model", "load", "encoder", "20 greedy tokens", "3 beams", "RSS"];
+  const lines: string[][] = [header];
+  for (const r of rows) {
+    lines.push([
+      r.arch,
+      `${cell(r.load.wallMs)} (cpu ${cell(r.load.cpuMs)})`,
+      stepCell(r.encoder, r.reference.encoder),
+      stepCell(r.greedy20, r.reference.greedy20),
+      stepCell(r.beam3, r.reference.beam3),
+      `${(r.rssMiB / 1024).toFixed(2)} GiB`,
+    ]);
+    lines.push([
+      "  HF PyTorch",
+      "",
+      cell(r.reference.encoder),
+      cell(r.reference.greedy20),
+      cell(r.reference.beam3),
+      "",
+    ]);
+  }
+  const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
+  const fmt = (l: string[]) =>
+    l
+      .map((c, i) => c.padEnd(widths[i]))
+      .join("  ")
+      .trimEnd();
+  const out = [fmt(lines[0]), widths.map((w) => "-".repeat(w)).join("  "), ...lines.slice(1).map(fmt)];
+  out.push(
+    "",
+    "wall time (process CPU time over all threads) and speed-up over HF transformers PyTorch fp32;",
+    "captions are whole calls (preprocess + encoder + decode); RSS after the runs.",
+  );
+  return out.join("\n");
+}
+
+/** Runs one architecture in a child process (a clean RSS figure per model) and returns its result. */
+function runInChild(arch: BenchArch, argv: string[]): Promise<BenchRow> {
+  const script = process.argv[1];
+  // Started as bench/run.ts the arguments have no command name; as the CLI they start with "bench".
+  const viaRunScript = /bench[\\/]run\.ts$/.test(script);
+  const args = [...process.execArgv, script, ...(viaRunScript ? [] : ["bench"]), arch, ...argv, "--child"];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+    let result: BenchRow | undefined;
+    let buffered = "";
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (chunk: string) => {
+      buffered += chunk;
+      let nl: number;
+      while ((nl = buffered.indexOf("\n")) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        if (line.startsWith(JSON_MARK)) result = JSON.parse(line.slice(JSON_MARK.length)) as BenchRow;
+        else process.stdout.write(`[${arch}] ${line}\n`);
+      }
+    });
+    child.on("error", reject);
+    child.on("close", (code) => {
+      if (code === 0 && result) resolve(result);
+      else reject(fail("INTERNAL", `the ${arch} benchmark exited with status ${code}`));
+    });
+  });
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      threads: { type: "string" },
+      runs: { type: "string" },
+      image: { type: "string" },
+      keep: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+      child: { type: "boolean", default: false },
+      verbose: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(help);
+    return 0;
+  }
+  if (positionals.length > 1) throw fail("INVALID_ARGUMENT", "give one architecture or all (see --help)");
+  const which = positionals[0] ?? "all";
+  if (which !== "all" && !(ARCHES as readonly string[]).includes(which)) {
+    throw fail("INVALID_ARGUMENT", `unknown architecture "${which}": one of ${ARCHES.join(", ")} or all`);
+  }
+  const options = {
+    threads: positiveInt(values.threads, "--threads"),
+    runs: positiveInt(values.runs, "--runs"),
+    image: values.image,
+    keep: values.keep,
+  };
+  const rows: BenchRow[] = [];
+  if (which === "all") {
+    const passOn = argv.filter((a) => a !== "all" && a !== "--json");
+    for (const arch of ARCHES) rows.push(await runInChild(arch, passOn));
+  } else {
+    const row = await (await loadBench(which as BenchArch)).run(options);
+    if (values.child) {
+      console.log(JSON_MARK + JSON.stringify(row));
+      return 0;
+    }
+    rows.push(row);
+  }
+  console.log(values.json ? JSON.stringify(rows, null, 2) : `\n${formatTable(rows)}`);
+  return 0;
+}
