@@ -106,8 +106,13 @@ export class Page {
     const end = Date.now() + timeoutMs;
     let last: unknown;
     for (;;) {
-      last = await this.evaluate(expression).catch((e: Error) => e.message);
-      if (last) return;
+      // A page still loading may not have the elements yet: an exception is "not yet".
+      const value = await this.evaluate(expression).then(
+        (v) => ({ v }),
+        (e: Error) => ({ v: undefined, error: e.message }),
+      );
+      last = value.error ?? value.v;
+      if (value.v) return;
       if (Date.now() > end) throw new Error(`timed out waiting for ${what} (last value ${String(last)})`);
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -14,6 +14,7 @@ import { Runtime } from "../../src/server/runtime.js";
 import { findChromium, launchChromium, type Browser } from "./cdp.js";
 
 const fixture = fileURLToPath(new URL("../../../shared/fixtures/vit-gpt2/", import.meta.url));
+const florenceFixture = fileURLToPath(new URL("../../../shared/fixtures/florence-2/", import.meta.url));
 const modelName = "vit-gpt2-image-captioning";
 const chromium = findChromium();
 const missing = chromium
@@ -37,22 +38,37 @@ let app: FastifyInstance | undefined;
 let runtime: Runtime | undefined;
 let browser: Browser | undefined;
 let base = "";
+let keyedApp: FastifyInstance | undefined;
+let keyedBase = "";
+const apiKey = "try-it-key";
+
+async function listen(server: FastifyInstance): Promise<string> {
+  await server.listen({ host: "127.0.0.1", port: 0 });
+  const address = server.server.address();
+  assert.ok(address && typeof address === "object");
+  return `http://127.0.0.1:${address.port}`;
+}
 const work = mkdtempSync(join(tmpdir(), "sightline-web-test-"));
 
 before(async () => {
   if (missing) return;
-  runtime = new Runtime({ models: { [modelName]: fixture }, threads: 1, idleUnloadSeconds: 0 });
+  runtime = new Runtime({
+    models: { [modelName]: fixture, "florence-2": florenceFixture },
+    defaultModel: modelName,
+    threads: 1,
+    idleUnloadSeconds: 0,
+  });
   app = await build({ runtime });
-  await app.listen({ host: "127.0.0.1", port: 0 });
-  const address = app.server.address();
-  assert.ok(address && typeof address === "object");
-  base = `http://127.0.0.1:${address.port}`;
+  base = await listen(app);
+  keyedApp = await build({ runtime, apiKey });
+  keyedBase = await listen(keyedApp);
   browser = await launchChromium(chromium!);
 });
 
 after(async () => {
   await browser?.close();
   await app?.close();
+  await keyedApp?.close();
   await runtime?.close();
   rmSync(work, { recursive: true, force: true });
 });
@@ -185,5 +201,55 @@ test(
     writeFileSync(shot, await page.screenshot());
     assert.equal(pixels.inside![3], 0, `inside a box ${pixels.inside}`);
     t.diagnostic(`screenshot: ${shot}`);
+  },
+);
+
+test(
+  "try-it page: a Florence-2 model offers its tasks",
+  { skip: missing && !inCi ? missing : false, timeout: 20_000 },
+  async (t) => {
+    if (missing) assert.fail(`CI=true but ${missing}`);
+    const page = await browser!.newPage(1100, 900);
+    await page.send("Page.navigate", { url: `${base}/` });
+    await page.waitFor(`!document.getElementById("model").disabled`, "the model list");
+    await page.evaluate(`(() => {
+      const select = document.getElementById("model");
+      select.value = "florence-2";
+      select.dispatchEvent(new Event("change"));
+    })()`);
+    await page.waitFor(
+      `!document.getElementById("task-field").hidden && !document.getElementById("task").disabled`,
+      "the task list",
+      15_000,
+    );
+    const tasks = await page.evaluate<string[]>(
+      `[...document.getElementById("task").options].map((o) => o.value)`,
+    );
+    for (const task of ["<CAPTION>", "<OD>", "<CAPTION_TO_PHRASE_GROUNDING>"])
+      assert.ok(tasks.includes(task), task);
+    assert.equal(await page.evaluate(`document.getElementById("task").value`), "<CAPTION>");
+    assert.equal(await page.evaluate(`document.getElementById("error").hidden`), true);
+    const shot = join(tmpdir(), `sightline-try-it-florence-${process.pid}.png`);
+    writeFileSync(shot, await page.screenshot());
+    t.diagnostic(`screenshot: ${shot}`);
+  },
+);
+
+test(
+  "try-it page: a server with --api-key asks for the key, then works with it",
+  { skip: missing && !inCi ? missing : false, timeout: 15_000 },
+  async () => {
+    if (missing) assert.fail(`CI=true but ${missing}`);
+    const page = await browser!.newPage(1100, 900);
+    await page.send("Page.navigate", { url: `${keyedBase}/` });
+    await page.waitFor(`!document.getElementById("error").hidden`, "the missing-key error");
+    assert.match(await page.evaluate<string>(`document.getElementById("error").textContent`), /UNAUTHORIZED/);
+    assert.equal(await page.evaluate(`document.getElementById("key-box").open`), true);
+    await page.click("#api-key");
+    await page.send("Input.insertText", { text: apiKey });
+    await page.evaluate(`document.getElementById("api-key").blur()`);
+    await page.waitFor(`!document.getElementById("model").disabled`, "the model list");
+    assert.equal(await page.evaluate(`document.getElementById("error").hidden`), true);
+    assert.equal(await page.evaluate(`sessionStorage.getItem("sightline.apiKey")`), apiKey);
   },
 );
