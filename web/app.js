@@ -111,7 +111,11 @@ async function loadModels() {
   updateButton();
 }
 
+let modelChanges = 0;
+
 async function modelChanged() {
+  // A task list that arrives after the user picked another model is dropped.
+  const change = ++modelChanges;
   const model = state.models.get(els.model.value);
   const florence = Boolean(model && model.florence);
   els.taskField.hidden = !florence;
@@ -126,10 +130,12 @@ async function modelChanged() {
   setStatus(`Loading ${model.name}'s tasks (the model loads the first time)…`);
   try {
     const tasks = await api(`/api/v1/web/prompts?model=${encodeURIComponent(model.name)}`);
+    if (change !== modelChanges) return;
     const list = tasks.length ? tasks : ["<CAPTION>"];
     els.task.replaceChildren(...list.map((t) => new Option(t, t, false, t === "<CAPTION>")));
     setStatus(state.file ? "Ready." : "Choose an image to start.");
   } catch (e) {
+    if (change !== modelChanges) return;
     els.task.replaceChildren(new Option("<CAPTION>", "<CAPTION>"));
     showError(`Could not list the tasks: ${e.message}`);
   }

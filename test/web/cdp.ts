@@ -107,7 +107,7 @@ export class Page {
     let last: unknown;
     for (;;) {
       // A page still loading may not have the elements yet: an exception is "not yet".
-      const value = await this.evaluate(expression).then(
+      const value: { v: unknown; error?: string } = await this.evaluate(expression).then(
         (v) => ({ v }),
         (e: Error) => ({ v: undefined, error: e.message }),
       );
