@@ -9,7 +9,7 @@ import { WebSocket } from "undici";
 
 /** The Chromium binary: $CHROMIUM, else the first of the usual names on PATH. */
 export function findChromium(): string | undefined {
-  if (process.env.CHROMIUM) return process.env.CHROMIUM;
+  if (process.env.CHROMIUM) return existsSync(process.env.CHROMIUM) ? process.env.CHROMIUM : undefined;
   const names = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
   for (const dir of (process.env.PATH ?? "").split(delimiter)) {
     for (const name of names) {
@@ -150,16 +150,29 @@ export class Page {
     return nodeId;
   }
 
-  /** A real mouse click at the centre of the element. */
-  async click(selector: string): Promise<void> {
+  /** The element's centre in the viewport (scrolled into view first). */
+  async centre(selector: string): Promise<{ x: number; y: number }> {
     const nodeId = await this.nodeId(selector);
     await this.send("DOM.scrollIntoViewIfNeeded", { nodeId });
     const { model } = await this.send("DOM.getBoxModel", { nodeId });
     const q: number[] = model.content;
-    const x = (q[0]! + q[2]! + q[4]! + q[6]!) / 4;
-    const y = (q[1]! + q[3]! + q[5]! + q[7]!) / 4;
+    return { x: (q[0]! + q[2]! + q[4]! + q[6]!) / 4, y: (q[1]! + q[3]! + q[5]! + q[7]!) / 4 };
+  }
+
+  /** A real mouse click at the centre of the element. */
+  async click(selector: string): Promise<void> {
+    const { x, y } = await this.centre(selector);
     for (const type of ["mousePressed", "mouseReleased"]) {
       await this.send("Input.dispatchMouseEvent", { type, x, y, button: "left", clickCount: 1 });
+    }
+  }
+
+  /** Drags files from outside the browser and drops them on the element's centre. */
+  async dropFiles(selector: string, files: string[]): Promise<void> {
+    const { x, y } = await this.centre(selector);
+    const data = { items: [], files, dragOperationsMask: 1 };
+    for (const type of ["dragEnter", "dragOver", "drop"]) {
+      await this.send("Input.dispatchDragEvent", { type, x, y, data });
     }
   }
 

@@ -124,7 +124,7 @@ test(
 );
 
 test(
-  "try-it page: fits a phone-width screen",
+  "try-it page: fits a phone-width screen; an image dropped on it is taken",
   { skip: missing && !inCi ? missing : false, timeout: 15_000 },
   async (t) => {
     if (missing) assert.fail(`CI=true but ${missing}`);
@@ -134,11 +134,18 @@ test(
       `document.readyState === "complete" && !document.getElementById("model").disabled`,
       "the model list",
     );
-    await page.send("DOM.setFileInputFiles", {
-      nodeId: await page.nodeId("#file"),
-      files: [join(fixture, "image1.png")],
-    });
-    await page.waitFor(`document.getElementById("preview-img").complete`, "the preview");
+    await page.dropFiles("#drop", [join(fixture, "image1.png")]);
+    await page.waitFor(
+      `document.getElementById("preview-img").complete && !document.getElementById("preview").hidden`,
+      "the preview",
+    );
+    assert.match(
+      await page.evaluate<string>(`document.getElementById("file-name").textContent`),
+      /^image1\.png /,
+    );
+    await page.click("#caption-button");
+    await page.waitFor(`document.body.dataset.state === "done"`, "the answer");
+    assert.equal(await page.evaluate(`document.getElementById("caption").textContent`), seedCaption());
     assert.equal(await page.evaluate(`document.documentElement.scrollWidth <= window.innerWidth`), true);
     const shot = join(tmpdir(), `sightline-try-it-phone-${process.pid}.png`);
     writeFileSync(shot, await page.screenshot());
