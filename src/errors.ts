@@ -33,7 +33,10 @@ export const errorCatalogue = {
   WEIGHT_SHAPE: { status: 500, message: (detail: string) => `weight tensor has the wrong shape: ${detail}` },
   SAFETENSORS_INVALID: { status: 500, message: (detail: string) => `invalid safetensors file: ${detail}` },
   TOKENIZER_MISSING: { status: 500, message: (dir: string) => `no usable tokenizer files in ${dir}` },
-  TOKENIZER_INVALID: { status: 500, message: (detail: string) => `invalid or unsupported tokenizer: ${detail}` },
+  TOKENIZER_INVALID: {
+    status: 500,
+    message: (detail: string) => `invalid or unsupported tokenizer: ${detail}`,
+  },
   // the model hub (src/hub)
   MODEL_NOT_DOWNLOADED: {
     status: 503,
@@ -67,7 +70,8 @@ export const errorCatalogue = {
   URL_INVALID: { status: 400, message: (detail: string) => `invalid image URL: ${detail}` },
   URL_FORBIDDEN: {
     status: 400,
-    message: (detail: string) => `refusing to fetch ${detail} (start the server with --allow-private-urls to allow it)`,
+    message: (detail: string) =>
+      `refusing to fetch ${detail} (start the server with --allow-private-urls to allow it)`,
   },
   URL_FETCH_FAILED: { status: 400, message: (detail: string) => `could not fetch the image URL: ${detail}` },
   UNAUTHORIZED: { status: 401, message: () => "missing or wrong API key (send Authorization: Bearer <key>)" },
@@ -75,7 +79,10 @@ export const errorCatalogue = {
     status: 404,
     message: (detail: string) => `model is not available on this server: ${detail}`,
   },
-  QUEUE_FULL: { status: 503, message: (model: string) => `too many requests queued for ${model}, retry later` },
+  QUEUE_FULL: {
+    status: 503,
+    message: (model: string) => `too many requests queued for ${model}, retry later`,
+  },
   SHUTTING_DOWN: { status: 503, message: () => "the server is shutting down" },
   TIMEOUT: { status: 504, message: (detail: string) => `request timed out: ${detail}` },
   WORKER_CRASHED: { status: 500, message: (detail: string) => `the model worker process crashed: ${detail}` },
@@ -108,7 +115,11 @@ export function fail<C extends ErrorCode>(code: C, ...args: MessageArgs<C>): Sig
 }
 
 /** Same as fail() but keeps the underlying error as `cause`. */
-export function failWith<C extends ErrorCode>(cause: unknown, code: C, ...args: MessageArgs<C>): SightlineError {
+export function failWith<C extends ErrorCode>(
+  cause: unknown,
+  code: C,
+  ...args: MessageArgs<C>
+): SightlineError {
   const make = errorCatalogue[code].message as (...a: unknown[]) => string;
   return new SightlineError(code, make(...args), { cause });
 }

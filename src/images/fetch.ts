@@ -100,7 +100,11 @@ function pinnedAgent(pinned: LookupAddress, ca?: string | Buffer): Agent {
     else callback(null, pinned.address, pinned.family);
   };
   const trust = ca ? { ca: [...rootCertificates, ca] } : {};
-  return new Agent({ connect: { lookup, ...trust } as Record<string, unknown>, connections: 1, pipelining: 0 });
+  return new Agent({
+    connect: { lookup, ...trust } as Record<string, unknown>,
+    connections: 1,
+    pipelining: 0,
+  });
 }
 
 /** Drops a response body we will not read (its abort error is expected, not a failure). */
@@ -182,7 +186,10 @@ export async function fetchImageUrl(text: string, options: FetchImageOptions = {
               sniffed = true;
               if (!sniffImageFormat(Buffer.concat(chunks))) {
                 discard(res.body);
-                throw fail("IMAGE_INVALID", `the URL did not return an image (${contentType ?? "no content type"})`);
+                throw fail(
+                  "IMAGE_INVALID",
+                  `the URL did not return an image (${contentType ?? "no content type"})`,
+                );
               }
             }
           }
@@ -191,7 +198,10 @@ export async function fetchImageUrl(text: string, options: FetchImageOptions = {
         }
         const bytes = Buffer.concat(chunks, total);
         if (!sniffImageFormat(bytes)) {
-          throw fail("IMAGE_INVALID", `the URL did not return an image (${contentType ?? "no content type"})`);
+          throw fail(
+            "IMAGE_INVALID",
+            `the URL did not return an image (${contentType ?? "no content type"})`,
+          );
         }
         return { bytes, url: url.href, contentType };
       } finally {

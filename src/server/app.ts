@@ -77,7 +77,9 @@ export async function build(options: AppOptions = {}): Promise<FastifyInstance> 
   const bodyLimit = options.bodyLimit ?? Math.ceil(maxImageBytes * 1.37 * 3) + 1024 * 1024;
 
   const app = Fastify({
-    ...(options.loggerInstance ? { loggerInstance: options.loggerInstance } : { logger: options.logger ?? false }),
+    ...(options.loggerInstance
+      ? { loggerInstance: options.loggerInstance }
+      : { logger: options.logger ?? false }),
     bodyLimit,
     requestIdHeader: false,
     genReqId: (req) => {

@@ -17,28 +17,144 @@ interface Setting {
 
 const settings = [
   { flag: "host", kind: "string", arg: "HOST", default: "127.0.0.1", help: "address to listen on" },
-  { flag: "port", kind: "int", arg: "N", default: 5000, help: "port to listen on (54880 = the Florence seed's port)" },
-  { flag: "model", kind: "models", arg: "NAME=DIR", help: "serve the model folder DIR as NAME (repeatable; env: comma-separated)" },
-  { flag: "models-dir", kind: "string", arg: "DIR", help: "folder with downloaded models (seed names are looked up here)" },
-  { flag: "default-model", kind: "string", arg: "NAME", help: "model used when a request names none (default kosmos-2)" },
-  { flag: "florence-model", kind: "string", arg: "NAME", help: "model behind the Florence API (default: first Florence-2 model, else the default)" },
-  { flag: "idle-unload", kind: "number", arg: "SECONDS", default: 300, help: "end a model's worker after this long idle (0 = never)" },
-  { flag: "max-queue", kind: "int", arg: "N", default: 32, help: "requests waiting per model before answering 503 + Retry-After" },
-  { flag: "request-timeout", kind: "number", arg: "SECONDS", default: 120, help: "time limit per request, queue included (0 = none)" },
-  { flag: "drain-timeout", kind: "number", arg: "SECONDS", default: 30, help: "on SIGTERM, finish queued work for at most this long" },
-  { flag: "api-key", kind: "string", arg: "KEY", help: "require Authorization: Bearer KEY on every route but /healthz and /readyz" },
-  { flag: "allow-private-urls", kind: "bool", default: false, help: "let image URLs reach loopback/private/link-local hosts (a NAS at home)" },
-  { flag: "max-image-mb", kind: "number", arg: "MB", default: 20, help: "largest image accepted (fetched, base64 or uploaded)" },
-  { flag: "max-pixels", kind: "int", arg: "N", default: 50_000_000, help: "largest decoded image, width x height" },
-  { flag: "fetch-timeout", kind: "number", arg: "SECONDS", default: 15, help: "time limit for fetching one image URL" },
-  { flag: "labels-model", kind: "string", arg: "NAME", help: "model answering label requests that name none (default: the default model)" },
-  { flag: "labels-task", kind: "string", arg: "TOKEN", help: "Florence-2 task for labels (default <GENERATE_TAGS> for PromptGen models, else <OD>)" },
-  { flag: "florence-max-new-tokens", kind: "int", arg: "N", default: 1024, help: "generation length of the Florence API (the seed's 1024)" },
-  { flag: "threads", kind: "int", arg: "N", help: "ONNX Runtime threads per model worker (default: all cores)" },
+  {
+    flag: "port",
+    kind: "int",
+    arg: "N",
+    default: 5000,
+    help: "port to listen on (54880 = the Florence seed's port)",
+  },
+  {
+    flag: "model",
+    kind: "models",
+    arg: "NAME=DIR",
+    help: "serve the model folder DIR as NAME (repeatable; env: comma-separated)",
+  },
+  {
+    flag: "models-dir",
+    kind: "string",
+    arg: "DIR",
+    help: "folder with downloaded models (seed names are looked up here)",
+  },
+  {
+    flag: "default-model",
+    kind: "string",
+    arg: "NAME",
+    help: "model used when a request names none (default kosmos-2)",
+  },
+  {
+    flag: "florence-model",
+    kind: "string",
+    arg: "NAME",
+    help: "model behind the Florence API (default: first Florence-2 model, else the default)",
+  },
+  {
+    flag: "idle-unload",
+    kind: "number",
+    arg: "SECONDS",
+    default: 300,
+    help: "end a model's worker after this long idle (0 = never)",
+  },
+  {
+    flag: "max-queue",
+    kind: "int",
+    arg: "N",
+    default: 32,
+    help: "requests waiting per model before answering 503 + Retry-After",
+  },
+  {
+    flag: "request-timeout",
+    kind: "number",
+    arg: "SECONDS",
+    default: 120,
+    help: "time limit per request, queue included (0 = none)",
+  },
+  {
+    flag: "drain-timeout",
+    kind: "number",
+    arg: "SECONDS",
+    default: 30,
+    help: "on SIGTERM, finish queued work for at most this long",
+  },
+  {
+    flag: "api-key",
+    kind: "string",
+    arg: "KEY",
+    help: "require Authorization: Bearer KEY on every route but /healthz and /readyz",
+  },
+  {
+    flag: "allow-private-urls",
+    kind: "bool",
+    default: false,
+    help: "let image URLs reach loopback/private/link-local hosts (a NAS at home)",
+  },
+  {
+    flag: "max-image-mb",
+    kind: "number",
+    arg: "MB",
+    default: 20,
+    help: "largest image accepted (fetched, base64 or uploaded)",
+  },
+  {
+    flag: "max-pixels",
+    kind: "int",
+    arg: "N",
+    default: 50_000_000,
+    help: "largest decoded image, width x height",
+  },
+  {
+    flag: "fetch-timeout",
+    kind: "number",
+    arg: "SECONDS",
+    default: 15,
+    help: "time limit for fetching one image URL",
+  },
+  {
+    flag: "labels-model",
+    kind: "string",
+    arg: "NAME",
+    help: "model answering label requests that name none (default: the default model)",
+  },
+  {
+    flag: "labels-task",
+    kind: "string",
+    arg: "TOKEN",
+    help: "Florence-2 task for labels (default <GENERATE_TAGS> for PromptGen models, else <OD>)",
+  },
+  {
+    flag: "florence-max-new-tokens",
+    kind: "int",
+    arg: "N",
+    default: 1024,
+    help: "generation length of the Florence API (the seed's 1024)",
+  },
+  {
+    flag: "threads",
+    kind: "int",
+    arg: "N",
+    help: "ONNX Runtime threads per model worker (default: all cores)",
+  },
   { flag: "offline", kind: "bool", default: false, help: "never download models (also HF_HUB_OFFLINE=1)" },
-  { flag: "log-level", kind: "string", arg: "LEVEL", default: "info", help: "pino log level (fatal, error, warn, info, debug, silent)" },
-  { flag: "config", kind: "string", arg: "FILE", help: "JSON file with any of these settings (keys as flag names or camelCase)" },
-  { flag: "worker-loader", kind: "string", arg: "MODULE", hidden: true, help: "module exporting loadModel for workers (tests)" },
+  {
+    flag: "log-level",
+    kind: "string",
+    arg: "LEVEL",
+    default: "info",
+    help: "pino log level (fatal, error, warn, info, debug, silent)",
+  },
+  {
+    flag: "config",
+    kind: "string",
+    arg: "FILE",
+    help: "JSON file with any of these settings (keys as flag names or camelCase)",
+  },
+  {
+    flag: "worker-loader",
+    kind: "string",
+    arg: "MODULE",
+    hidden: true,
+    help: "module exporting loadModel for workers (tests)",
+  },
 ] as const satisfies readonly Setting[];
 
 type FlagName = (typeof settings)[number]["flag"];
@@ -102,7 +218,12 @@ function convert(s: Setting, value: unknown, origin: string): unknown {
       return value;
     case "int":
     case "number": {
-      const n = typeof value === "number" ? value : typeof value === "string" && value.trim() !== "" ? Number(value) : NaN;
+      const n =
+        typeof value === "number"
+          ? value
+          : typeof value === "string" && value.trim() !== ""
+            ? Number(value)
+            : NaN;
       if (!Number.isFinite(n) || n < 0 || (s.kind === "int" && !Number.isInteger(n))) {
         throw bad(`expected a ${s.kind === "int" ? "whole " : ""}number ≥ 0, got ${JSON.stringify(value)}`);
       }
@@ -120,7 +241,9 @@ function convert(s: Setting, value: unknown, origin: string): unknown {
           ? Object.entries(value as Record<string, unknown>).map(([k, v]) => `${k}=${v}`)
           : Array.isArray(value)
             ? value.map(String)
-            : String(value).split(",").filter((x) => x.trim() !== "");
+            : String(value)
+                .split(",")
+                .filter((x) => x.trim() !== "");
       for (const pair of pairs) {
         const eq = pair.indexOf("=");
         if (eq <= 0 || eq === pair.length - 1) throw bad(`expected NAME=DIR, got ${JSON.stringify(pair)}`);
@@ -137,7 +260,8 @@ export function parseServeConfig(argv: string[], env: NodeJS.ProcessEnv = proces
   const fromFlags: Partial<Record<FlagName, unknown>> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (!arg.startsWith("--")) throw fail("INVALID_ARGUMENT", `unexpected argument ${arg} (see sightline serve --help)`);
+    if (!arg.startsWith("--"))
+      throw fail("INVALID_ARGUMENT", `unexpected argument ${arg} (see sightline serve --help)`);
     const [flagName, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
     let name = flagName;
     let negated = false;
@@ -155,7 +279,10 @@ export function parseServeConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     }
     const v = convert(s, value, `--${name}`);
     if (s.kind === "models") {
-      fromFlags.model = { ...((fromFlags.model as Record<string, string>) ?? {}), ...(v as Record<string, string>) };
+      fromFlags.model = {
+        ...((fromFlags.model as Record<string, string>) ?? {}),
+        ...(v as Record<string, string>),
+      };
     } else fromFlags[s.flag as FlagName] = v;
   }
 
@@ -170,9 +297,12 @@ export function parseServeConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     if (!fromFile || typeof fromFile !== "object" || Array.isArray(fromFile)) {
       throw fail("INVALID_ARGUMENT", `config file ${configPath}: expected a JSON object`);
     }
-    const known = new Set((settings as readonly Setting[]).flatMap((s) => [s.flag, camel(s.flag)]).concat(["models"]));
+    const known = new Set(
+      (settings as readonly Setting[]).flatMap((s) => [s.flag, camel(s.flag)]).concat(["models"]),
+    );
     for (const key of Object.keys(fromFile)) {
-      if (!known.has(key)) throw fail("INVALID_ARGUMENT", `config file ${configPath}: unknown setting ${key}`);
+      if (!known.has(key))
+        throw fail("INVALID_ARGUMENT", `config file ${configPath}: unknown setting ${key}`);
     }
   }
 
@@ -184,7 +314,8 @@ export function parseServeConfig(argv: string[], env: NodeJS.ProcessEnv = proces
       value = convert(s, env[envName(s.flag)], envName(s.flag));
     }
     if (value === undefined) {
-      const fileValue = fromFile[s.flag] ?? fromFile[key] ?? (s.kind === "models" ? fromFile.models : undefined);
+      const fileValue =
+        fromFile[s.flag] ?? fromFile[key] ?? (s.kind === "models" ? fromFile.models : undefined);
       if (fileValue !== undefined) value = convert(s, fileValue, `config ${s.flag}`);
     }
     value ??= s.default;

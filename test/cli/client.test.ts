@@ -145,7 +145,9 @@ test("caption-folder --server-model picks another model on the servers", async (
   const root = mkdtempSync(join(tmpdir(), "sl-client-model-"));
   try {
     copyFileSync(join(fixtures, "vit-gpt2", "image1.png"), join(root, "a.png"));
-    const r = await cli(["caption-folder", root, "--server", servers[0].url, "--server-model", "vit-gpt2"], { SIGHTLINE_API_KEY: "k" });
+    const r = await cli(["caption-folder", root, "--server", servers[0].url, "--server-model", "vit-gpt2"], {
+      SIGHTLINE_API_KEY: "k",
+    });
     assert.equal(r.code, 0, r.err);
     assert.equal(readFileSync(join(root, "a.txt"), "utf8"), `${seedText("vit-gpt2")}\n`);
   } finally {
