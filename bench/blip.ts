@@ -9,16 +9,7 @@
 // threads): vision 3486 ms, 20 greedy tokens 8498 ms, 3 beams 14320 ms.
 // Sightline fp32, 2 threads, idle machine (2026-11-22): load 4.8 s, vision tower + cross K/V 2.52 s,
 // greedy 20 tokens 3.0 s and 3 beams 3.2 s (whole calls, vision included), peak RSS 2.2 GB.
-import {
-  closeSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  writeFileSync,
-  writeSync,
-} from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -36,6 +27,7 @@ import {
   type BenchResult,
   type Timing,
 } from "./lib/result.js";
+import { writeRandomSafetensors as writeTensors, type Init } from "./lib/random-safetensors.js";
 
 const FIXTURE = fileURLToPath(new URL("../../shared/fixtures/blip/", import.meta.url));
 const HF_REFERENCE_MS = { vision: 3486, greedy20: 8498, beam3: 14320 };
@@ -107,46 +99,18 @@ function tensorShapes(): [string, number[]][] {
   return out;
 }
 
-/** Streams random float32 weights (uniform, std 0.02; LayerNorm weights 1) into model.safetensors. */
+/** Random float32 weights for timing (std 0.02; norm weights 1), streamed into model.safetensors. */
 function writeRandomSafetensors(path: string): void {
-  const tensors = tensorShapes();
-  const header: Record<string, unknown> = { __metadata__: { format: "pt" } };
-  let offset = 0;
-  for (const [name, shape] of tensors) {
-    const bytes = shape.reduce((a, b) => a * b, 1) * 4;
-    header[name] = { dtype: "F32", shape, data_offsets: [offset, offset + bytes] };
-    offset += bytes;
-  }
-  let json = Buffer.from(JSON.stringify(header));
-  json = Buffer.concat([json, Buffer.alloc((8 - (json.length % 8)) % 8, 0x20)]);
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(json.length));
-  const fd = openSync(path, "w");
-  try {
-    writeSync(fd, len);
-    writeSync(fd, json);
-    let state = 0x9e3779b9;
-    const amplitude = 0.02 * Math.sqrt(3);
-    const chunk = new Float32Array(1 << 20);
-    for (const [name, shape] of tensors) {
-      let left = shape.reduce((a, b) => a * b, 1);
-      const isNormWeight = /(LayerNorm|layer_norm\d?|post_layernorm)\.weight$/.test(name);
-      while (left > 0) {
-        const n = Math.min(left, chunk.length);
-        for (let i = 0; i < n; i++) {
-          // xorshift32: cheap and good enough for timing weights.
-          state ^= state << 13;
-          state ^= state >>> 17;
-          state ^= state << 5;
-          chunk[i] = isNormWeight ? 1 : ((state >>> 0) / 4294967296 - 0.5) * 2 * amplitude;
-        }
-        writeSync(fd, new Uint8Array(chunk.buffer, 0, n * 4));
-        left -= n;
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
+  writeTensors(
+    path,
+    tensorShapes().map(([name, shape]) => ({
+      name,
+      shape,
+      init: (/(LayerNorm|layer_norm\d?|post_layernorm)\.weight$/.test(name)
+        ? { constant: 1 }
+        : { normal: 0.02 }) as Init,
+    })),
+  );
 }
 
 function prepareModelFolder(): string {

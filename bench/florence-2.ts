@@ -10,16 +10,7 @@
 // threads): vision 4932 ms, 20 greedy tokens 6811 ms, 3 beams 7266 ms.
 // Sightline on the same machine (ORT fp32, 2 threads, best of 2, other jobs running): vision 2977 ms,
 // BART encoder 398 ms, 20 greedy tokens 3874 ms whole call (decode 334 ms), 3 beams 4349 ms (decode 483 ms).
-import {
-  closeSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  writeFileSync,
-  writeSync,
-} from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -38,6 +29,7 @@ import {
   type BenchResult,
   type Timing,
 } from "./lib/result.js";
+import { writeRandomSafetensors as writeTensors, type Init } from "./lib/random-safetensors.js";
 
 const FIXTURE = fileURLToPath(new URL("../../shared/fixtures/florence-2/", import.meta.url));
 const HF_REFERENCE_MS = { vision: 4932, greedy20: 6811, beam3: 7266 };
@@ -137,50 +129,20 @@ function tensorShapes(): [string, number[]][] {
   return out;
 }
 
-/** Streams random float32 weights (uniform, std 0.02; norm weights 1, logits bias 0) into model.safetensors. */
+/** Random float32 weights for timing (std 0.02; norm weights 1), streamed into model.safetensors. */
 function writeRandomSafetensors(path: string): void {
-  const tensors = tensorShapes();
-  const header: Record<string, unknown> = { __metadata__: { format: "pt" } };
-  let offset = 0;
-  for (const [name, shape] of tensors) {
-    const bytes = shape.reduce((a, b) => a * b, 1) * 4;
-    header[name] = { dtype: "F32", shape, data_offsets: [offset, offset + bytes] };
-    offset += bytes;
-  }
-  let json = Buffer.from(JSON.stringify(header));
-  json = Buffer.concat([json, Buffer.alloc((8 - (json.length % 8)) % 8, 0x20)]);
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(json.length));
-  const fd = openSync(path, "w");
-  try {
-    writeSync(fd, len);
-    writeSync(fd, json);
-    let state = 0x9e3779b9;
-    const amplitude = 0.02 * Math.sqrt(3);
-    const chunk = new Float32Array(1 << 20);
-    for (const [name, shape] of tensors) {
-      let left = shape.reduce((a, b) => a * b, 1);
-      const fill = /(norm|layernorm_embedding)\.weight$/.test(name)
-        ? 1
+  writeTensors(
+    path,
+    tensorShapes().map(([name, shape]) => ({
+      name,
+      shape,
+      init: (/(norm|layernorm_embedding)\.weight$/.test(name)
+        ? { constant: 1 }
         : name.endsWith("final_logits_bias")
-          ? 0
-          : null;
-      while (left > 0) {
-        const n = Math.min(left, chunk.length);
-        for (let i = 0; i < n; i++) {
-          // xorshift32: cheap and good enough for timing weights.
-          state ^= state << 13;
-          state ^= state >>> 17;
-          state ^= state << 5;
-          chunk[i] = fill ?? ((state >>> 0) / 4294967296 - 0.5) * 2 * amplitude;
-        }
-        writeSync(fd, new Uint8Array(chunk.buffer, 0, n * 4));
-        left -= n;
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
+          ? { constant: 0 }
+          : { normal: 0.02 }) as Init,
+    })),
+  );
 }
 
 function readJson(path: string): Record<string, any> {
