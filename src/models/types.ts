@@ -29,8 +29,13 @@ export interface Entity {
 }
 
 export interface CaptionResult {
-  /** Decoded text, special tokens skipped, stripped. */
+  /** The caption: decoded text, special tokens skipped, stripped (Kosmos-2: post-processed). */
   text: string;
+  /**
+   * The plain decode (batch_decode with skip_special_tokens, stripped) where the caption is
+   * post-processed from it (Kosmos-2); the CLI's --json `text`, as the contract defines it.
+   */
+  decodedText?: string;
   /** Exactly the sequence HF generate() returns (start/prompt tokens included). */
   tokenIds: number[];
   timings: Timings;

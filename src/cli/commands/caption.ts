@@ -1,6 +1,6 @@
 // sightline caption IMAGE --model DIR — caption one image with a local model folder (any architecture
 // in the loader table). Prints the caption, or with --json one object:
-//   {"text", "token_ids", "timings": {"preprocess", "encode", "decode"} (ms), "entities"?, "result"?}
+//   {"text", "token_ids", "timings": {"preprocess", "encode", "decode"} (ms), "caption"?, "entities"?, "result"?}
 // Errors are thrown as SightlineErrors; main.ts prints them as one `error CODE: message` line.
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -80,7 +80,10 @@ async function resolveModelFolder(ref: string): Promise<string> {
 export function captionJson(result: CaptionResult): Record<string, unknown> {
   const ms = (v: number) => Math.round(v * 10) / 10;
   const out: Record<string, unknown> = {
-    text: result.text,
+    // The contract: `text` is the decode with special tokens skipped, stripped; a post-processed
+    // caption (Kosmos-2) comes beside it as `caption`.
+    text: result.decodedText ?? result.text,
+    ...(result.decodedText !== undefined ? { caption: result.text } : {}),
     token_ids: result.tokenIds,
     timings: {
       preprocess: ms(result.timings.preprocess),

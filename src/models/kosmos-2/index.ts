@@ -85,6 +85,7 @@ export class Kosmos2Captioner implements CaptionModel {
     const { caption, entities } = postProcessGeneration(decoded);
     return {
       text: caption,
+      decodedText: decoded.trim(),
       tokenIds: sequence,
       timings: { preprocess: t1 - t0, encode: t2 - t1, decode: t3 - t2 },
       entities,
