@@ -9,18 +9,10 @@ import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { build } from "../../src/server/app.js";
 import { Runtime } from "../../src/server/runtime.js";
+import { seedText } from "../helpers/fixtures.js";
 
 const fixtures = resolve(process.cwd(), "../shared/fixtures");
 const cliArgs = ["--import", "tsx", resolve(process.cwd(), "src/cli/main.ts")];
-
-function seedText(arch: string, image = "image1.png"): string {
-  const e = JSON.parse(
-    readFileSync(join(fixtures, arch, "expected.json"), "utf8").replace(/-Infinity|Infinity|NaN/g, "null"),
-  );
-  const c = e.cases.find((x: any) => x.image === image && x.generations.some((g: any) => g.name === "seed"));
-  const g = c.generations.find((x: any) => x.name === "seed");
-  return (Array.isArray(g.text) ? g.text[0] : g.text).trim();
-}
 
 /** Runs the CLI without blocking this process's event loop (the servers live here). */
 function cli(

@@ -17,6 +17,7 @@ import {
 } from "../../src/engine/image-processor.js";
 import { readImageFile } from "../../src/images/decode.js";
 import { isSightlineError } from "../../src/errors.js";
+import { maxAbsDiff, parsePythonJson, readFloat32 as readF32 } from "../helpers/fixtures.js";
 
 const fixtures = fileURLToPath(new URL("../../../shared/fixtures/", import.meta.url));
 const archs = ["vit-gpt2", "blip", "kosmos-2", "florence-2"];
@@ -24,27 +25,6 @@ const archs = ["vit-gpt2", "blip", "kosmos-2", "florence-2"];
 interface PixelCase {
   image: string;
   pixel_values?: { file: string; shape: number[] };
-}
-
-/** expected.json is Python's json: it may hold -Infinity / NaN (suppressed logits). */
-function parsePythonJson(text: string): unknown {
-  return JSON.parse(
-    text
-      .replace(/-Infinity\b/g, "-1e999")
-      .replace(/\bInfinity\b/g, "1e999")
-      .replace(/\bNaN\b/g, "null"),
-  );
-}
-
-function readF32(file: string): Float32Array {
-  const b = readFileSync(file);
-  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
 }
 
 async function pixelValuesOf(folder: string, imageFile: string, configOverride?: object) {

@@ -14,6 +14,7 @@ import {
 import { PrecompiledCharsmap } from "../../src/engine/tokenizer-normalizers.js";
 import type { TokenizerJson } from "../../src/engine/tokenizer-json.js";
 import { parseSentencePieceModel } from "../../src/engine/sentencepiece.js";
+import { readExpected } from "../helpers/fixtures.js";
 
 const FIXTURES = resolve(process.cwd(), "../shared/fixtures");
 const ARCHS = ["vit-gpt2", "blip", "kosmos-2", "florence-2"] as const;
@@ -23,17 +24,6 @@ interface TokenizerCheck {
   input_ids: number[];
   decoded_fast: string;
   decoded_skip_special_fast: string;
-}
-
-// expected.json is written by Python's json module, which spells non-finite floats as bare words.
-function readExpected(arch: string): Record<string, unknown> {
-  const text = readFileSync(join(FIXTURES, arch, "expected.json"), "utf8");
-  return JSON.parse(
-    text
-      .replace(/-Infinity\b/g, "null")
-      .replace(/\bInfinity\b/g, "null")
-      .replace(/\bNaN\b/g, "null"),
-  );
 }
 
 /** The 1024 tokens Florence2Processor.__init__ adds with tokenizer.add_special_tokens. */

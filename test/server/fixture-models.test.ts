@@ -9,6 +9,7 @@ import { build } from "../../src/server/app.js";
 import { Runtime } from "../../src/server/runtime.js";
 import { readModelConfig, supportedModelTypes } from "../../src/models/index.js";
 import { fixturesDir } from "./helpers.js";
+import { parsePythonJson } from "../helpers/fixtures.js";
 
 const folders = {
   "vit-gpt2-image-captioning": join(fixturesDir, "vit-gpt2"),
@@ -18,11 +19,7 @@ const folders = {
 };
 
 type Expected = { cases: any[] };
-// Python's json writes -Infinity/NaN for masked scores; they do not matter here.
-const expected = (dir: string): Expected =>
-  JSON.parse(
-    readFileSync(join(dir, "expected.json"), "utf8").replace(/(?<=[:[,]\s*)(-?Infinity|NaN)/g, "null"),
-  );
+const expected = (dir: string): Expected => parsePythonJson(readFileSync(join(dir, "expected.json"), "utf8"));
 
 /** Why a fixture cannot run yet (its architecture's loader is not registered), else undefined. */
 function missingLoader(dir: string): string | undefined {

@@ -12,17 +12,13 @@ import OpenAI from "openai";
 import { build } from "../../src/server/app.js";
 import { Runtime } from "../../src/server/runtime.js";
 import { fixturesDir } from "./helpers.js";
+import { parsePythonJson } from "../helpers/fixtures.js";
 
 const folders = { "vit-gpt2": join(fixturesDir, "vit-gpt2"), "florence-2": join(fixturesDir, "florence-2") };
 const dataUrl = (arch: keyof typeof folders, n: 1 | 2 = 1) =>
   `data:image/png;base64,${readFileSync(join(folders[arch], `image${n}.png`)).toString("base64")}`;
 const expected = (arch: keyof typeof folders): { cases: any[] } =>
-  JSON.parse(
-    readFileSync(join(folders[arch], "expected.json"), "utf8").replace(
-      /(?<=[:[,]\s*)(-?Infinity|NaN)/g,
-      "null",
-    ),
-  );
+  parsePythonJson(readFileSync(join(folders[arch], "expected.json"), "utf8"));
 function seed(arch: keyof typeof folders, img: string, task?: string) {
   const c = expected(arch).cases.find((x) => x.image === img && (task === undefined || x.task === task));
   return c.generations.find((g: { name: string }) => g.name === "seed");

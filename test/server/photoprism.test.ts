@@ -17,6 +17,7 @@ import { build } from "../../src/server/app.js";
 import { Runtime } from "../../src/server/runtime.js";
 import { labelsOf, mergeLabels } from "../../src/server/dialects/labels.js";
 import { fakeModelDir, fakeRuntime, fixturesDir } from "./helpers.js";
+import { parsePythonJson } from "../helpers/fixtures.js";
 
 const key = "pp-secret";
 const auth = { authorization: `Bearer ${key}` };
@@ -26,12 +27,7 @@ const dataUrl = (bytes: Buffer, type = "image/png") => `data:${type};base64,${by
 
 type Expected = { cases: any[] };
 const expected = (arch: keyof typeof folders): Expected =>
-  JSON.parse(
-    readFileSync(join(folders[arch], "expected.json"), "utf8").replace(
-      /(?<=[:[,]\s*)(-?Infinity|NaN)/g,
-      "null",
-    ),
-  );
+  parsePythonJson(readFileSync(join(folders[arch], "expected.json"), "utf8"));
 /** The `seed` generation of a fixture case (Kosmos-2: its post-processed caption; Florence-2: the text). */
 function seedText(arch: keyof typeof folders, image: string, task?: string): string {
   const c = expected(arch).cases.find((x) => x.image === image && (task === undefined || x.task === task));

@@ -12,6 +12,7 @@ import type { FastifyInstance } from "fastify";
 import { build } from "../../src/server/app.js";
 import { Runtime } from "../../src/server/runtime.js";
 import { findChromium, launchChromium, type Browser } from "./cdp.js";
+import { parsePythonJson } from "../helpers/fixtures.js";
 
 const fixture = fileURLToPath(new URL("../../../shared/fixtures/vit-gpt2/", import.meta.url));
 const florenceFixture = fileURLToPath(new URL("../../../shared/fixtures/florence-2/", import.meta.url));
@@ -24,11 +25,8 @@ const inCi = process.env.CI === "true";
 
 /** The `seed` generation's text for image1.png (case 0), stripped like the server strips it. */
 function seedCaption(): string {
-  const text = readFileSync(join(fixture, "expected.json"), "utf8").replace(
-    /(?<=[:[,]\s*)(-?Infinity|NaN)/g,
-    "null",
-  );
-  const c = (JSON.parse(text) as { cases: any[] }).cases[0];
+  const c = (parsePythonJson(readFileSync(join(fixture, "expected.json"), "utf8")) as { cases: any[] })
+    .cases[0];
   assert.equal(c.image, "image1.png");
   const seed = c.generations.find((g: { name: string }) => g.name === "seed");
   return String(seed.text[0]).trim();

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { build } from "../../src/server/app.js";
 import { Runtime } from "../../src/server/runtime.js";
+import { parsePythonJson } from "../helpers/fixtures.js";
 
 const fixtures = fileURLToPath(new URL("../../../shared/fixtures/", import.meta.url));
 const vitGpt2 = join(fixtures, "vit-gpt2");
@@ -138,9 +139,7 @@ test("POST /api/v1/web/caption: raw image body → caption, image size, timings"
   });
   assert.equal(res.statusCode, 200, res.body);
   const body = res.json();
-  const expected = JSON.parse(
-    readFileSync(join(vitGpt2, "expected.json"), "utf8").replace(/(?<=[:[,]\s*)(-?Infinity|NaN)/g, "null"),
-  );
+  const expected = parsePythonJson(readFileSync(join(vitGpt2, "expected.json"), "utf8"));
   const seed = expected.cases[0].generations.find((g: { name: string }) => g.name === "seed");
   assert.equal(body.text, String(seed.text[0]).trim());
   assert.deepEqual(body.model, { name: "vit-gpt2-image-captioning", version: "latest" });

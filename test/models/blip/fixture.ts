@@ -3,25 +3,20 @@
 // say `…_same_as_case_above` instead of repeating them).
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { maxAbsDiff, readExpected, readFloat32 } from "../../helpers/fixtures.js";
 
 export const FIXTURE = fileURLToPath(new URL("../../../../shared/fixtures/blip/", import.meta.url));
 
-export const expected: Record<string, any> = JSON.parse(readFileSync(`${FIXTURE}expected.json`, "utf8"));
+export const expected: Record<string, any> = readExpected("blip");
 
 export const config: Record<string, any> = JSON.parse(readFileSync(`${FIXTURE}config.json`, "utf8"));
 
+/** A float32 .bin of the fixture. */
 export function readBin(file: string): Float32Array {
-  const b = readFileSync(`${FIXTURE}${file}`);
-  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+  return readFloat32(`${FIXTURE}${file}`);
 }
 
-/** Largest absolute difference; Infinity on a length mismatch. */
-export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
+export { maxAbsDiff };
 
 export interface BinEntry {
   file: string;
