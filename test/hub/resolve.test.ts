@@ -270,15 +270,18 @@ test("two concurrent resolves of one model in one process download it once", asy
   await withHub(async (hub) =>
     withTempDir(async (cacheDir) => {
       hub.setChunkDelay(2);
-      const events: PullEvent[] = [];
-      const [a, b] = await Promise.all([
-        resolveModel("tiny/vit-gpt2", opts(hub, cacheDir)),
-        resolveModel("tiny/vit-gpt2", opts(hub, cacheDir, { onProgress: (e) => events.push(e) })),
-      ]);
+      // Either one may take the lock first: one downloads, the other waits and downloads nothing.
+      const events: [PullEvent[], PullEvent[]] = [[], []];
+      const [a, b] = await Promise.all(
+        events.map((log) => resolveModel("tiny/vit-gpt2", opts(hub, cacheDir, { onProgress: (e) => log.push(e) }))),
+      );
       assert.equal(a, b);
       assert.equal(hub.contentRequests("tiny/vit-gpt2/model.safetensors").length, 1);
       assert.equal(hub.bytesSent("tiny/vit-gpt2/model.safetensors"), await safetensorsSize("vit-gpt2"));
-      assert.ok(events.some((e) => e.type === "waiting"));
+      const downloaded = events.map((log) => log.some((e) => e.type === "file-start"));
+      const waited = events.map((log) => log.some((e) => e.type === "waiting"));
+      assert.deepEqual(downloaded.toSorted(), [false, true]);
+      assert.deepEqual(waited, downloaded.map((d) => !d));
       assert.deepEqual(await folderDifferences(fixture("vit-gpt2"), a), []);
     }),
   );
