@@ -273,7 +273,9 @@ test("two concurrent resolves of one model in one process download it once", asy
       // Either one may take the lock first: one downloads, the other waits and downloads nothing.
       const events: [PullEvent[], PullEvent[]] = [[], []];
       const [a, b] = await Promise.all(
-        events.map((log) => resolveModel("tiny/vit-gpt2", opts(hub, cacheDir, { onProgress: (e) => log.push(e) }))),
+        events.map((log) =>
+          resolveModel("tiny/vit-gpt2", opts(hub, cacheDir, { onProgress: (e) => log.push(e) })),
+        ),
       );
       assert.equal(a, b);
       assert.equal(hub.contentRequests("tiny/vit-gpt2/model.safetensors").length, 1);
@@ -281,7 +283,10 @@ test("two concurrent resolves of one model in one process download it once", asy
       const downloaded = events.map((log) => log.some((e) => e.type === "file-start"));
       const waited = events.map((log) => log.some((e) => e.type === "waiting"));
       assert.deepEqual(downloaded.toSorted(), [false, true]);
-      assert.deepEqual(waited, downloaded.map((d) => !d));
+      assert.deepEqual(
+        waited,
+        downloaded.map((d) => !d),
+      );
       assert.deepEqual(await folderDifferences(fixture("vit-gpt2"), a), []);
     }),
   );
