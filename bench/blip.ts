@@ -19,18 +19,18 @@ import { BlipCaptioner } from "../src/models/blip/index.js";
 import {
   DEFAULT_IMAGE,
   isMain,
-  medianTiming,
   optionsFromArgv,
+  referenceLine,
   rssMiB,
-  timed as timedCall,
+  StepTimings,
+  timed,
   type BenchOptions,
   type BenchResult,
-  type Timing,
 } from "./lib/result.js";
 import { writeRandomSafetensors as writeTensors, type Init } from "./lib/random-safetensors.js";
 
 const FIXTURE = fileURLToPath(new URL("../../shared/fixtures/blip/", import.meta.url));
-const HF_REFERENCE_MS = { vision: 3486, greedy20: 8498, beam3: 14320 };
+const HF_REFERENCE_MS = { encoder: 3486, greedy20: 8498, beam3: 14320 };
 
 const vision = {
   hidden_size: 1024,
@@ -151,7 +151,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
   const threads = options.threads;
   const folder = prepareModelFolder();
   const configJson = readJson(join(folder, "config.json"));
-  const loaded = await timedCall(() => BlipCaptioner.load(folder, configJson, { threads }));
+  const loaded = await timed(() => BlipCaptioner.load(folder, configJson, { threads }));
   const model = loaded.value;
   log(`load: ${loaded.timing.wallMs.toFixed(0)} ms (cpu ${loaded.timing.cpuMs.toFixed(0)} ms)`);
   const image = await readImageFile(imagePath);
@@ -159,52 +159,38 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
 
   // Wall time, and process CPU time (user + system, all threads): on a shared 2-core machine the CPU
   // time / threads is the figure other processes disturb least.
-  const all: Record<string, Timing[]> = {};
-  const timed = async <T>(key: string, f: () => Promise<T>): Promise<T> => {
-    const { value, timing } = await timedCall(f);
-    (all[key] ??= []).push(timing);
-    return value;
-  };
+  const steps = new StepTimings();
   const VISION = "vision tower + cross K/V";
   const GREEDY = "greedy 20 tokens (whole call)";
   const BEAMS = "3 beams 20 tokens (whole call)";
   // A short warm-up call: ORT's first run of each session allocates its arenas.
   await model.caption(image, { maxNewTokens: 2, suppressTokens: [eos] });
   for (let r = 0; r < runs; r++) {
-    const { pixelValues, dims } = await timed("preprocess (decoded image → pixels)", async () =>
+    const { pixelValues, dims } = await steps.time("preprocess (decoded image → pixels)", async () =>
       model.imageProcessor.preprocess(image),
     );
-    await timed(VISION, () => model.model.encodeImage(pixelValues, dims));
-    const greedy = await timed(GREEDY, () =>
+    await steps.time(VISION, () => model.model.encodeImage(pixelValues, dims));
+    const greedy = await steps.time(GREEDY, () =>
       model.caption(image, { maxNewTokens: 20, suppressTokens: [eos] }),
     );
     if (greedy.tokenIds.length !== 21) throw new Error(`expected 21 tokens, got ${greedy.tokenIds.length}`);
-    await timed(BEAMS, () => model.caption(image, { maxNewTokens: 20, numBeams: 3, suppressTokens: [eos] }));
+    await steps.time(BEAMS, () =>
+      model.caption(image, { maxNewTokens: 20, numBeams: 3, suppressTokens: [eos] }),
+    );
   }
   const rss = rssMiB();
   await model.dispose();
   log(`median of ${runs} run(s), ${threads ?? "default"} threads, image ${imagePath}:`);
-  for (const [k, v] of Object.entries(all)) {
-    const m = medianTiming(v);
-    log(
-      `  ${k.padEnd(38)} wall ${m.wallMs.toFixed(0).padStart(6)} ms   cpu ${m.cpuMs.toFixed(0).padStart(6)} ms`,
-    );
-  }
-  log(
-    `HF PyTorch fp32 reference: vision ${HF_REFERENCE_MS.vision} ms, greedy 20 ${HF_REFERENCE_MS.greedy20} ms, 3 beams ${HF_REFERENCE_MS.beam3} ms`,
-  );
+  steps.print(log);
+  log(referenceLine(HF_REFERENCE_MS));
   return {
     arch: "blip",
     load: loaded.timing,
-    encoder: medianTiming(all[VISION]),
-    greedy20: medianTiming(all[GREEDY]),
-    beam3: medianTiming(all[BEAMS]),
+    encoder: steps.median(VISION),
+    greedy20: steps.median(GREEDY),
+    beam3: steps.median(BEAMS),
     rssMiB: rss,
-    reference: {
-      encoder: HF_REFERENCE_MS.vision,
-      greedy20: HF_REFERENCE_MS.greedy20,
-      beam3: HF_REFERENCE_MS.beam3,
-    },
+    reference: HF_REFERENCE_MS,
   };
 }
 

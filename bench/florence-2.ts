@@ -21,18 +21,18 @@ import { loadModel } from "../src/models/index.js";
 import {
   DEFAULT_IMAGE,
   isMain,
-  medianTiming,
   optionsFromArgv,
+  referenceLine,
   rssMiB,
+  StepTimings,
   timed,
   type BenchOptions,
   type BenchResult,
-  type Timing,
 } from "./lib/result.js";
 import { writeRandomSafetensors as writeTensors, type Init } from "./lib/random-safetensors.js";
 
 const FIXTURE = fileURLToPath(new URL("../../shared/fixtures/florence-2/", import.meta.url));
-const HF_REFERENCE_MS = { vision: 4932, greedy20: 6811, beam3: 7266 };
+const HF_REFERENCE_MS = { encoder: 4932, greedy20: 6811, beam3: 7266 };
 const IMAGE_SIZE = 768;
 
 // microsoft/Florence-2-base's config.json (vision_config / text_config dimensions).
@@ -204,57 +204,44 @@ export async function run(options: BenchOptions & { task?: string } = {}): Promi
   const eos = 2;
 
   // Wall and process CPU time (all threads) per step; the figures are the medians.
-  const all: Record<string, Timing[]> = {};
-  const keep = (k: string, t: Timing) => (all[k] ??= []).push(t);
+  const steps = new StepTimings();
   const VISION = "vision (DaViT + projection)";
   const GREEDY = "greedy 20 tokens, whole call";
   const BEAMS = "3 beams 20 tokens, whole call";
   for (let r = 0; r < runs; r++) {
-    const pre = await timed(async () => model.imageProcessor.preprocess(image));
-    keep("preprocess", pre.timing);
-    const { pixelValues, dims } = pre.value;
-    const vision = await timed(() => model.model.encodeImage(pixelValues, dims));
-    keep(VISION, vision.timing);
-    const bart = await timed(() => model.model.encodePrompt(vision.value, model.promptIds(task)));
-    keep("BART encoder (577 + prompt tokens)", bart.timing);
+    const { pixelValues, dims } = await steps.time("preprocess", async () =>
+      model.imageProcessor.preprocess(image),
+    );
+    const vision = await steps.time(VISION, () => model.model.encodeImage(pixelValues, dims));
+    await steps.time("BART encoder (577 + prompt tokens)", () =>
+      model.model.encodePrompt(vision, model.promptIds(task)),
+    );
 
-    const greedy = await timed(() =>
+    const greedy = await steps.time(GREEDY, () =>
       model.caption(image, { prompt: task, maxNewTokens: 20, numBeams: 1, suppressTokens: [eos] }),
     );
-    keep(GREEDY, greedy.timing);
-    keep("greedy 20 tokens, decode only", { wallMs: greedy.value.timings.decode, cpuMs: NaN });
-    if (greedy.value.tokenIds.length !== 21) {
-      throw new Error(`expected 21 tokens, got ${greedy.value.tokenIds.length}`);
+    steps.add("greedy 20 tokens, decode only", { wallMs: greedy.timings.decode, cpuMs: NaN });
+    if (greedy.tokenIds.length !== 21) {
+      throw new Error(`expected 21 tokens, got ${greedy.tokenIds.length}`);
     }
-    const beams = await timed(() =>
+    const beams = await steps.time(BEAMS, () =>
       model.caption(image, { prompt: task, maxNewTokens: 20, numBeams: 3, suppressTokens: [eos] }),
     );
-    keep(BEAMS, beams.timing);
-    keep("3 beams 20 tokens, decode only", { wallMs: beams.value.timings.decode, cpuMs: NaN });
+    steps.add("3 beams 20 tokens, decode only", { wallMs: beams.timings.decode, cpuMs: NaN });
   }
   const rss = rssMiB();
   await model.dispose();
   log(`median of ${runs} run(s), ${threads ?? "default"} threads, task ${task}, image ${imagePath}:`);
-  for (const [k, v] of Object.entries(all)) {
-    const m = medianTiming(v);
-    const cpu = Number.isNaN(m.cpuMs) ? "" : `   cpu ${m.cpuMs.toFixed(0).padStart(6)} ms`;
-    log(`  ${k.padEnd(36)} wall ${m.wallMs.toFixed(0).padStart(6)} ms${cpu}`);
-  }
-  log(
-    `HF PyTorch fp32 reference: vision ${HF_REFERENCE_MS.vision} ms, greedy 20 ${HF_REFERENCE_MS.greedy20} ms, 3 beams ${HF_REFERENCE_MS.beam3} ms`,
-  );
+  steps.print(log);
+  log(referenceLine(HF_REFERENCE_MS));
   return {
     arch: "florence-2",
     load: loaded.timing,
-    encoder: medianTiming(all[VISION]),
-    greedy20: medianTiming(all[GREEDY]),
-    beam3: medianTiming(all[BEAMS]),
+    encoder: steps.median(VISION),
+    greedy20: steps.median(GREEDY),
+    beam3: steps.median(BEAMS),
     rssMiB: rss,
-    reference: {
-      encoder: HF_REFERENCE_MS.vision,
-      greedy20: HF_REFERENCE_MS.greedy20,
-      beam3: HF_REFERENCE_MS.beam3,
-    },
+    reference: HF_REFERENCE_MS,
   };
 }
 

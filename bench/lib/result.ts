@@ -98,3 +98,42 @@ export function optionsFromArgv(argv = process.argv.slice(2), defaults: BenchOpt
     keep: (values.keep as boolean | undefined) ?? defaults.keep,
   };
 }
+
+/** Wall and CPU time per named step over several runs, reported as medians in one table. */
+export class StepTimings {
+  private readonly steps = new Map<string, Timing[]>();
+
+  add(step: string, timing: Timing): void {
+    const list = this.steps.get(step);
+    if (list) list.push(timing);
+    else this.steps.set(step, [timing]);
+  }
+
+  /** Runs `f`, keeping its timing under `step`. */
+  async time<T>(step: string, f: () => Promise<T>): Promise<T> {
+    const { value, timing } = await timed(f);
+    this.add(step, timing);
+    return value;
+  }
+
+  median(step: string): Timing {
+    const list = this.steps.get(step);
+    if (!list) throw new Error(`no timings for ${step}`);
+    return medianTiming(list);
+  }
+
+  /** The table of medians (a NaN CPU time, for figures taken from inside a call, is left out). */
+  print(log: (line: string) => void): void {
+    const width = Math.max(...[...this.steps.keys()].map((k) => k.length)) + 2;
+    for (const step of this.steps.keys()) {
+      const m = this.median(step);
+      const cpu = Number.isNaN(m.cpuMs) ? "" : `   cpu ${m.cpuMs.toFixed(0).padStart(6)} ms`;
+      log(`  ${step.padEnd(width)} wall ${m.wallMs.toFixed(0).padStart(6)} ms${cpu}`);
+    }
+  }
+}
+
+/** The line quoting the issue's Hugging Face PyTorch figures for the same work. */
+export function referenceLine(reference: BenchResult["reference"]): string {
+  return `HF PyTorch fp32 reference: vision ${reference.encoder} ms, greedy 20 ${reference.greedy20} ms, 3 beams ${reference.beam3} ms`;
+}
