@@ -24,3 +24,10 @@ export function positiveInt(value: number, name: string): number {
   }
   return value;
 }
+
+/** Checks that attention heads split `width` evenly (every architecture reshapes to [.., heads, width / heads]). */
+export function checkHeadsDivide(width: number, heads: number, widthName: string, headsName: string): void {
+  if (width % heads !== 0) {
+    throw fail("MODEL_CONFIG_INVALID", `${widthName} ${width} is not divisible by ${headsName} ${heads}`);
+  }
+}

@@ -1,6 +1,6 @@
 // BlipConfig (transformers 4.40 configuration_blip.py): a vision tower config and a text decoder
 // config, each with the defaults HF's __init__ writes out. Parsed once, validated here.
-import { configValue as pick, positiveInt } from "../../engine/config-values.js";
+import { checkHeadsDivide, configValue as pick, positiveInt } from "../../engine/config-values.js";
 import { fail } from "../../errors.js";
 
 /** BlipVisionConfig: a ViT with a fused qkv projection and a final layer norm. */
@@ -66,12 +66,7 @@ export function parseBlipVisionConfig(json: Json): BlipVisionConfig {
   ] as const) {
     positiveInt(cfg[k], `${w}.${k}`);
   }
-  if (cfg.hiddenSize % cfg.numAttentionHeads !== 0) {
-    throw fail(
-      "MODEL_CONFIG_INVALID",
-      `${w}: hidden_size ${cfg.hiddenSize} is not divisible by num_attention_heads ${cfg.numAttentionHeads}`,
-    );
-  }
+  checkHeadsDivide(cfg.hiddenSize, cfg.numAttentionHeads, `${w}.hidden_size`, "num_attention_heads");
   return cfg;
 }
 
@@ -121,12 +116,7 @@ export function parseBlipTextConfig(json: Json, encoderHiddenSize?: number): Bli
   ] as const) {
     positiveInt(cfg[k], `${w}.${k}`);
   }
-  if (cfg.hiddenSize % cfg.numAttentionHeads !== 0) {
-    throw fail(
-      "MODEL_CONFIG_INVALID",
-      `${w}: hidden_size ${cfg.hiddenSize} is not divisible by num_attention_heads ${cfg.numAttentionHeads}`,
-    );
-  }
+  checkHeadsDivide(cfg.hiddenSize, cfg.numAttentionHeads, `${w}.hidden_size`, "num_attention_heads");
   return cfg;
 }
 

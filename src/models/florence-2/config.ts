@@ -1,5 +1,6 @@
 // Florence2Config (configuration_florence2.py of microsoft/Florence-2-*): a DaViT vision config and a
 // BART-style language config, parsed once with the reference defaults written out.
+import { checkHeadsDivide } from "../../engine/config-values.js";
 import { fail } from "../../errors.js";
 
 export interface DavitConfig {
@@ -137,12 +138,8 @@ export function parseFlorence2Config(config: Record<string, any>): Florence2Conf
     padTokenId: t.pad_token_id ?? 1,
     raw: t,
   };
-  if (text.dModel % text.encoderAttentionHeads !== 0 || text.dModel % text.decoderAttentionHeads !== 0) {
-    throw fail(
-      "MODEL_CONFIG_INVALID",
-      `text_config.d_model ${text.dModel} is not divisible by the attention heads`,
-    );
-  }
+  checkHeadsDivide(text.dModel, text.encoderAttentionHeads, "text_config.d_model", "encoder_attention_heads");
+  checkHeadsDivide(text.dModel, text.decoderAttentionHeads, "text_config.d_model", "decoder_attention_heads");
   return { vision, text };
 }
 

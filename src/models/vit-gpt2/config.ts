@@ -1,6 +1,6 @@
 // config.json of a VisionEncoderDecoderModel with a ViT encoder and a GPT-2 decoder, parsed once with
 // the defaults transformers 4.40 uses (ViTConfig, GPT2Config) written out.
-import { configValue as pick } from "../../engine/config-values.js";
+import { checkHeadsDivide, configValue as pick } from "../../engine/config-values.js";
 import { fail } from "../../errors.js";
 
 /** HF ViTConfig (`encoder` in config.json). */
@@ -56,12 +56,7 @@ export function parseVitConfig(raw: Json): VitConfig {
     numChannels: p("num_channels", 3),
     qkvBias: p("qkv_bias", true),
   };
-  if (cfg.hiddenSize % cfg.numAttentionHeads !== 0) {
-    throw fail(
-      "MODEL_CONFIG_INVALID",
-      `encoder.hidden_size ${cfg.hiddenSize} is not a multiple of num_attention_heads`,
-    );
-  }
+  checkHeadsDivide(cfg.hiddenSize, cfg.numAttentionHeads, "encoder.hidden_size", "num_attention_heads");
   return cfg;
 }
 
@@ -83,9 +78,7 @@ export function parseGpt2Config(raw: Json): Gpt2Config {
     crossAttentionHiddenSize:
       typeof raw.cross_attention_hidden_size === "number" ? raw.cross_attention_hidden_size : null,
   };
-  if (nEmbd % cfg.nHead !== 0) {
-    throw fail("MODEL_CONFIG_INVALID", `decoder.n_embd ${nEmbd} is not a multiple of n_head`);
-  }
+  checkHeadsDivide(nEmbd, cfg.nHead, "decoder.n_embd", "n_head");
   return cfg;
 }
 
