@@ -61,8 +61,9 @@ function byteLevelBytes(token: string): number[] {
   return bytes;
 }
 
-export function wordPieceCleanup(s: string): string {
-  return s
+/** transformers' clean_up_tokenization (PreTrainedTokenizerBase). */
+export function cleanUpTokenization(text: string): string {
+  return text
     .replaceAll(" .", ".")
     .replaceAll(" ?", "?")
     .replaceAll(" !", "!")
@@ -70,10 +71,17 @@ export function wordPieceCleanup(s: string): string {
     .replaceAll(" ' ", "'")
     .replaceAll(" n't", "n't")
     .replaceAll(" 'm", "'m")
-    .replaceAll(" do not", " don't")
     .replaceAll(" 's", "'s")
     .replaceAll(" 've", "'ve")
     .replaceAll(" 're", "'re");
+}
+
+/**
+ * The Rust WordPiece decoder's `cleanup`: transformers' rules plus " do not" → " don't". The order of
+ * the rules does not matter: the others only drop a space before punctuation or an apostrophe.
+ */
+export function wordPieceCleanup(s: string): string {
+  return cleanUpTokenization(s.replaceAll(" do not", " don't"));
 }
 
 export function createDecoder(config: ComponentJson | null): Decoder | null {

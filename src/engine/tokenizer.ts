@@ -21,6 +21,7 @@ import {
   wordPieceTokenizerJson,
 } from "./tokenizer-fallbacks.js";
 import type { AddedTokenJson, TokenizerConfigJson, TokenizerJson } from "./tokenizer-json.js";
+import { cleanUpTokenization } from "./tokenizer-postprocess.js";
 import { type AddedTokenSpec, TokenizerPipeline } from "./tokenizer-pipeline.js";
 
 export interface EncodeOptions {
@@ -68,21 +69,6 @@ export interface AddedTokenOptions {
 }
 
 export type TokenizerSource = "tokenizer.json" | "vocab.json+merges.txt" | "vocab.txt" | "sentencepiece";
-
-/** transformers' clean_up_tokenization (PreTrainedTokenizerBase). */
-export function cleanUpTokenization(text: string): string {
-  return text
-    .replaceAll(" .", ".")
-    .replaceAll(" ?", "?")
-    .replaceAll(" !", "!")
-    .replaceAll(" ,", ",")
-    .replaceAll(" ' ", "'")
-    .replaceAll(" n't", "n't")
-    .replaceAll(" 'm", "'m")
-    .replaceAll(" 's", "'s")
-    .replaceAll(" 've", "'ve")
-    .replaceAll(" 're", "'re");
-}
 
 class HfTokenizer implements TextTokenizer {
   private special: Set<number>;

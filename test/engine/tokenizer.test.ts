@@ -5,12 +5,8 @@ import assert from "node:assert/strict";
 import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import {
-  type TextTokenizer,
-  buildTokenizerJson,
-  cleanUpTokenization,
-  loadTokenizer,
-} from "../../src/engine/tokenizer.js";
+import { type TextTokenizer, buildTokenizerJson, loadTokenizer } from "../../src/engine/tokenizer.js";
+import { cleanUpTokenization } from "../../src/engine/tokenizer-postprocess.js";
 import { PrecompiledCharsmap } from "../../src/engine/tokenizer-normalizers.js";
 import type { TokenizerJson } from "../../src/engine/tokenizer-json.js";
 import { parseSentencePieceModel } from "../../src/engine/sentencepiece.js";
