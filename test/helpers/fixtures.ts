@@ -32,6 +32,17 @@ export function readFloat32(path: string): Float32Array {
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 }
 
+/** A float32 .bin array of the `arch` fixture. */
+export function fixtureBin(arch: string, file: string): Float32Array {
+  return readFloat32(join(fixtureDir(arch), file));
+}
+
+/** How expected.json names a .bin array: its file and shape. */
+export interface BinEntry {
+  file: string;
+  shape: number[];
+}
+
 /** Largest absolute difference; Infinity on a length mismatch (so any tolerance check fails). */
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) return Infinity;

@@ -2,7 +2,7 @@
 // driven over the DevTools protocol, against a server on 127.0.0.1 with the vit-gpt2 fixture
 // model. The caption the page shows must be Hugging Face's `seed` generation for image1.png.
 // Without Chromium the test skips, except under CI=true, where it fails saying so.
-import { after, before, test } from "node:test";
+import { after, before, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { build } from "../../src/server/app.js";
 import { Runtime } from "../../src/server/runtime.js";
-import { findChromium, launchChromium, type Browser } from "./cdp.js";
+import { findChromium, launchChromium, type Browser, type Page } from "./cdp.js";
 import { parsePythonJson } from "../helpers/fixtures.js";
 
 const fixture = fileURLToPath(new URL("../../../shared/fixtures/vit-gpt2/", import.meta.url));
@@ -48,6 +48,24 @@ async function listen(server: FastifyInstance): Promise<string> {
 }
 const work = mkdtempSync(join(tmpdir(), "sightline-web-test-"));
 
+/** A fresh tab showing the page of the server without a key, once its model list has loaded. */
+async function openPage(width: number, height: number, options?: { mobile?: boolean }): Promise<Page> {
+  const page = await browser!.newPage(width, height, options);
+  await page.send("Page.navigate", { url: `${base}/` });
+  await page.waitFor(
+    `document.readyState === "complete" && !document.getElementById("model").disabled`,
+    "the model list",
+  );
+  return page;
+}
+
+/** Saves what the page shows to a temp file and names it in the test's output. */
+async function screenshot(t: TestContext, page: Page, name: string): Promise<void> {
+  const shot = join(tmpdir(), `sightline-try-it${name ? `-${name}` : ""}-${process.pid}.png`);
+  writeFileSync(shot, await page.screenshot());
+  t.diagnostic(`screenshot: ${shot}`);
+}
+
 before(async () => {
   if (missing) return;
   runtime = new Runtime({
@@ -76,12 +94,7 @@ test(
   { skip: missing && !inCi ? missing : false, timeout: 30_000 },
   async (t) => {
     if (missing) assert.fail(`CI=true but ${missing}`);
-    const page = await browser!.newPage(1100, 900);
-    await page.send("Page.navigate", { url: `${base}/` });
-    await page.waitFor(
-      `document.readyState === "complete" && !document.getElementById("model").disabled`,
-      "the model list",
-    );
+    const page = await openPage(1100, 900);
     assert.equal(await page.evaluate(`document.getElementById("model").value`), modelName);
     assert.equal(await page.evaluate(`document.getElementById("task-field").hidden`), true);
 
@@ -102,9 +115,7 @@ test(
     assert.match(timings, /Round trip/);
     assert.match(timings, /Decode/);
 
-    const shot = join(tmpdir(), `sightline-try-it-${process.pid}.png`);
-    writeFileSync(shot, await page.screenshot());
-    t.diagnostic(`screenshot: ${shot}`);
+    await screenshot(t, page, "");
 
     // A file that is not an image: the server's {error, code} is shown.
     const bogus = join(work, "not-an-image.png");
@@ -126,12 +137,7 @@ test(
   { skip: missing && !inCi ? missing : false, timeout: 15_000 },
   async (t) => {
     if (missing) assert.fail(`CI=true but ${missing}`);
-    const page = await browser!.newPage(375, 740, { mobile: true });
-    await page.send("Page.navigate", { url: `${base}/` });
-    await page.waitFor(
-      `document.readyState === "complete" && !document.getElementById("model").disabled`,
-      "the model list",
-    );
+    const page = await openPage(375, 740, { mobile: true });
     await page.dropFiles("#drop", [join(fixture, "image1.png")]);
     await page.waitFor(
       `document.getElementById("preview-img").complete && !document.getElementById("preview").hidden`,
@@ -145,9 +151,7 @@ test(
     await page.waitFor(`document.body.dataset.state === "done"`, "the answer");
     assert.equal(await page.evaluate(`document.getElementById("caption").textContent`), seedCaption());
     assert.equal(await page.evaluate(`document.documentElement.scrollWidth <= window.innerWidth`), true);
-    const shot = join(tmpdir(), `sightline-try-it-phone-${process.pid}.png`);
-    writeFileSync(shot, await page.screenshot());
-    t.diagnostic(`screenshot: ${shot}`);
+    await screenshot(t, page, "phone");
   },
 );
 
@@ -156,12 +160,7 @@ test(
   { skip: missing && !inCi ? missing : false, timeout: 15_000 },
   async (t) => {
     if (missing) assert.fail(`CI=true but ${missing}`);
-    const page = await browser!.newPage(1100, 900);
-    await page.send("Page.navigate", { url: `${base}/` });
-    await page.waitFor(
-      `document.readyState === "complete" && !document.getElementById("model").disabled`,
-      "the model list",
-    );
+    const page = await openPage(1100, 900);
     // The fixture models' random weights find no regions: the page gets a canned answer in the
     // caption endpoint's shape (image1.png is 64 × 48).
     const answer = {
@@ -202,10 +201,8 @@ test(
     assert.ok(ka! > 200 && kr! > 200 && kg! < 80, `Kosmos-2 box edge ${pixels.kosmos}`); // #e6194b
     const [or, og, , oa] = pixels.od!;
     assert.ok(oa! > 200 && og! > 150 && or! < 120, `Florence-2 box edge ${pixels.od}`); // #3cb44b
-    const shot = join(tmpdir(), `sightline-try-it-regions-${process.pid}.png`);
-    writeFileSync(shot, await page.screenshot());
+    await screenshot(t, page, "regions"); // before the last check, to look at when it fails
     assert.equal(pixels.inside![3], 0, `inside a box ${pixels.inside}`);
-    t.diagnostic(`screenshot: ${shot}`);
   },
 );
 
@@ -214,9 +211,7 @@ test(
   { skip: missing && !inCi ? missing : false, timeout: 20_000 },
   async (t) => {
     if (missing) assert.fail(`CI=true but ${missing}`);
-    const page = await browser!.newPage(1100, 900);
-    await page.send("Page.navigate", { url: `${base}/` });
-    await page.waitFor(`!document.getElementById("model").disabled`, "the model list");
+    const page = await openPage(1100, 900);
     await page.evaluate(`(() => {
       const select = document.getElementById("model");
       select.value = "florence-2";
@@ -234,9 +229,7 @@ test(
       assert.ok(tasks.includes(task), task);
     assert.equal(await page.evaluate(`document.getElementById("task").value`), "<CAPTION>");
     assert.equal(await page.evaluate(`document.getElementById("error").hidden`), true);
-    const shot = join(tmpdir(), `sightline-try-it-florence-${process.pid}.png`);
-    writeFileSync(shot, await page.screenshot());
-    t.diagnostic(`screenshot: ${shot}`);
+    await screenshot(t, page, "florence");
   },
 );
 

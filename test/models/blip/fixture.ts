@@ -3,7 +3,7 @@
 // say `…_same_as_case_above` instead of repeating them).
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { maxAbsDiff, readExpected, readFloat32 } from "../../helpers/fixtures.js";
+import { fixtureBin, maxAbsDiff, readExpected, type BinEntry } from "../../helpers/fixtures.js";
 
 export const FIXTURE = fileURLToPath(new URL("../../../../shared/fixtures/blip/", import.meta.url));
 
@@ -12,16 +12,9 @@ export const expected: Record<string, any> = readExpected("blip");
 export const config: Record<string, any> = JSON.parse(readFileSync(`${FIXTURE}config.json`, "utf8"));
 
 /** A float32 .bin of the fixture. */
-export function readBin(file: string): Float32Array {
-  return readFloat32(`${FIXTURE}${file}`);
-}
+export const readBin = (file: string): Float32Array => fixtureBin("blip", file);
 
 export { maxAbsDiff };
-
-export interface BinEntry {
-  file: string;
-  shape: number[];
-}
 
 /** A case with the pixel values / vision state of its image filled in. */
 export interface BlipCase {

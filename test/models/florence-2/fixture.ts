@@ -3,7 +3,7 @@
 // pixel values / image features resolved (later cases of an image say `…_same_as_case_above`).
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { maxAbsDiff, readExpected, readFloat32 } from "../../helpers/fixtures.js";
+import { fixtureBin, maxAbsDiff, readExpected, type BinEntry } from "../../helpers/fixtures.js";
 
 export const FIXTURE = fileURLToPath(new URL("../../../../shared/fixtures/florence-2/", import.meta.url));
 
@@ -12,16 +12,9 @@ export const expected: Record<string, any> = readExpected("florence-2");
 export const config: Record<string, any> = JSON.parse(readFileSync(`${FIXTURE}config.json`, "utf8"));
 
 /** A float32 .bin of the fixture. */
-export function readBin(file: string): Float32Array {
-  return readFloat32(`${FIXTURE}${file}`);
-}
+export const readBin = (file: string): Float32Array => fixtureBin("florence-2", file);
 
 export { maxAbsDiff };
-
-export interface BinEntry {
-  file: string;
-  shape: number[];
-}
 
 export interface FlorenceCase {
   image: string;
