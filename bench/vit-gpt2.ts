@@ -15,11 +15,11 @@
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Graph } from "../src/engine/graph.js";
-import { loadImageProcessor } from "../src/engine/image-processor.js";
-import { WeightStore } from "../src/engine/safetensors.js";
-import { createSession, float32Tensor } from "../src/engine/session.js";
-import { loadTokenizer } from "../src/engine/tokenizer.js";
+import { Graph } from "../src/graph/graph.js";
+import { loadImageProcessor } from "../src/images/image-processor.js";
+import { WeightStore } from "../src/graph/safetensors.js";
+import { createSession, float32Tensor } from "../src/graph/session.js";
+import { loadTokenizer } from "../src/tokenizer/tokenizer.js";
 import { readImageFile } from "../src/images/decode.js";
 import { VitGpt2Captioner } from "../src/models/vit-gpt2/index.js";
 import { VitGpt2 } from "../src/models/vit-gpt2/model.js";

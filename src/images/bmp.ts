@@ -5,7 +5,7 @@
 // Output follows PIL's convert("RGB"): palette looked up, the 4th byte of 32-bit pixels dropped.
 
 import { fail } from "../errors.js";
-import type { RgbImage } from "../models/types.js";
+import type { RgbImage } from "./rgb-image.js";
 
 export interface BmpHeader {
   width: number;

@@ -14,7 +14,7 @@
 import { readFile, stat } from "node:fs/promises";
 import sharp, { type Metadata } from "sharp";
 import { fail, failWith, isSightlineError } from "../errors.js";
-import type { RgbImage } from "../models/types.js";
+import type { RgbImage } from "./rgb-image.js";
 import { decodeBmp, isBmp, readBmpHeader } from "./bmp.js";
 
 export interface DecodeLimits {

@@ -2,7 +2,7 @@
 // multipart bytes — turned into checked bytes and then into an RgbImage. Dialects (server/routes)
 // only say which kind of input they got; the limits and checks live here, once.
 import { fail, failWith, isSightlineError } from "../errors.js";
-import type { RgbImage } from "../models/types.js";
+import type { RgbImage } from "./rgb-image.js";
 import { decodeImage, sniffImageFormat } from "./decode.js";
 import { fetchImageUrl, type FetchImageOptions } from "./fetch.js";
 

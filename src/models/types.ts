@@ -1,11 +1,8 @@
 // What every architecture offers the rest of Sightline (CLI, queue workers, server).
 
-/** A decoded image: 8-bit RGB, row-major HWC, EXIF orientation already applied. */
-export interface RgbImage {
-  data: Uint8Array; // length = width * height * 3
-  width: number;
-  height: number;
-}
+import type { RgbImage } from "../images/rgb-image.js";
+
+export type { RgbImage };
 
 export interface CaptionOptions {
   /** Text prefix (BLIP), grounding prompt (Kosmos-2) or task token (Florence-2). */

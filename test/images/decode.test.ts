@@ -9,7 +9,7 @@ import { deflateSync } from "node:zlib";
 import sharp from "sharp";
 import { decodeImage, probeImage, readImageFile, sniffImageFormat } from "../../src/images/decode.js";
 import { isSightlineError, type ErrorCode } from "../../src/errors.js";
-import type { RgbImage } from "../../src/models/types.js";
+import type { RgbImage } from "../../src/images/rgb-image.js";
 
 const images = fileURLToPath(new URL("../../../shared/images/", import.meta.url));
 

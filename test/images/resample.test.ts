@@ -1,7 +1,7 @@
 // Pillow-exactness of the resampler on synthetic images. The expected quadrant values are the
 // ones Pillow's own accuracy tests assert (Tests/test_image_resample.py,
 // TestImagingCoreResampleAccuracy, Pillow 9.4); the fixtures' pixel_values are the other half of
-// the evidence (test/engine/image-processor.test.ts).
+// the evidence (test/images/image-processor.test.ts).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Resample, resizeRgb, resizeUint8, type Uint8Image } from "../../src/images/resample.js";

@@ -1,6 +1,6 @@
 // BlipConfig (transformers 4.40 configuration_blip.py): a vision tower config and a text decoder
 // config, each with the defaults HF's __init__ writes out. Parsed once, validated here.
-import { checkHeadsDivide, configValue as pick, positiveInt } from "../../engine/config-values.js";
+import { checkHeadsDivide, configValue as pick, positiveInt } from "../config-values.js";
 import { fail } from "../../errors.js";
 
 /** BlipVisionConfig: a ViT with a fused qkv projection and a final layer norm. */

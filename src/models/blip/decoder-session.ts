@@ -1,9 +1,9 @@
 // The BLIP text decoder as a generation `DecoderSession`: one ORT session for the step graph, the
 // self-attention KV cache kept as ORT tensors between steps (rows = beams), and the image's
 // cross-attention K/V computed once and shared by every row (batch 1, broadcast in the graph).
-import type { DecoderSession } from "../../engine/generation.js";
-import { kvCacheFromOutputs, pastFeeds, reorderKvCache, type KvCache } from "../../engine/kv-cache.js";
-import { type Session, type Tensor, int64Tensor } from "../../engine/session.js";
+import type { DecoderSession } from "../../generation/generate.js";
+import { kvCacheFromOutputs, pastFeeds, reorderKvCache, type KvCache } from "../../generation/kv-cache.js";
+import { type Session, type Tensor, int64Tensor } from "../../graph/session.js";
 import { fail } from "../../errors.js";
 import type { BlipTextConfig } from "./config.js";
 import { crossKey, crossValue } from "./text-decoder.js";

@@ -3,8 +3,8 @@
 // Conditional captioning takes a text prefix (`prompt`, e.g. "a photography of"), kept in the output
 // as HF's generate() keeps it.
 import { performance } from "node:perf_hooks";
-import { type ImageProcessor, loadImageProcessor } from "../../engine/image-processor.js";
-import { type TextTokenizer, loadTokenizer } from "../../engine/tokenizer.js";
+import { type ImageProcessor, loadImageProcessor } from "../../images/image-processor.js";
+import { type TextTokenizer, loadTokenizer } from "../../tokenizer/tokenizer.js";
 import type { CaptionModel, CaptionOptions, CaptionResult, LoadOptions, RgbImage } from "../types.js";
 import { BlipModel } from "./model.js";
 

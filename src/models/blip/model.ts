@@ -1,17 +1,17 @@
 // BlipForConditionalGeneration on the engine: the vision tower, the cross-attention K/V projection and
 // the text decoder step as three ORT sessions, and generation exactly as HF's
 // `BlipForConditionalGeneration.generate()` drives `text_decoder.generate()`.
-import { Graph } from "../../engine/graph.js";
+import { Graph } from "../../graph/graph.js";
 import {
   type GenerateResult,
   type GenerationConfig,
   type GenerationOverrides,
   generate,
   resolveGenerationConfig,
-} from "../../engine/generation.js";
-import { WeightStore } from "../../engine/safetensors.js";
-import { type Session, Tensor, createSession } from "../../engine/session.js";
-import { VarBuilder } from "../../engine/weights.js";
+} from "../../generation/generate.js";
+import { WeightStore } from "../../graph/safetensors.js";
+import { type Session, Tensor, createSession } from "../../graph/session.js";
+import { VarBuilder } from "../../graph/var-builder.js";
 import { fail } from "../../errors.js";
 import type { LoadOptions } from "../types.js";
 import { type BlipConfig, parseBlipConfig } from "./config.js";

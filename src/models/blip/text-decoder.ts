@@ -6,7 +6,7 @@
 // Two graphs: `cross-kv` projects the image embeddings to every layer's cross-attention K/V once per
 // image; `step` runs new tokens against past self-attention K/V (P may be 0) and those cross K/V, and
 // returns only the last position's logits.
-import type { Graph, Value } from "../../engine/graph.js";
+import type { Graph, Value } from "../../graph/graph.js";
 import {
   activation,
   causalMask,
@@ -18,8 +18,8 @@ import {
   mergeHeads,
   scaledDotProductAttention,
   splitHeads,
-} from "../../engine/nn.js";
-import type { VarBuilder } from "../../engine/weights.js";
+} from "../../graph/nn.js";
+import type { VarBuilder } from "../../graph/var-builder.js";
 import type { BlipTextConfig } from "./config.js";
 
 /** Names of the step graph's cache inputs / outputs for layer i. */

@@ -1,7 +1,7 @@
 // BLIP vision tower (HF BlipVisionModel): patch embedding + class token + learned positions, pre-norm
 // encoder layers with a fused qkv projection, and a final post_layernorm. Weights: vision_model.*
 // Its last hidden state is the `image_embeds` the text decoder cross-attends to.
-import type { Graph, Value } from "../../engine/graph.js";
+import type { Graph, Value } from "../../graph/graph.js";
 import {
   activation,
   conv2d,
@@ -9,8 +9,8 @@ import {
   linear,
   mergeHeads,
   scaledDotProductAttention,
-} from "../../engine/nn.js";
-import type { VarBuilder } from "../../engine/weights.js";
+} from "../../graph/nn.js";
+import type { VarBuilder } from "../../graph/var-builder.js";
 import type { BlipVisionConfig } from "./config.js";
 
 /** BlipVisionEmbeddings: pixel_values [B, C, H, W] → [B, 1 + patches, D]. */

@@ -4,7 +4,7 @@
 // Two graphs: the encoder (image features ++ prompt embeddings → hidden states, plus every decoder
 // layer's cross-attention K/V, computed once per prompt) and one decoder step with a self-attention
 // KV cache whose batch rows are the beams. Cross K/V keep batch 1 and broadcast over the beams.
-import type { Graph, Value } from "../../engine/graph.js";
+import type { Graph, Value } from "../../graph/graph.js";
 import {
   activation,
   causalMask,
@@ -14,8 +14,8 @@ import {
   linear,
   mergeHeads,
   splitHeads,
-} from "../../engine/nn.js";
-import type { VarBuilder } from "../../engine/weights.js";
+} from "../../graph/nn.js";
+import type { VarBuilder } from "../../graph/var-builder.js";
 import type { Florence2LanguageConfig } from "./config.js";
 
 /** Florence2LearnedPositionalEmbedding: position p reads row p + 2. */

@@ -1,6 +1,6 @@
 // Florence2Config (configuration_florence2.py of microsoft/Florence-2-*): a DaViT vision config and a
 // BART-style language config, parsed once with the reference defaults written out.
-import { checkHeadsDivide } from "../../engine/config-values.js";
+import { checkHeadsDivide } from "../config-values.js";
 import { fail } from "../../errors.js";
 
 export interface DavitConfig {

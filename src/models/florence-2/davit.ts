@@ -5,9 +5,9 @@
 // Tokens travel as [B, H·W, C] (the reference's layout); the spatial size of every stage is known
 // when the graph is built (the processor always resizes to one size), so reshapes use static dims.
 import { fail } from "../../errors.js";
-import type { Graph, Value } from "../../engine/graph.js";
-import { activation, conv2d, layerNorm, linear } from "../../engine/nn.js";
-import type { VarBuilder } from "../../engine/weights.js";
+import type { Graph, Value } from "../../graph/graph.js";
+import { activation, conv2d, layerNorm, linear } from "../../graph/nn.js";
+import type { VarBuilder } from "../../graph/var-builder.js";
 import type { DavitConfig } from "./config.js";
 
 /** nn.LayerNorm default: DaViT never passes an eps. */

@@ -1,9 +1,9 @@
 // The BART decoder step behind the generation engine's DecoderSession: feeds the prompt's cross K/V
 // (batch 1, broadcast over the beams), keeps the self-attention KV cache as ORT tensors and reorders
 // its rows for beam search.
-import type { DecoderSession } from "../../engine/generation.js";
-import { kvCacheFromOutputs, pastFeeds, reorderKvCache, type KvCache } from "../../engine/kv-cache.js";
-import { int64Tensor, type Session, type Tensor } from "../../engine/session.js";
+import type { DecoderSession } from "../../generation/generate.js";
+import { kvCacheFromOutputs, pastFeeds, reorderKvCache, type KvCache } from "../../generation/kv-cache.js";
+import { int64Tensor, type Session, type Tensor } from "../../graph/session.js";
 import type { Florence2LanguageConfig } from "./config.js";
 
 /** Per-layer self-attention K/V, [B, H, P, Dh] each. */

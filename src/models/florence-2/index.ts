@@ -1,7 +1,7 @@
 // Florence-2 (and PromptGen) as a CaptionModel: Florence2Processor (image processor, task prompts,
 // BART tokenizer with the processor's 1024 added tokens), the model, and post_process_generation.
-import { fixedOutputSize, loadImageProcessor, type ImageProcessor } from "../../engine/image-processor.js";
-import { loadTokenizer, type TextTokenizer } from "../../engine/tokenizer.js";
+import { fixedOutputSize, loadImageProcessor, type ImageProcessor } from "../../images/image-processor.js";
+import { loadTokenizer, type TextTokenizer } from "../../tokenizer/tokenizer.js";
 import type { CaptionModel, CaptionOptions, CaptionResult, LoadOptions, RgbImage } from "../types.js";
 import { Florence2, SEED_GENERATION_DEFAULTS } from "./model.js";
 import { postProcessGeneration } from "./post-process.js";

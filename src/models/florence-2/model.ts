@@ -10,11 +10,11 @@ import {
   type GenerateResult,
   type GenerationConfig,
   type GenerationOverrides,
-} from "../../engine/generation.js";
-import { Graph } from "../../engine/graph.js";
-import { WeightStore } from "../../engine/safetensors.js";
-import { Tensor, createSession, float32Tensor, int64Tensor, type Session } from "../../engine/session.js";
-import { VarBuilder } from "../../engine/weights.js";
+} from "../../generation/generate.js";
+import { Graph } from "../../graph/graph.js";
+import { WeightStore } from "../../graph/safetensors.js";
+import { Tensor, createSession, float32Tensor, int64Tensor, type Session } from "../../graph/session.js";
+import { VarBuilder } from "../../graph/var-builder.js";
 import type { LoadOptions } from "../types.js";
 import { buildDecoderStep, buildEncoder } from "./bart.js";
 import { languageModelGenerationSource, parseFlorence2Config, type Florence2Config } from "./config.js";

@@ -1,6 +1,6 @@
 // Kosmos-2 config.json (HF Kosmos2Config / Kosmos2TextConfig / Kosmos2VisionConfig, transformers
 // 4.40), parsed once with the defaults HF's classes write out.
-import { checkHeadsDivide, configValue as pick, positiveInt, type Json } from "../../engine/config-values.js";
+import { checkHeadsDivide, configValue as pick, positiveInt, type Json } from "../config-values.js";
 
 export interface Kosmos2VisionConfig {
   hiddenSize: number;

@@ -9,10 +9,10 @@ import {
   resolveGenerationConfig,
   type GenerationConfig,
   type GenerationOverrides,
-} from "../../engine/generation.js";
-import { type ImageProcessor, loadImageProcessor } from "../../engine/image-processor.js";
-import { WeightStore } from "../../engine/safetensors.js";
-import { type TextTokenizer, loadTokenizer } from "../../engine/tokenizer.js";
+} from "../../generation/generate.js";
+import { type ImageProcessor, loadImageProcessor } from "../../images/image-processor.js";
+import { WeightStore } from "../../graph/safetensors.js";
+import { type TextTokenizer, loadTokenizer } from "../../tokenizer/tokenizer.js";
 import { failWith } from "../../errors.js";
 import type { CaptionModel, CaptionOptions, CaptionResult, LoadOptions, RgbImage } from "../types.js";
 import { parseKosmos2Config } from "./config.js";

@@ -1,10 +1,10 @@
 // Kosmos2ForConditionalGeneration on ONNX Runtime: the image session (run once per image) and the text
 // decoder step session with its KV cache, exposed as a DecoderSession for generate().
-import { Graph } from "../../engine/graph.js";
-import type { DecoderSession } from "../../engine/generation.js";
-import type { WeightStore } from "../../engine/safetensors.js";
-import { createSession, float32Tensor, int64Tensor, Tensor, type Session } from "../../engine/session.js";
-import { VarBuilder } from "../../engine/weights.js";
+import { Graph } from "../../graph/graph.js";
+import type { DecoderSession } from "../../generation/generate.js";
+import type { WeightStore } from "../../graph/safetensors.js";
+import { createSession, float32Tensor, int64Tensor, Tensor, type Session } from "../../graph/session.js";
+import { VarBuilder } from "../../graph/var-builder.js";
 import { fail } from "../../errors.js";
 import type { Kosmos2Config } from "./config.js";
 import { buildTextStepGraph, pastName, positionIds, presentName, SinusoidalPositions } from "./text.js";

@@ -1,7 +1,7 @@
 // Kosmos2Processor (transformers 4.40) on the text side: the prompt with the image placeholder
 // positions, phrases grounded by bounding boxes as <object><patch_index_…>…</object>, spaces normalised
 // around tag tokens, then input_ids / attention_mask / image_embeds_position_mask.
-import type { TextTokenizer } from "../../engine/tokenizer.js";
+import type { TextTokenizer } from "../../tokenizer/tokenizer.js";
 import { fail } from "../../errors.js";
 import { coordinateToPatchIndex, pyRstrip, pyStrip, type Box } from "./post-process.js";
 

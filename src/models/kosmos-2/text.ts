@@ -2,7 +2,7 @@
 // KV cache: Magneto blocks (self-attention with an inner layer norm, FFN with its own layer norm), a
 // final layer norm and the LM head tied to the token embeddings. Image embeddings replace the token
 // embeddings where `image_mask` is set (first step only); sinusoidal positions come in as a tensor.
-import type { Graph, Value } from "../../engine/graph.js";
+import type { Graph, Value } from "../../graph/graph.js";
 import {
   activation,
   causalMask,
@@ -12,8 +12,8 @@ import {
   mergeHeads,
   scaledDotProductAttention,
   splitHeads,
-} from "../../engine/nn.js";
-import type { VarBuilder } from "../../engine/weights.js";
+} from "../../graph/nn.js";
+import type { VarBuilder } from "../../graph/var-builder.js";
 import type { Kosmos2TextConfig } from "./config.js";
 import { linear } from "./layers.js";
 

@@ -1,9 +1,9 @@
 // Kosmos-2 image side: the CLIP vision transformer (HF Kosmos2VisionModel, weights vision_model.model.*)
 // and the image-to-text connector (Kosmos2ImageToTextProjection, weights image_to_text_projection.*).
 // One graph: pixel_values → (encoder output before post_layernorm, image embeddings for the text model).
-import type { Graph, Value } from "../../engine/graph.js";
-import { activation, layerNorm, mergeHeads, scaledDotProductAttention, splitHeads } from "../../engine/nn.js";
-import type { VarBuilder } from "../../engine/weights.js";
+import type { Graph, Value } from "../../graph/graph.js";
+import { activation, layerNorm, mergeHeads, scaledDotProductAttention, splitHeads } from "../../graph/nn.js";
+import type { VarBuilder } from "../../graph/var-builder.js";
 import type { Kosmos2Config, Kosmos2VisionConfig } from "./config.js";
 import { linear } from "./layers.js";
 

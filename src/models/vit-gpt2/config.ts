@@ -1,6 +1,6 @@
 // config.json of a VisionEncoderDecoderModel with a ViT encoder and a GPT-2 decoder, parsed once with
 // the defaults transformers 4.40 uses (ViTConfig, GPT2Config) written out.
-import { checkHeadsDivide, configValue as pick } from "../../engine/config-values.js";
+import { checkHeadsDivide, configValue as pick } from "../config-values.js";
 import { fail } from "../../errors.js";
 
 /** HF ViTConfig (`encoder` in config.json). */

@@ -1,9 +1,9 @@
 // The GPT-2 step graph behind the generation engine's DecoderSession: feeds the image's cross K/V,
 // keeps the self-attention KV cache as ORT tensors, and reorders it for beam search.
 import { fail } from "../../errors.js";
-import type { DecoderSession } from "../../engine/generation.js";
-import { kvCacheFromOutputs, pastFeeds, reorderKvCache, type KvCache } from "../../engine/kv-cache.js";
-import { int64Tensor, type Session, type Tensor } from "../../engine/session.js";
+import type { DecoderSession } from "../../generation/generate.js";
+import { kvCacheFromOutputs, pastFeeds, reorderKvCache, type KvCache } from "../../generation/kv-cache.js";
+import { int64Tensor, type Session, type Tensor } from "../../graph/session.js";
 import type { Gpt2Config } from "./config.js";
 
 /** Per-layer self-attention K/V, [B, H, P, Dh] each. */

@@ -8,7 +8,7 @@
 //    run once per image (beams share them by broadcasting in the attention MatMul);
 //  - decoder step: input_ids [B, S] + past_key_i / past_value_i [B, H, P, Dh] (P may be 0) + the cross
 //    K/V → logits of the last position [B, V] + present_key_i / present_value_i [B, H, P + S, Dh].
-import { Graph, type Value } from "../../engine/graph.js";
+import { Graph, type Value } from "../../graph/graph.js";
 import {
   activation,
   causalMask,
@@ -19,9 +19,9 @@ import {
   mergeHeads,
   scaledDotProductAttention,
   splitHeads,
-} from "../../engine/nn.js";
-import type { WeightStore } from "../../engine/safetensors.js";
-import { VarBuilder } from "../../engine/weights.js";
+} from "../../graph/nn.js";
+import type { WeightStore } from "../../graph/safetensors.js";
+import { VarBuilder } from "../../graph/var-builder.js";
 import type { Gpt2Config } from "./config.js";
 
 const headDim = (cfg: Gpt2Config) => cfg.nEmbd / cfg.nHead;

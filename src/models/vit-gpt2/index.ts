@@ -1,8 +1,8 @@
 // ViT-GPT2 image captioning (nlpconnect/vit-gpt2-image-captioning and any VisionEncoderDecoder folder
 // with a ViT encoder and a GPT-2 decoder) as a Sightline CaptionModel. An optional `prompt` is a text
 // prefix: the decoder starts from [decoder_start_token_id, …prompt tokens] and keeps them in the output.
-import { loadImageProcessor, type ImageProcessor } from "../../engine/image-processor.js";
-import { loadTokenizer, type TextTokenizer } from "../../engine/tokenizer.js";
+import { loadImageProcessor, type ImageProcessor } from "../../images/image-processor.js";
+import { loadTokenizer, type TextTokenizer } from "../../tokenizer/tokenizer.js";
 import type { CaptionModel, CaptionOptions, CaptionResult, LoadOptions, RgbImage } from "../types.js";
 import { VitGpt2 } from "./model.js";
 

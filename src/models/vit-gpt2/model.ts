@@ -11,9 +11,9 @@ import {
   type GenerateResult,
   type GenerationConfig,
   type GenerationOverrides,
-} from "../../engine/generation.js";
-import { WeightStore } from "../../engine/safetensors.js";
-import { Tensor, createSession, float32Tensor, type Session } from "../../engine/session.js";
+} from "../../generation/generate.js";
+import { WeightStore } from "../../graph/safetensors.js";
+import { Tensor, createSession, float32Tensor, type Session } from "../../graph/session.js";
 import type { LoadOptions } from "../types.js";
 import { parseVitGpt2Config, type VitGpt2Config } from "./config.js";
 import { Gpt2DecoderSession, type StepObserver } from "./decoder-session.js";

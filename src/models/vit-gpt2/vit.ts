@@ -1,9 +1,9 @@
 // ViT encoder (HF ViTModel as used by VisionEncoderDecoderModel). Weights: encoder.*
 // The pooler (encoder.pooler.*) is in the checkpoint but unused by the captioner.
-import { Graph, type Value } from "../../engine/graph.js";
-import { activation, attention, conv2d, layerNorm, linear } from "../../engine/nn.js";
-import type { WeightStore } from "../../engine/safetensors.js";
-import { VarBuilder } from "../../engine/weights.js";
+import { Graph, type Value } from "../../graph/graph.js";
+import { activation, attention, conv2d, layerNorm, linear } from "../../graph/nn.js";
+import type { WeightStore } from "../../graph/safetensors.js";
+import { VarBuilder } from "../../graph/var-builder.js";
 import type { VitConfig } from "./config.js";
 
 /** ViTEmbeddings: patch conv → tokens, [CLS] first, + learned position embeddings. */

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { WeightStore } from "../../../src/engine/safetensors.js";
+import { WeightStore } from "../../../src/graph/safetensors.js";
 import { isSightlineError } from "../../../src/errors.js";
 import { parseBlipConfig } from "../../../src/models/blip/config.js";
 import { BlipModel } from "../../../src/models/blip/model.js";

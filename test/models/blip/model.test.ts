@@ -2,7 +2,7 @@
 // (1e-4), vision last hidden state and first-step logits (1e-3), every generation token-exact.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { loadImageProcessor } from "../../../src/engine/image-processor.js";
+import { loadImageProcessor } from "../../../src/images/image-processor.js";
 import { readImageFile } from "../../../src/images/decode.js";
 import { BlipModel, type EncodedImage } from "../../../src/models/blip/model.js";
 import { FIXTURE, cases, config, maxAbsDiff, readBin } from "./fixture.js";

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadTokenizer } from "../../../src/engine/tokenizer.js";
+import { loadTokenizer } from "../../../src/tokenizer/tokenizer.js";
 import { FIXTURE, expected } from "./fixture.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sl-blip-vocab-"));

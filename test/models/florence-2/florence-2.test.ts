@@ -14,7 +14,7 @@ import {
   constructPrompt,
   taskOfPrompt,
 } from "../../../src/models/florence-2/tasks.js";
-import { Tensor } from "../../../src/engine/session.js";
+import { Tensor } from "../../../src/graph/session.js";
 import { isSightlineError } from "../../../src/errors.js";
 import { FIXTURE, cases, expected, maxAbsDiff, readBin } from "./fixture.js";
 

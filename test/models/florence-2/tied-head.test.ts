@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { WeightStore } from "../../../src/engine/safetensors.js";
+import { WeightStore } from "../../../src/graph/safetensors.js";
 import { loadModel } from "../../../src/models/index.js";
 import { Florence2CaptionModel } from "../../../src/models/florence-2/index.js";
 import { writeSafetensors, type TensorSpec } from "../../helpers/safetensors-writer.js";

@@ -3,8 +3,8 @@
 // pixel values and input ids (the end-to-end path from image files is in kosmos-2.test.ts).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { WeightStore } from "../../../src/engine/safetensors.js";
-import { generate, resolveGenerationConfig } from "../../../src/engine/generation.js";
+import { WeightStore } from "../../../src/graph/safetensors.js";
+import { generate, resolveGenerationConfig } from "../../../src/generation/generate.js";
 import { readModelConfig } from "../../../src/models/index.js";
 import { parseKosmos2Config } from "../../../src/models/kosmos-2/config.js";
 import { Kosmos2Model } from "../../../src/models/kosmos-2/model.js";

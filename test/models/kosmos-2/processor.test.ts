@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadTokenizer, type TextTokenizer } from "../../../src/engine/tokenizer.js";
+import { loadTokenizer, type TextTokenizer } from "../../../src/tokenizer/tokenizer.js";
 import {
   addKosmos2Tokens,
   Kosmos2Processor,

@@ -4,7 +4,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readImageFile } from "../../../src/images/decode.js";
 import { loadModel } from "../../../src/models/index.js";
-import { loadTokenizer, type TextTokenizer } from "../../../src/engine/tokenizer.js";
+import { loadTokenizer, type TextTokenizer } from "../../../src/tokenizer/tokenizer.js";
 import type { CaptionModel, CaptionOptions } from "../../../src/models/types.js";
 import { FIXTURE, expected } from "./fixture.js";
 

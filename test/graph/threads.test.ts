@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { availableParallelism } from "node:os";
-import { defaultThreads } from "../../src/engine/session.js";
+import { defaultThreads } from "../../src/graph/session.js";
 
 test("defaultThreads: all cores, SIGHTLINE_THREADS when it is a positive integer", () => {
   const saved = process.env.SIGHTLINE_THREADS;

@@ -7,15 +7,10 @@ import {
   startsWithWord,
   trailingWhitespaceStart,
 } from "./tokenizer-json.js";
-import { type TokenizerModel, createModel } from "./tokenizer-models.js";
-import { type Normalizer, createNormalizer } from "./tokenizer-normalizers.js";
-import {
-  type Decoder,
-  type PostProcessor,
-  createDecoder,
-  createPostProcessor,
-} from "./tokenizer-postprocess.js";
-import { type Piece, type PreTokenizer, createPreTokenizer } from "./tokenizer-pretokenizers.js";
+import { type TokenizerModel, createModel } from "./models.js";
+import { type Normalizer, createNormalizer } from "./normalizers.js";
+import { type Decoder, type PostProcessor, createDecoder, createPostProcessor } from "./post-processors.js";
+import { type Piece, type PreTokenizer, createPreTokenizer } from "./pre-tokenizers.js";
 
 export type AddedTokenSpec = Omit<AddedTokenJson, "id">;
 

@@ -14,7 +14,7 @@ import {
   parseImageProcessorConfig,
   processedSize,
   resizeOutputSize,
-} from "../../src/engine/image-processor.js";
+} from "../../src/images/image-processor.js";
 import { readImageFile } from "../../src/images/decode.js";
 import { isSightlineError } from "../../src/errors.js";
 import { maxAbsDiff, parsePythonJson, readFloat32 as readF32 } from "../helpers/fixtures.js";

@@ -2,7 +2,7 @@
 // positioned at the block's weights, so callers read like the PyTorch modules they mirror.
 import { fail } from "../errors.js";
 import { MS_DOMAIN, type Graph, type Value } from "./graph.js";
-import type { VarBuilder } from "./weights.js";
+import type { VarBuilder } from "./var-builder.js";
 
 /** The most negative float32: what HF adds for masked positions. */
 export const MASK_MIN = -3.4028234663852886e38;

@@ -8,8 +8,8 @@ import {
   generationConfigFromModelConfig,
   type DecoderSession,
   type GenerationOverrides,
-} from "../../src/engine/generation.js";
-import { expNonPositive, logSoftmaxRows, topCandidates } from "../../src/engine/beam-search.js";
+} from "../../src/generation/generate.js";
+import { expNonPositive, logSoftmaxRows, topCandidates } from "../../src/generation/beam-search.js";
 
 const VOCAB = 6;
 const EOS = 0;

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { resolve } from "node:path";
-import { loadTokenizer } from "../../src/engine/tokenizer.js";
+import { loadTokenizer } from "../../src/tokenizer/tokenizer.js";
 
 const FIXTURES = resolve(process.cwd(), "../shared/fixtures");
 const FLORENCE_TOKENS = [

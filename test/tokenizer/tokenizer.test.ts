@@ -5,11 +5,11 @@ import assert from "node:assert/strict";
 import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { type TextTokenizer, buildTokenizerJson, loadTokenizer } from "../../src/engine/tokenizer.js";
-import { cleanUpTokenization } from "../../src/engine/tokenizer-postprocess.js";
-import { PrecompiledCharsmap } from "../../src/engine/tokenizer-normalizers.js";
-import type { TokenizerJson } from "../../src/engine/tokenizer-json.js";
-import { parseSentencePieceModel } from "../../src/engine/sentencepiece.js";
+import { type TextTokenizer, buildTokenizerJson, loadTokenizer } from "../../src/tokenizer/tokenizer.js";
+import { cleanUpTokenization } from "../../src/tokenizer/post-processors.js";
+import { PrecompiledCharsmap } from "../../src/tokenizer/normalizers.js";
+import type { TokenizerJson } from "../../src/tokenizer/tokenizer-json.js";
+import { parseSentencePieceModel } from "../../src/tokenizer/sentencepiece.js";
 import { readExpected } from "../helpers/fixtures.js";
 
 const FIXTURES = resolve(process.cwd(), "../shared/fixtures");

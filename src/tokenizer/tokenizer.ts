@@ -19,10 +19,10 @@ import {
   parseVocabTxt,
   tokenName,
   wordPieceTokenizerJson,
-} from "./tokenizer-fallbacks.js";
+} from "./slow-conversions.js";
 import type { AddedTokenJson, TokenizerConfigJson, TokenizerJson } from "./tokenizer-json.js";
-import { cleanUpTokenization } from "./tokenizer-postprocess.js";
-import { type AddedTokenSpec, TokenizerPipeline } from "./tokenizer-pipeline.js";
+import { cleanUpTokenization } from "./post-processors.js";
+import { type AddedTokenSpec, TokenizerPipeline } from "./pipeline.js";
 
 export interface EncodeOptions {
   /** Add the tokenizer's special tokens (e.g. [CLS] … [SEP], <s> … </s>). Default true. */

@@ -7,11 +7,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import onnxProto from "onnx-proto";
-import { Graph } from "../../src/engine/graph.js";
-import { linear } from "../../src/engine/nn.js";
-import { WeightStore } from "../../src/engine/safetensors.js";
-import { createSession, float32Tensor } from "../../src/engine/session.js";
-import { VarBuilder } from "../../src/engine/weights.js";
+import { Graph } from "../../src/graph/graph.js";
+import { linear } from "../../src/graph/nn.js";
+import { WeightStore } from "../../src/graph/safetensors.js";
+import { createSession, float32Tensor } from "../../src/graph/session.js";
+import { VarBuilder } from "../../src/graph/var-builder.js";
 import { writeSafetensors } from "../helpers/safetensors-writer.js";
 
 const { onnx } = onnxProto;

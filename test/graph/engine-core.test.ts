@@ -3,11 +3,11 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, symlinkSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { WeightStore } from "../../src/engine/safetensors.js";
-import { Graph } from "../../src/engine/graph.js";
-import { VarBuilder } from "../../src/engine/weights.js";
-import { activation, causalMask, layerNorm, linear } from "../../src/engine/nn.js";
-import { createSession, float32Tensor, int64Tensor } from "../../src/engine/session.js";
+import { WeightStore } from "../../src/graph/safetensors.js";
+import { Graph } from "../../src/graph/graph.js";
+import { VarBuilder } from "../../src/graph/var-builder.js";
+import { activation, causalMask, layerNorm, linear } from "../../src/graph/nn.js";
+import { createSession, float32Tensor, int64Tensor } from "../../src/graph/session.js";
 import { isSightlineError } from "../../src/errors.js";
 import { writeSafetensors } from "../helpers/safetensors-writer.js";
 

@@ -2,7 +2,7 @@
 // `BeamSearchScorer`, `BeamHypotheses`) for one input (batch 1, num_return_sequences 1).
 // Scores are float32 like PyTorch's: log-softmax, processors, then + the beam's running score.
 import { fail } from "../errors.js";
-import type { DecoderSession, GenerateResult, GenerationConfig } from "./generation.js";
+import type { DecoderSession, GenerateResult, GenerationConfig } from "./generate.js";
 import type { LogitsProcessor } from "./logits-processors.js";
 
 const f32 = Math.fround;

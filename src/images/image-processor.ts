@@ -8,8 +8,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fail, failWith } from "../errors.js";
-import type { RgbImage } from "../models/types.js";
-import { Resample, type ResampleFilter, resizeRgb } from "../images/resample.js";
+import type { RgbImage } from "./rgb-image.js";
+import { Resample, type ResampleFilter, resizeRgb } from "./resample.js";
 
 /** A fixed output size. */
 export interface HeightWidth {

@@ -2,7 +2,7 @@
 // `tokenizers`, matching the Rust library.
 import { fail } from "../errors.js";
 import type { ComponentJson } from "./tokenizer-json.js";
-import { BYTES_TO_CHARS, metaspaceScheme } from "./tokenizer-pretokenizers.js";
+import { BYTES_TO_CHARS, metaspaceScheme } from "./pre-tokenizers.js";
 
 /** Adds the special tokens around one sequence of ids (single sequences only; Sightline never pairs). */
 export type PostProcessor = (ids: number[], addSpecialTokens: boolean) => number[];

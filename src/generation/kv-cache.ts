@@ -1,6 +1,6 @@
 // The self-attention KV cache as the decoder step graphs return it (one [B, H, T, Dh] tensor per layer
 // for keys and for values), and the row gather beam search needs after it picks its beams.
-import { Tensor } from "./session.js";
+import { Tensor } from "../graph/session.js";
 
 export interface KvCache {
   keys: Tensor[];
