@@ -85,6 +85,8 @@ export const errorCatalogue = {
   },
   SHUTTING_DOWN: { status: 503, message: () => "the server is shutting down" },
   TIMEOUT: { status: 504, message: (detail: string) => `request timed out: ${detail}` },
+  // 499: nginx's "client closed request"; the client that could read it is usually gone.
+  REQUEST_CANCELLED: { status: 499, message: (detail: string) => `request cancelled: ${detail}` },
   WORKER_CRASHED: { status: 500, message: (detail: string) => `the model worker process crashed: ${detail}` },
   // the chat-style dialects (server/routes/photoprism.ts, ollama.ts, openai.ts)
   IMAGE_REQUIRED: { status: 400, message: (detail: string) => `no image in the request: ${detail}` },
@@ -99,12 +101,15 @@ type MessageArgs<C extends ErrorCode> = Parameters<(typeof errorCatalogue)[C]["m
 export class SightlineError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
+  /** Seconds a client should wait before trying again (QUEUE_FULL, SHUTTING_DOWN): Retry-After. */
+  retryAfter?: number;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; retryAfter?: number }) {
     super(message, options);
     this.name = "SightlineError";
     this.code = code;
     this.status = errorCatalogue[code].status;
+    if (options?.retryAfter !== undefined) this.retryAfter = options.retryAfter;
   }
 }
 
@@ -126,4 +131,12 @@ export function failWith<C extends ErrorCode>(
 
 export function isSightlineError(e: unknown): e is SightlineError {
   return e instanceof SightlineError;
+}
+
+/**
+ * What an error message may quote of a caller's input: at most `max` characters (a 10 MB model name
+ * must not come back as a 10 MB answer or log line); a cut text says how long it was.
+ */
+export function clip(text: string, max = 100): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
 }

@@ -11,6 +11,8 @@ export interface CaptionOptions {
   numBeams?: number;
   /** Token ids whose logits are set to -inf at every step (HF suppress_tokens). */
   suppressTokens?: number[];
+  /** Aborted when the request is cancelled (client gone, timeout): generation stops between decoder steps. */
+  signal?: AbortSignal;
 }
 
 export interface Timings {

@@ -3,14 +3,16 @@
 // listens with it. Long-lived state lives in the Runtime passed in (or built here from
 // options.runtimeOptions and closed with the app).
 import { randomUUID, createHash, timingSafeEqual } from "node:crypto";
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import multipart from "@fastify/multipart";
-import { fail } from "../errors.js";
+import { clip, fail } from "../errors.js";
 import type { DecodeImage, ImageInputOptions } from "../images/input.js";
-import { sendError } from "./errors.js";
+import { replyError } from "./errors.js";
+import { logRequests } from "./logging.js";
 import { Runtime, type RuntimeOptions } from "./runtime.js";
 import { CaptionService } from "./service.js";
-import { defaultDialects, type Dialect, type DialectContext } from "./routes/index.js";
+import type { Dialect, DialectContext } from "./routes/dialect.js";
+import { defaultDialects } from "./routes/index.js";
 import { registerOps } from "./routes/ops.js";
 
 export interface AppOptions {
@@ -81,6 +83,8 @@ export async function build(options: AppOptions = {}): Promise<FastifyInstance> 
       ? { loggerInstance: options.loggerInstance }
       : { logger: options.logger ?? false }),
     bodyLimit,
+    // One line per request comes from logging.ts instead of fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers["x-request-id"];
@@ -114,10 +118,11 @@ export async function build(options: AppOptions = {}): Promise<FastifyInstance> 
     (_req, body, done) => done(null, body),
   );
 
-  app.setErrorHandler((err, _req, reply) => sendError(reply, err));
+  app.setErrorHandler((err, _req, reply) => replyError(reply, err));
   app.setNotFoundHandler((req, reply) =>
-    sendError(reply, fail("ROUTE_NOT_FOUND", `${req.method} ${req.url.split("?")[0]}`)),
+    replyError(reply, fail("ROUTE_NOT_FOUND", `${req.method} ${clip(req.url.split("?")[0] ?? "")}`)),
   );
+  logRequests(app);
 
   app.addHook("onRequest", async (req, reply) => {
     reply.header("x-request-id", req.id);

@@ -27,8 +27,10 @@ const settings = [
   {
     flag: "model",
     kind: "models",
-    arg: "NAME=DIR",
-    help: "serve the model folder DIR as NAME (repeatable; env: comma-separated)",
+    arg: "NAME=SOURCE",
+    help:
+      "serve NAME from SOURCE, a model folder or hub reference (repeatable; env: comma-separated); " +
+      "the server then offers only these",
   },
   {
     flag: "models-dir",
@@ -40,7 +42,7 @@ const settings = [
     flag: "default-model",
     kind: "string",
     arg: "NAME",
-    help: "model used when a request names none (default kosmos-2)",
+    help: "model used when a request names none (default: the first --model, else kosmos-2)",
   },
   {
     flag: "florence-model",
@@ -136,11 +138,24 @@ const settings = [
   },
   { flag: "offline", kind: "bool", default: false, help: "never download models (also HF_HUB_OFFLINE=1)" },
   {
+    flag: "allow-pull",
+    kind: "bool",
+    default: false,
+    help: "offer every model alias and let requests download models that no --model names",
+  },
+  {
     flag: "log-level",
     kind: "string",
     arg: "LEVEL",
     default: "info",
     help: "pino log level (fatal, error, warn, info, debug, silent)",
+  },
+  {
+    flag: "log-format",
+    kind: "string",
+    arg: "FORMAT",
+    default: "auto",
+    help: "auto (pretty lines on a terminal, JSON lines otherwise), pretty or json",
   },
   {
     flag: "config",
@@ -180,7 +195,9 @@ export interface ServeConfig {
   labelsTask?: string;
   threads?: number;
   offline: boolean;
+  allowPull: boolean;
   logLevel: string;
+  logFormat: "auto" | "pretty" | "json";
   config?: string;
   workerLoader?: string;
 }
@@ -322,5 +339,8 @@ export function parseServeConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     out[s.kind === "models" ? "models" : key] = value ?? (s.kind === "models" ? {} : undefined);
   }
   if ((out.port as number) > 65535) throw fail("INVALID_ARGUMENT", `--port ${out.port} is not a port`);
+  if (!["auto", "pretty", "json"].includes(out.logFormat as string)) {
+    throw fail("INVALID_ARGUMENT", `--log-format ${out.logFormat}: expected auto, pretty or json`);
+  }
   return out as unknown as ServeConfig;
 }

@@ -1,9 +1,11 @@
 // Every failure a request can meet, turned into a catalogue error (src/errors.ts): our own
 // SightlineErrors pass through; fastify's and @fastify/multipart's errors get the matching code;
-// anything else is INTERNAL. Dialects use normalizeError() and write the result in their own shape;
-// the default shape is `{"error": message, "code": CODE}`.
+// anything else is INTERNAL. A dialect answers errors with replyError() and its own ErrorShape;
+// the default shape is `{"error": message, "code": CODE}`. The request log line (logging.ts) reports
+// the error once, at a level that fits it.
 import type { FastifyReply } from "fastify";
-import { fail, failWith, isSightlineError, type SightlineError } from "../errors.js";
+import { clip, fail, failWith, isSightlineError, type SightlineError } from "../errors.js";
+import { noteFailure } from "./logging.js";
 
 const fastifyCodes: Record<string, (message: string) => SightlineError> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: () => fail("NOT_JSON"),
@@ -20,32 +22,52 @@ const fastifyCodes: Record<string, (message: string) => SightlineError> = {
   FST_MP_PREMATURE_CLOSE: () => fail("BAD_REQUEST", "the multipart body ended early"),
 };
 
+/**
+ * JSON.parse's messages may quote the text around the fault (`Unexpected token 'x', "{"a": x…" is
+ * not valid JSON`), which can be megabytes of client input: keep the kind of fault and its position.
+ */
+function jsonFault(message: string): string {
+  return clip(message.replace(/, ".*$/s, "").replace(/ in JSON\b/, ""));
+}
+
 export function normalizeError(e: unknown): SightlineError {
   if (isSightlineError(e)) return e;
   const err = e as { code?: string; statusCode?: number; message?: string; name?: string };
+  if (
+    err?.code === "FST_ERR_CTP_INVALID_JSON_BODY" ||
+    (err?.name === "SyntaxError" && err.statusCode === 400)
+  ) {
+    return failWith(e, "JSON_INVALID", jsonFault(err.message ?? ""));
+  }
   const mapped = err?.code ? fastifyCodes[err.code] : undefined;
   if (mapped) return mapped(err.message ?? "");
-  if (err?.name === "SyntaxError" && err.statusCode === 400) return fail("JSON_INVALID", err.message ?? "");
   if (err?.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
     return failWith(e, "BAD_REQUEST", err.message ?? "bad request");
   }
   return failWith(e, "INTERNAL", err?.message ?? String(e));
 }
 
-/** Headers an error answer carries (Retry-After on 503s). */
-export function errorHeaders(e: SightlineError): Record<string, string> {
-  if (e.status === 503) {
-    const after = (e as SightlineError & { retryAfter?: number }).retryAfter ?? 1;
-    return { "retry-after": String(after) };
-  }
+/** Headers an error answer carries: Retry-After when the client may try again, the auth scheme on 401. */
+export function errorHeaders(e: SightlineError, status = e.status): Record<string, string> {
+  if (status === 503 || status === 429) return { "retry-after": String(e.retryAfter ?? 1) };
   if (e.code === "UNAUTHORIZED") return { "www-authenticate": 'Bearer realm="sightline"' };
   return {};
 }
 
-/** Sends the default error shape `{"error": message, "code": CODE}`. */
-export function sendError(reply: FastifyReply, e: unknown): FastifyReply {
-  const err = normalizeError(e);
-  if (err.status >= 500) reply.log.error({ err: err.cause ?? err, code: err.code }, err.message);
-  else reply.log.info({ code: err.code }, err.message);
-  return reply.code(err.status).headers(errorHeaders(err)).send({ error: err.message, code: err.code });
+/** How a dialect writes a catalogue error: the body, and the status when it is not the catalogue's. */
+export type ErrorShape = (e: SightlineError, reply: FastifyReply) => { status?: number; body: unknown };
+
+/** The default shape `{"error": message, "code": CODE}`. */
+export const defaultErrorShape: ErrorShape = (e) => ({ body: { error: e.message, code: e.code } });
+
+/** Answers `err` (any error) in `shape`; the request's log line reports it. */
+export function replyError(
+  reply: FastifyReply,
+  err: unknown,
+  shape: ErrorShape = defaultErrorShape,
+): FastifyReply {
+  const e = normalizeError(err);
+  const { status = e.status, body } = shape(e, reply);
+  noteFailure(reply.request, e);
+  return reply.code(status).headers(errorHeaders(e, status)).send(body);
 }

@@ -1,8 +1,17 @@
-// The models a server offers: the seed applications' names plus every `--model NAME=DIR`, each
-// with the version the describe API reports and a way to find its folder when it is first loaded.
+// The models a server offers, and where each one's folder comes from.
+//
+// With `--model NAME=SOURCE` (flags or config file) the server offers exactly those, the first being
+// the default unless `--default-model` names another; SOURCE is a folder (checked when the server
+// starts) or a hub reference (an alias or owner/name, downloaded on first use: the operator asked
+// for it). With no --model it offers the seed applications' names (kosmos-2, the default, and the
+// describe service's two others), as far as they are in the models folder already. `--allow-pull`
+// adds every known alias and lets clients' requests download seed and alias models; without it no
+// client request ever reaches the hub for a model the operator did not configure.
 import { existsSync, statSync } from "node:fs";
+import { homedir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
-import { fail } from "../errors.js";
+import { clip, fail, isSightlineError, type SightlineError } from "../errors.js";
+import { modelAliases, parseModelRef } from "../hub/model-ref.js";
 import { readModelConfig } from "../models/index.js";
 
 export interface ModelEntry {
@@ -10,16 +19,21 @@ export interface ModelEntry {
   name: string;
   /** What the describe API reports as model.version. */
   version: string;
-  /** An explicit folder (--model NAME=DIR) or a hub reference to resolve. */
+  /** The operator's SOURCE for a configured model (a folder or hub reference); "" otherwise. */
   source: string;
-  /** Hub repo the seed name stands for. */
+  /** Hub repo the name stands for (seed and alias names). */
   hubRepo?: string;
   /** config.json model_type when known without loading (explicit folders). */
   modelType?: string;
+  /**
+   * configured: named by the operator (--model, config file); seed: a seed name offered because
+   * no --model was given; pull: a known alias offered because of --allow-pull.
+   */
+  origin: "configured" | "seed" | "pull";
 }
 
 /** The seed applications' model names (PhotoPrism's describe service). */
-export const seedModels: readonly Omit<ModelEntry, "source">[] = [
+export const seedModels: readonly Pick<ModelEntry, "name" | "version" | "hubRepo">[] = [
   { name: "kosmos-2", version: "patch14-224", hubRepo: "microsoft/kosmos-2-patch14-224" },
   { name: "vit-gpt2-image-captioning", version: "latest", hubRepo: "nlpconnect/vit-gpt2-image-captioning" },
   {
@@ -31,10 +45,13 @@ export const seedModels: readonly Omit<ModelEntry, "source">[] = [
 
 export const seedDefaultModel = "kosmos-2";
 
-/** Finds a model's folder: a local folder, or whatever a hub resolver makes of the reference. */
-export type ModelResolver = (entry: ModelEntry) => Promise<string>;
+/** Finds a model's folder; downloads (through the hub) only when `download` is true. */
+export type ModelResolver = (entry: ModelEntry, options: { download: boolean }) => Promise<string>;
 
-/** Resolves through the hub (src/hub) when one is given: (ref, {offline, cacheDir}) → folder. */
+/**
+ * Resolves through the hub (src/hub): (ref, {offline, cacheDir}) → folder. With offline it only
+ * looks in the models folder (MODEL_NOT_DOWNLOADED when the model is not there).
+ */
 export type HubResolve = (ref: string, options: { offline?: boolean; cacheDir?: string }) => Promise<string>;
 
 function isDir(path: string): boolean {
@@ -45,19 +62,30 @@ function isDir(path: string): boolean {
   }
 }
 
+function expandHome(path: string): string {
+  return path === "~" || path.startsWith("~/") ? homedir() + path.slice(1) : path;
+}
+
+/** A SOURCE written as a path (./, ../, /, ~) never means the hub. */
+function looksLikePath(source: string): boolean {
+  return /^(\.{1,2}|~)?[\\/]/.test(source) || source === "." || source === ".." || source === "~";
+}
+
+/** The hub reference an entry stands for: the operator's source, or the seed/alias name. */
+function hubRef(entry: ModelEntry): string {
+  return entry.origin === "configured" ? entry.source : entry.name;
+}
+
 /**
- * Local folders first: the explicit folder, then under --models-dir the name, the hub repo's
- * last part, `owner/name` and `owner--name`; then the hub resolver when there is one.
+ * Local folders first: the configured folder, then under --models-dir the name, the hub repo's
+ * last part, `owner/name` and `owner--name`; then the hub resolver, offline unless `download`.
  */
-export function folderResolver(options: {
-  modelsDir?: string;
-  hub?: HubResolve;
-  offline?: boolean;
-}): ModelResolver {
-  return async (entry) => {
-    const tried: string[] = [];
+export function folderResolver(options: { modelsDir?: string; hub?: HubResolve }): ModelResolver {
+  return async (entry, { download }) => {
     const candidates: string[] = [];
-    if (entry.source) candidates.push(resolvePath(entry.source));
+    if (entry.origin === "configured" && isDir(resolvePath(expandHome(entry.source)))) {
+      candidates.push(resolvePath(expandHome(entry.source)));
+    }
     if (options.modelsDir) {
       const dir = resolvePath(options.modelsDir);
       candidates.push(join(dir, entry.name));
@@ -67,70 +95,106 @@ export function folderResolver(options: {
         candidates.push(join(dir, entry.hubRepo.replace("/", "--")));
       }
     }
-    for (const c of candidates) {
-      tried.push(c);
-      if (isDir(c) && existsSync(join(c, "config.json"))) return c;
+    for (const c of candidates) if (isDir(c) && existsSync(join(c, "config.json"))) return c;
+    const ref = hubRef(entry);
+    if (options.hub && ref && !looksLikePath(ref)) {
+      try {
+        return await options.hub(ref, { offline: !download, cacheDir: options.modelsDir });
+      } catch (e) {
+        // Not downloaded, and this server may not download it: as unknown to clients as any name.
+        if (!download && isSightlineError(e) && e.code === "MODEL_NOT_DOWNLOADED") throw notDownloaded(entry);
+        throw e;
+      }
     }
-    const ref = entry.source && !isDir(resolvePath(entry.source)) ? entry.source : entry.hubRepo;
-    if (options.hub && ref) {
-      return options.hub(ref, { offline: options.offline, cacheDir: options.modelsDir });
-    }
-    throw fail(
-      "MODEL_NOT_CONFIGURED",
-      `${entry.name} has no model folder (looked in ${tried.join(", ") || "nothing"}); ` +
-        `start the server with --model ${entry.name}=DIR or --models-dir DIR`,
-    );
+    throw notDownloaded(entry);
   };
 }
 
+/** MODEL_NOT_FOUND for a seed or alias name whose model is not in the models folder. */
+function notDownloaded(entry: ModelEntry): Error {
+  return fail(
+    "MODEL_NOT_FOUND",
+    `${entry.name} is not in this server's models folder ` +
+      `(its operator can run \`sightline models pull ${entry.name}\`, or start the server with --allow-pull)`,
+  );
+}
+
 export interface RegistryOptions {
-  /** NAME → folder or hub reference (`--model NAME=DIR`, repeatable). */
+  /** NAME → folder or hub reference (`--model NAME=SOURCE`, repeatable; the config file's models). */
   models?: Record<string, string>;
   defaultModel?: string;
   /** `--florence-model`. */
   florenceModel?: string;
-  /** Whether seed names can be found without an explicit folder (models dir or hub present). */
-  seedsResolvable?: boolean;
+  /** `--allow-pull`: offer every known alias, and let requests download seed and alias models. */
+  allowPull?: boolean;
+  /** `--offline`: never download, not even configured hub references. */
+  offline?: boolean;
+  /** Check that configured folders exist and hold a config.json (default true). */
+  checkFolders?: boolean;
+}
+
+/** MODEL_NOT_FOUND naming what was asked for (clipped) and where the models are listed, not the list. */
+export function modelNotFound(name: string): SightlineError {
+  return fail("MODEL_NOT_FOUND", `${clip(name)} (GET /v1/models or /api/tags lists this server's models)`);
 }
 
 export class ModelRegistry {
   private readonly entries = new Map<string, ModelEntry>();
   readonly defaultModel: string;
   readonly florenceModel: string;
+  readonly allowPull: boolean;
+  readonly offline: boolean;
 
   constructor(options: RegistryOptions = {}) {
-    for (const seed of seedModels) this.entries.set(seed.name, { ...seed, source: "" });
+    this.allowPull = options.allowPull ?? false;
+    this.offline = options.offline ?? false;
+    const seeds = new Map(seedModels.map((s) => [s.name, s]));
     const explicit = Object.entries(options.models ?? {});
     for (const [name, source] of explicit) {
-      const seed = this.entries.get(name);
+      if (options.checkFolders !== false) checkSource(name, source);
+      const seed = seeds.get(name);
       this.entries.set(name, {
         name,
         version: seed?.version ?? "latest",
-        hubRepo: seed?.hubRepo,
+        hubRepo: seed?.hubRepo ?? aliasRepo(source),
         source,
         modelType: peekModelType(source),
+        origin: "configured",
       });
     }
-    // Seed default unless the user named models only by folder and the seed names cannot be found.
-    const kosmosUsable = options.seedsResolvable || this.entries.get(seedDefaultModel)!.source !== "";
-    this.defaultModel =
-      options.defaultModel ?? (kosmosUsable || explicit.length === 0 ? seedDefaultModel : explicit[0]![0]);
+    if (explicit.length === 0) {
+      for (const seed of seedModels) this.entries.set(seed.name, { ...seed, source: "", origin: "seed" });
+    }
+    if (this.allowPull) {
+      for (const name of Object.keys(modelAliases)) {
+        if (this.entries.has(name)) continue;
+        const seed = seeds.get(name);
+        this.entries.set(name, {
+          name,
+          version: seed?.version ?? "latest",
+          hubRepo: modelAliases[name]!.repo,
+          source: "",
+          origin: "pull",
+        });
+      }
+    }
+    this.defaultModel = options.defaultModel ?? (explicit.length > 0 ? explicit[0]![0] : seedDefaultModel);
     if (!this.entries.has(this.defaultModel))
-      throw fail("MODEL_NOT_FOUND", `${this.defaultModel} (--default-model)`);
+      throw startupNotFound(this.defaultModel, "--default-model", this);
     // A folder's config.json says florence2; a hub reference not yet downloaded only has its name.
     const florence = explicit.find(([name, source]) =>
       /florence/i.test(this.entries.get(name)!.modelType ?? source),
     );
     this.florenceModel = options.florenceModel ?? florence?.[0] ?? this.defaultModel;
     if (!this.entries.has(this.florenceModel))
-      throw fail("MODEL_NOT_FOUND", `${this.florenceModel} (--florence-model)`);
+      throw startupNotFound(this.florenceModel, "--florence-model", this);
   }
 
-  /** The entry for `name` (default model when empty); MODEL_NOT_FOUND for names we do not know. */
+  /** The entry for `name` (default model when empty); MODEL_NOT_FOUND for names this server does not offer. */
   get(name?: string): ModelEntry {
     const key = name === undefined || name === "" ? this.defaultModel : name;
     const entry = this.entries.get(key);
-    if (!entry) throw fail("MODEL_NOT_FOUND", `${key} (known: ${[...this.entries.keys()].join(", ")})`);
+    if (!entry) throw modelNotFound(key);
     return entry;
   }
 
@@ -138,15 +202,56 @@ export class ModelRegistry {
     return this.entries.has(name);
   }
 
+  /** Every name the server knows, servable or not (see Runtime.servable() for what can be served now). */
   list(): ModelEntry[] {
     return [...this.entries.values()];
+  }
+
+  /** Whether a request for `entry` may download it (never when offline). */
+  mayDownload(entry: ModelEntry): boolean {
+    if (this.offline) return false;
+    return entry.origin === "configured" || this.allowPull;
+  }
+}
+
+function startupNotFound(name: string, flag: string, registry: ModelRegistry): Error {
+  const names = registry.list().map((e) => e.name);
+  return fail("MODEL_NOT_FOUND", `${name} (${flag}; this server offers ${names.join(", ") || "no model"})`);
+}
+
+/** The hub repo a configured alias source stands for. */
+function aliasRepo(source: string): string | undefined {
+  return modelAliases[source.split("@")[0]!]?.repo;
+}
+
+/**
+ * A configured SOURCE must be usable before the server starts: a folder that exists and has a
+ * config.json, or a well-formed hub reference (checked here, downloaded on first use).
+ */
+function checkSource(name: string, source: string): void {
+  const path = resolvePath(expandHome(source));
+  if (isDir(path)) {
+    if (!existsSync(join(path, "config.json")))
+      throw fail("MODEL_CONFIG_MISSING", `${path} (--model ${name})`);
+    return;
+  }
+  if (looksLikePath(source)) {
+    throw fail("MODEL_NOT_FOUND", `--model ${name}=${source}: there is no folder ${path}`);
+  }
+  try {
+    parseModelRef(source, process.cwd(), { folders: false });
+  } catch {
+    throw fail(
+      "MODEL_NOT_FOUND",
+      `--model ${name}=${source}: neither a folder nor a hub reference (an alias or owner/name)`,
+    );
   }
 }
 
 /** config.json model_type of a local folder, without loading anything; undefined if unreadable. */
 function peekModelType(source: string): string | undefined {
   try {
-    return String(readModelConfig(resolvePath(source)).model_type ?? "") || undefined;
+    return String(readModelConfig(resolvePath(expandHome(source))).model_type ?? "") || undefined;
   } catch {
     return undefined;
   }

@@ -1,7 +1,7 @@
 // Everything long-lived in a server, in one place: the model registry, one queue (and worker)
 // per model, the metrics. The app factory takes a Runtime (or builds one); tests build their own
 // with a fake model loader and drive the same code paths.
-import { fail } from "../errors.js";
+import { fail, isSightlineError } from "../errors.js";
 import type { CaptionOptions, RgbImage } from "../models/types.js";
 import { ModelQueue, type ModelInfo, type QueuedCaption } from "../queue/model-queue.js";
 import { Metrics } from "./metrics.js";
@@ -28,6 +28,8 @@ export interface RuntimeOptions {
   resolver?: ModelResolver;
   hub?: HubResolve;
   offline?: boolean;
+  /** `--allow-pull`: requests may download seed and alias models (see models.ts). */
+  allowPull?: boolean;
   /** Module exporting loadModel() for the workers (tests: a fake model); default src/models. */
   loaderModule?: string;
   /** ORT threads per worker. */
@@ -73,14 +75,13 @@ export class Runtime {
   private closedPromise: Promise<void> | undefined;
 
   constructor(private readonly options: RuntimeOptions = {}) {
-    this.resolver =
-      options.resolver ??
-      folderResolver({ modelsDir: options.modelsDir, hub: options.hub, offline: options.offline });
+    this.resolver = options.resolver ?? folderResolver({ modelsDir: options.modelsDir, hub: options.hub });
     this.registry = new ModelRegistry({
       models: options.models,
       defaultModel: options.defaultModel,
       florenceModel: options.florenceModel,
-      seedsResolvable: Boolean(options.modelsDir || options.hub || options.resolver),
+      allowPull: options.allowPull,
+      offline: options.offline,
     });
     this.metrics = options.metrics ?? new Metrics();
     this.maxQueue = options.maxQueue ?? 32;
@@ -102,7 +103,7 @@ export class Runtime {
       const m = this.metrics;
       q = new ModelQueue({
         name: entry.name,
-        resolveFolder: () => this.resolver(entry),
+        resolveFolder: () => this.resolver(entry, { download: this.registry.mayDownload(entry) }),
         loaderModule: this.options.loaderModule,
         threads: this.options.threads,
         maxQueue: this.maxQueue,
@@ -127,7 +128,8 @@ export class Runtime {
           },
           depth: (model, waiting) => m.queueDepth.set({ model }, waiting),
           done: (model, info) => {
-            m.captions.inc({ model, outcome: info.error ? "error" : "ok" });
+            const cancelled = isSightlineError(info.error) && info.error.code === "REQUEST_CANCELLED";
+            m.captions.inc({ model, outcome: cancelled ? "cancelled" : info.error ? "error" : "ok" });
             m.stageDuration.observe({ model, stage: "queue" }, info.queueMs / 1000);
             if (info.result) {
               m.stageDuration.observe({ model, stage: "run" }, info.runMs / 1000);
@@ -160,6 +162,34 @@ export class Runtime {
       timeoutMs: extra.timeoutMs ?? this.requestTimeoutMs,
     });
     return { model, ...queued };
+  }
+
+  /**
+   * The models a client can use now: configured ones, and seed or alias names that are in the
+   * models folder or may be downloaded (--allow-pull). What /v1/models, /api/tags and the try-it
+   * page list. Looks at local folders only, never at the hub.
+   */
+  async servable(): Promise<ModelEntry[]> {
+    const entries = this.registry.list();
+    const usable = await Promise.all(
+      entries.map((entry) =>
+        this.checkServable(entry).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
+    return entries.filter((_, i) => usable[i]);
+  }
+
+  /**
+   * Throws (MODEL_NOT_FOUND) when `entry` is a seed or alias name whose model is not in the models
+   * folder and may not be downloaded; cheap (local folders only), so requests fail before any image.
+   */
+  async checkServable(entry: ModelEntry): Promise<void> {
+    if (entry.origin === "configured" || this.registry.mayDownload(entry)) return;
+    if (this.queues.get(entry.name)?.knownInfo) return; // loaded before
+    await this.resolver(entry, { download: false });
   }
 
   /** Architecture and task prompts; loads the model if it was never loaded. */

@@ -1,9 +1,14 @@
 // A stand-in model for server and queue tests, loaded by the real worker process through the
 // same path as real architectures (the worker imports this module instead of src/models).
 // Its folder's config.json can set: load_delay_ms, caption_delay_ms, task_prompts, fail_load.
-// Prompts steer it: "<CRASH>" ends the process, "<SLEEP:ms>" waits, "<FAIL>" throws.
-import { readFileSync } from "node:fs";
+// Prompts steer it: "<CRASH>" ends the process, "<SLEEP:ms>" waits without looking at the
+// cancel signal (a hung model), "<STEPS:n:ms>" runs n "decoder steps" of ms each, "<FAIL>" throws.
+// Like the real decoders it honours CaptionOptions.signal between its steps (caption_delay_ms is
+// slept in steps too) and throws REQUEST_CANCELLED. It appends what it does to <folder>/steps.log
+// ("start #seq", "step #seq k", "cancelled #seq k", "done #seq") so tests can wait for a state.
+import { appendFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fail } from "../../src/errors.js";
 import type { CaptionModel, CaptionOptions, RgbImage } from "../../src/models/types.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -14,6 +19,20 @@ export async function loadModel(folder: string): Promise<CaptionModel> {
   await sleep(config.load_delay_ms ?? 0);
   let seq = 0;
   const taskPrompts: Record<string, string> | undefined = config.task_prompts;
+  const log = (line: string) => appendFileSync(join(folder, "steps.log"), line + "\n");
+
+  /** `steps` steps of `stepMs`, stopping between two when the signal is aborted. */
+  async function steps(run: number, count: number, stepMs: number, signal?: AbortSignal, verbose = false) {
+    for (let k = 0; k < count; k++) {
+      if (signal?.aborted) {
+        log(`cancelled #${run} ${k}`);
+        throw fail("REQUEST_CANCELLED", String(signal.reason));
+      }
+      await sleep(stepMs);
+      if (verbose) log(`step #${run} ${k + 1}`);
+    }
+  }
+
   return {
     arch: config.model_type ?? "fake",
     folder,
@@ -21,14 +40,23 @@ export async function loadModel(folder: string): Promise<CaptionModel> {
       const prompt = options.prompt ?? "";
       if (prompt === "<CRASH>") process.exit(3);
       if (prompt === "<FAIL>") throw new Error("fake caption failure");
-      const m = /^<SLEEP:(\d+)>$/.exec(prompt);
-      await sleep(m ? Number(m[1]) : (config.caption_delay_ms ?? 0));
       seq += 1;
+      const run = seq;
+      log(`start #${run}`);
+      const sleepFor = /^<SLEEP:(\d+)>$/.exec(prompt);
+      const stepped = /^<STEPS:(\d+):(\d+)>$/.exec(prompt);
+      if (sleepFor) await sleep(Number(sleepFor[1]));
+      else if (stepped) await steps(run, Number(stepped[1]), Number(stepped[2]), options.signal, true);
+      else {
+        const delay = config.caption_delay_ms ?? 0;
+        await steps(run, Math.ceil(delay / 10), delay === 0 ? 0 : 10, options.signal);
+      }
+      log(`done #${run}`);
       const [r, g, b] = image.data;
-      const text = `fake ${image.width}x${image.height} rgb(${r},${g},${b}) #${seq} pid ${process.pid}${prompt ? " " + prompt : ""}`;
+      const text = `fake ${image.width}x${image.height} rgb(${r},${g},${b}) #${run} pid ${process.pid}${prompt ? " " + prompt : ""}`;
       return {
         text,
-        tokenIds: [seq],
+        tokenIds: [run],
         timings: { preprocess: 0, encode: 0, decode: 0 },
         ...(taskPrompts ? { result: { [prompt || "<CAPTION>"]: text } } : {}),
       };

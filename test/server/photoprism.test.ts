@@ -15,7 +15,7 @@ import type { FastifyInstance, InjectOptions } from "fastify";
 import sharp from "sharp";
 import { build } from "../../src/server/app.js";
 import { Runtime } from "../../src/server/runtime.js";
-import { labelsOf, mergeLabels } from "../../src/server/dialects/labels.js";
+import { labelsOf, mergeLabels } from "../../src/server/chat/labels.js";
 import { fakeModelDir, fakeRuntime, fixturesDir } from "./helpers.js";
 import { parsePythonJson } from "../helpers/fixtures.js";
 

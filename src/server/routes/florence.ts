@@ -8,7 +8,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { fail } from "../../errors.js";
 import { clientGone, jsonObject, optionalString } from "../request.js";
-import type { Dialect, DialectContext } from "./index.js";
+import type { Dialect, DialectContext } from "./dialect.js";
 
 /** What a model without task prompts (not Florence-2) answers to: plain captioning. */
 const captionOnly = ["<CAPTION>"];
