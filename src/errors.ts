@@ -70,8 +70,7 @@ export const errorCatalogue = {
   URL_INVALID: { status: 400, message: (detail: string) => `invalid image URL: ${detail}` },
   URL_FORBIDDEN: {
     status: 400,
-    message: (detail: string) =>
-      `refusing to fetch ${detail} (start the server with --allow-private-urls to allow it)`,
+    message: (detail: string) => `refusing to fetch ${detail}`,
   },
   URL_FETCH_FAILED: { status: 400, message: (detail: string) => `could not fetch the image URL: ${detail}` },
   UNAUTHORIZED: { status: 401, message: () => "missing or wrong API key (send Authorization: Bearer <key>)" },

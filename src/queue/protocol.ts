@@ -31,6 +31,8 @@ export type ToWorker = WorkerLoad | WorkerCaption | WorkerCancel;
 export interface WireError {
   code?: string;
   message: string;
+  /** Where it failed in the worker, for the server's log. */
+  stack?: string;
 }
 
 export interface WorkerLoaded {

@@ -25,10 +25,13 @@ export interface WorkerStartOptions {
 
 /** Rebuilds a catalogue error that crossed the process boundary. */
 export function fromWire(error: WireError): SightlineError {
-  if (error.code && error.code in errorCatalogue) {
-    return new SightlineError(error.code as ErrorCode, error.message);
-  }
-  return fail("INTERNAL", error.message);
+  const e =
+    error.code && error.code in errorCatalogue
+      ? new SightlineError(error.code as ErrorCode, error.message)
+      : fail("INTERNAL", error.message);
+  // The worker's stack says where it failed; this process's would only say where the answer arrived.
+  if (error.stack) e.stack = `${error.stack}\n    (in the model worker process)`;
+  return e;
 }
 
 /** Worker entry and node flags: the .ts source under tsx when we run from sources, else dist JS. */

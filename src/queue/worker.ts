@@ -19,13 +19,14 @@ function send(message: FromWorker): void {
 }
 
 function toWire(e: unknown): WireError {
-  if (isSightlineError(e)) return { code: e.code, message: e.message };
+  const stack = e instanceof Error ? e.stack : undefined;
+  if (isSightlineError(e)) return { code: e.code, message: e.message, stack };
   // Errors from another copy of errors.ts (a loader module loaded by URL) still carry a code.
   const err = e as { code?: unknown; message?: unknown; name?: unknown };
   if (err && err.name === "SightlineError" && typeof err.code === "string") {
-    return { code: err.code, message: String(err.message) };
+    return { code: err.code, message: String(err.message), stack };
   }
-  return { message: e instanceof Error ? e.message : String(e) };
+  return { message: e instanceof Error ? e.message : String(e), stack };
 }
 
 async function handle(message: ToWorker): Promise<void> {

@@ -4,7 +4,7 @@
 // the default shape is `{"error": message, "code": CODE}`. The request log line (logging.ts) reports
 // the error once, at a level that fits it.
 import type { FastifyReply } from "fastify";
-import { clip, fail, failWith, isSightlineError, type SightlineError } from "../errors.js";
+import { clip, fail, failWith, isSightlineError, SightlineError } from "../errors.js";
 import { noteFailure } from "./logging.js";
 
 const fastifyCodes: Record<string, (message: string) => SightlineError> = {
@@ -20,6 +20,10 @@ const fastifyCodes: Record<string, (message: string) => SightlineError> = {
   FST_PROTO_VIOLATION: () => fail("BAD_REQUEST", "forbidden field name"),
   FST_INVALID_MULTIPART_CONTENT_TYPE: () => fail("BAD_REQUEST", "the request is not multipart"),
   FST_MP_PREMATURE_CLOSE: () => fail("BAD_REQUEST", "the multipart body ended early"),
+  // Router errors (fastify's frameworkErrors): they quote the whole URL, which we never echo.
+  FST_ERR_BAD_URL: () => fail("BAD_REQUEST", "malformed URL"),
+  FST_ERR_MAX_PARAM_LENGTH: () => fail("BAD_REQUEST", "a part of the URL path is longer than 100 characters"),
+  FST_ERR_ASYNC_CONSTRAINT: () => fail("BAD_REQUEST", "the request matches no route constraint"),
 };
 
 /**
@@ -42,9 +46,9 @@ export function normalizeError(e: unknown): SightlineError {
   const mapped = err?.code ? fastifyCodes[err.code] : undefined;
   if (mapped) return mapped(err.message ?? "");
   if (err?.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-    return failWith(e, "BAD_REQUEST", err.message ?? "bad request");
+    return failWith(e, "BAD_REQUEST", clip(err.message ?? "bad request", 200));
   }
-  return failWith(e, "INTERNAL", err?.message ?? String(e));
+  return failWith(e, "INTERNAL", clip(err?.message ?? String(e), 300));
 }
 
 /** Headers an error answer carries: Retry-After when the client may try again, the auth scheme on 401. */
@@ -61,12 +65,21 @@ export type ErrorShape = (e: SightlineError, reply: FastifyReply) => { status?: 
 export const defaultErrorShape: ErrorShape = (e) => ({ body: { error: e.message, code: e.code } });
 
 /** Answers `err` (any error) in `shape`; the request's log line reports it. */
+/** Longest message an error answer carries, whatever made it (the sites quote at most ~100 characters of input). */
+const maxMessage = 1000;
+
 export function replyError(
   reply: FastifyReply,
   err: unknown,
   shape: ErrorShape = defaultErrorShape,
 ): FastifyReply {
-  const e = normalizeError(err);
+  let e = normalizeError(err);
+  if (e.message.length > maxMessage) {
+    e = new SightlineError(e.code, clip(e.message, maxMessage), {
+      cause: e.cause ?? e,
+      retryAfter: e.retryAfter,
+    });
+  }
   const { status = e.status, body } = shape(e, reply);
   noteFailure(reply.request, e);
   return reply.code(status).headers(errorHeaders(e, status)).send(body);

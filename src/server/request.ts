@@ -2,7 +2,8 @@
 // multipart forms, with a catalogue error naming the field when a value has the wrong type.
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { fail, failWith, isSightlineError } from "../errors.js";
+import { clip, fail, failWith, isSightlineError } from "../errors.js";
+import { jsonBodyParser } from "./bodies.js";
 
 export type Fields = Record<string, unknown>;
 
@@ -20,14 +21,10 @@ export function jsonObject(body: unknown): Fields {
  * other clients send text/plain or no Content-Type at all. (Image bodies keep their parser.)
  */
 export function jsonWhateverTheType(app: FastifyInstance): void {
-  const parseJson = app.getDefaultJsonParser("error", "error");
+  const parseJson = jsonBodyParser(app, app.initialConfig.bodyLimit ?? 1024 * 1024);
   app.removeContentTypeParser("text/plain");
-  app.addContentTypeParser(
-    ["text/plain", "application/x-www-form-urlencoded"],
-    { parseAs: "string" },
-    parseJson,
-  );
-  app.addContentTypeParser("*", { parseAs: "string" }, parseJson);
+  app.addContentTypeParser(["text/plain", "application/x-www-form-urlencoded"], parseJson);
+  app.addContentTypeParser("*", parseJson);
 }
 
 export function optionalString(fields: Fields, key: string): string | undefined {
@@ -96,7 +93,7 @@ export async function readMultipart(req: FastifyRequest): Promise<MultipartForm>
       } else if (typeof part.value === "string") {
         form.fields[part.fieldname] = part.value;
       } else {
-        throw fail("INVALID_ARGUMENT", `form field ${part.fieldname} must be text`);
+        throw fail("INVALID_ARGUMENT", `form field ${clip(part.fieldname)} must be text`);
       }
     }
   } catch (e) {

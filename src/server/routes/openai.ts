@@ -11,7 +11,7 @@
 // Errors: `{"error": {"message", "type", "param", "code"}}`.
 import { randomBytes } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { fail, type SightlineError } from "../../errors.js";
+import { clip, fail, type SightlineError } from "../../errors.js";
 import { jsonShapeOf, jsonText, streamPieces, type JsonShape } from "../chat/json-answer.js";
 import { runVision, type VisionAnswer } from "../chat/vision.js";
 import { replyError } from "../errors.js";
@@ -114,7 +114,10 @@ function userTurns(items: unknown[], where: string, contentKey: "content"): Turn
           turn.images.push(imageRef(part.image_url, `${at}.image_url`));
           break;
         default:
-          throw fail("INVALID_ARGUMENT", `${at}: unsupported content part type ${JSON.stringify(part.type)}`);
+          throw fail(
+            "INVALID_ARGUMENT",
+            `${at}: unsupported content part type ${clip(JSON.stringify(part.type) ?? "undefined")}`,
+          );
       }
     });
     if (texts.length > 0) turn.prompt = texts.join("\n");
