@@ -10,7 +10,7 @@
 import { existsSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
-import { clip, fail, isSightlineError, type SightlineError } from "../errors.js";
+import { clip, fail, type SightlineError } from "../errors.js";
 import { modelAliases, parseModelRef } from "../hub/model-ref.js";
 import { readModelConfig } from "../models/index.js";
 
@@ -98,25 +98,10 @@ export function folderResolver(options: { modelsDir?: string; hub?: HubResolve }
     for (const c of candidates) if (isDir(c) && existsSync(join(c, "config.json"))) return c;
     const ref = hubRef(entry);
     if (options.hub && ref && !looksLikePath(ref)) {
-      try {
-        return await options.hub(ref, { offline: !download, cacheDir: options.modelsDir });
-      } catch (e) {
-        // Not downloaded, and this server may not download it: as unknown to clients as any name.
-        if (!download && isSightlineError(e) && e.code === "MODEL_NOT_DOWNLOADED") throw notDownloaded(entry);
-        throw e;
-      }
+      return options.hub(ref, { offline: !download, cacheDir: options.modelsDir });
     }
-    throw notDownloaded(entry);
+    throw fail("MODEL_NOT_DOWNLOADED", entry.name);
   };
-}
-
-/** MODEL_NOT_FOUND for a seed or alias name whose model is not in the models folder. */
-function notDownloaded(entry: ModelEntry): Error {
-  return fail(
-    "MODEL_NOT_FOUND",
-    `${entry.name} is not in this server's models folder ` +
-      `(its operator can run \`sightline models pull ${entry.name}\`, or start the server with --allow-pull)`,
-  );
 }
 
 export interface RegistryOptions {
@@ -211,6 +196,19 @@ export class ModelRegistry {
   mayDownload(entry: ModelEntry): boolean {
     if (this.offline) return false;
     return entry.origin === "configured" || this.allowPull;
+  }
+
+  /**
+   * Why `entry`, not in the models folder, cannot be served, with a hint that is true for this
+   * server's settings. A seed or alias name is then as unknown to clients as any other (404); a
+   * configured model the server may not download (offline) is the server's problem (503).
+   */
+  notDownloaded(entry: ModelEntry): SightlineError {
+    if (entry.origin === "configured") return fail("MODEL_NOT_DOWNLOADED", entry.source);
+    const how = this.offline
+      ? `its operator can run \`sightline models pull ${entry.name}\` (the server is offline)`
+      : `its operator can run \`sightline models pull ${entry.name}\`, or start the server with --allow-pull`;
+    return fail("MODEL_NOT_FOUND", `${entry.name} is not in this server's models folder (${how})`);
   }
 }
 

@@ -103,7 +103,7 @@ export class Runtime {
       const m = this.metrics;
       q = new ModelQueue({
         name: entry.name,
-        resolveFolder: () => this.resolver(entry, { download: this.registry.mayDownload(entry) }),
+        resolveFolder: () => this.locate(entry),
         loaderModule: this.options.loaderModule,
         threads: this.options.threads,
         maxQueue: this.maxQueue,
@@ -183,13 +183,27 @@ export class Runtime {
   }
 
   /**
-   * Throws (MODEL_NOT_FOUND) when `entry` is a seed or alias name whose model is not in the models
-   * folder and may not be downloaded; cheap (local folders only), so requests fail before any image.
+   * Throws when `entry` is not in the models folder and may not be downloaded (MODEL_NOT_FOUND for
+   * a seed or alias name, MODEL_NOT_DOWNLOADED for a configured one on an offline server); cheap
+   * (local folders only), so requests fail before any image is read.
    */
   async checkServable(entry: ModelEntry): Promise<void> {
-    if (entry.origin === "configured" || this.registry.mayDownload(entry)) return;
+    if (this.registry.mayDownload(entry)) return;
     if (this.queues.get(entry.name)?.knownInfo) return; // loaded before
-    await this.resolver(entry, { download: false });
+    await this.locate(entry);
+  }
+
+  /** The folder of `entry`, downloading it only when this server may (see ModelRegistry.mayDownload). */
+  private async locate(entry: ModelEntry): Promise<string> {
+    const download = this.registry.mayDownload(entry);
+    try {
+      return await this.resolver(entry, { download });
+    } catch (e) {
+      if (!download && isSightlineError(e) && e.code === "MODEL_NOT_DOWNLOADED") {
+        throw this.registry.notDownloaded(entry);
+      }
+      throw e;
+    }
   }
 
   /** Architecture and task prompts; loads the model if it was never loaded. */

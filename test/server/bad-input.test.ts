@@ -526,6 +526,18 @@ function findings(): Case[] {
       code: "MODEL_NOT_FOUND",
       says: /model not found: nope/,
     },
+    {
+      name: "issue 17: query fields apply to a JSON POST (model and id from the query)",
+      ...post("/api/v1/vision/describe?model=florence&id=q1", { image: good }),
+      status: 200,
+      says: /^\{"id":"q1","model":\{"name":"florence"/,
+    },
+    {
+      name: "issue 17: the body wins over the query",
+      ...post("/api/v1/vision/describe?model=florence&id=q1", { image: good, model: "kosmos-2", id: "b2" }),
+      status: 200,
+      says: /^\{"id":"b2","model":\{"name":"kosmos-2"/,
+    },
     // Finding 3: input echoed at full size.
     {
       name: "finding 3: 10 MB model name (describe)",

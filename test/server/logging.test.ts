@@ -160,10 +160,9 @@ async function startLines(extra: string[]): Promise<string[]> {
 }
 
 test("serve, piped: JSON lines, the start line once; --log-format pretty: readable lines", async () => {
-  const json = await startLines([]);
+  const [json, pretty] = await Promise.all([startLines([]), startLines(["--log-format", "pretty"])]);
   assert.equal(json.filter((l) => /listening on/.test(l)).length, 1, json.join("\n"));
   for (const l of json) assert.doesNotThrow(() => JSON.parse(l), l);
-  const pretty = await startLines(["--log-format", "pretty"]);
   const start = pretty.filter((l) => /listening on/.test(l));
   assert.equal(start.length, 1, pretty.join("\n"));
   assert.match(start[0]!, /^\d\d:\d\d:\d\d INFO {2}sightline listening on http:\/\/127\.0\.0\.1:\d+$/);

@@ -4,7 +4,7 @@
 // send (issue 18, finding 2; issue 17, item 1). A configured folder that is missing fails at start.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -282,6 +282,29 @@ test("--model NAME=ALIAS is configured: the operator asked for it, so its first 
   });
 });
 
+test("--offline: a configured hub reference not yet downloaded is not listed and answers 503 with a true hint", async () => {
+  await withHub(async (hub) => {
+    const runtime = hubRuntime(hub, { models: { kosmos: "kosmos-2", mine: fakeModelDir() }, offline: true });
+    const app = await build({ runtime });
+    try {
+      assert.deepEqual((await listed(app)).openai, ["mine"]);
+      const image = (await png(4, 4)).toString("base64");
+      const res = await app.inject({
+        method: "POST",
+        url: "/api/v1/vision/describe",
+        payload: { image, model: "kosmos" },
+      });
+      assert.equal(res.statusCode, 503, res.body);
+      assert.equal(res.json().code, "MODEL_NOT_DOWNLOADED");
+      assert.match(res.json().error, /offline mode is on; fetch it with `sightline models pull kosmos-2`/);
+      assert.deepEqual(hub.log, []);
+    } finally {
+      await app.close();
+      await runtime.close();
+    }
+  });
+});
+
 test("registry: --model given → only those, the first the default; none → the seed names", () => {
   const florence = fakeModelDir({ model_type: "florence2" });
   const given = new Runtime({ models: { mine: fakeModelDir(), fl: florence } });
@@ -315,23 +338,27 @@ test("registry: --model given → only those, the first the default; none → th
   assert.throws(() => new Runtime({ defaultModel: "nope" }), /model not found/);
 });
 
-test("serve --model NAME=DIR with a missing folder, or one without config.json, fails at start with one line", () => {
+/** Runs `sightline serve ARGS` to its exit. */
+function serveExit(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", mainTs, "serve", "--port", "0", ...args]);
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d));
+  child.stderr.on("data", (d: Buffer) => (stderr += d));
+  return new Promise((resolve) => child.once("close", (status) => resolve({ status, stdout, stderr })));
+}
+
+test("serve --model NAME=DIR with a missing folder, or one without config.json, fails at start with one line", async () => {
   const empty = mkdtempSync(join(tmpdir(), "sightline-empty-"));
-  for (const [source, pattern] of [
+  const cases = [
     ["/nope", /^error MODEL_NOT_FOUND: .*--model vit=\/nope: there is no folder \/nope\n$/],
     ["./no/such/dir", /^error MODEL_NOT_FOUND: .*there is no folder .*no\/such\/dir\n$/],
     [empty, /^error MODEL_CONFIG_MISSING: no config.json in model folder .* \(--model vit\)\n$/],
-  ] as const) {
-    const r = spawnSync(
-      process.execPath,
-      ["--import", "tsx", mainTs, "serve", "--port", "0", "--model", `vit=${source}`],
-      {
-        encoding: "utf8",
-        timeout: 30_000,
-      },
-    );
+  ] as const;
+  const runs = await Promise.all(cases.map(([source]) => serveExit(["--model", `vit=${source}`])));
+  runs.forEach((r, i) => {
     assert.equal(r.status, 1, r.stderr);
-    assert.match(r.stderr, pattern);
+    assert.match(r.stderr, cases[i]![1]);
     assert.equal(r.stdout, "", "nothing else printed, no server started");
-  }
+  });
 });
