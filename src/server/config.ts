@@ -28,9 +28,7 @@ const settings = [
     flag: "model",
     kind: "models",
     arg: "NAME=SOURCE",
-    help:
-      "serve NAME from SOURCE, a model folder or hub reference (repeatable; env: comma-separated); " +
-      "the server then offers only these",
+    help: "serve a model folder or hub reference as NAME, and only these (repeatable; env: a,b)",
   },
   {
     flag: "models-dir",
@@ -141,7 +139,7 @@ const settings = [
     flag: "allow-pull",
     kind: "bool",
     default: false,
-    help: "offer every model alias and let requests download models that no --model names",
+    help: "offer every model alias; requests may download what no --model names",
   },
   {
     flag: "log-level",

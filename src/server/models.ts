@@ -112,6 +112,11 @@ export interface RegistryOptions {
   florenceModel?: string;
   /** `--allow-pull`: offer every known alias, and let requests download seed and alias models. */
   allowPull?: boolean;
+  /**
+   * Names the operator wants loaded at start (`--preload`): configured too, so they may be
+   * downloaded; a seed or alias name among them is offered even when --model names others.
+   */
+  preload?: string[];
   /** `--offline`: never download, not even configured hub references. */
   offline?: boolean;
   /** Check that configured folders exist and hold a config.json (default true). */
@@ -141,7 +146,7 @@ export class ModelRegistry {
       this.entries.set(name, {
         name,
         version: seed?.version ?? "latest",
-        hubRepo: seed?.hubRepo ?? aliasRepo(source),
+        hubRepo: seed?.hubRepo ?? sourceRepo(source),
         source,
         modelType: peekModelType(source),
         origin: "configured",
@@ -149,6 +154,23 @@ export class ModelRegistry {
     }
     if (explicit.length === 0) {
       for (const seed of seedModels) this.entries.set(seed.name, { ...seed, source: "", origin: "seed" });
+    }
+    for (const name of options.preload ?? []) {
+      const entry = this.entries.get(name);
+      if (entry) {
+        if (entry.origin !== "configured")
+          this.entries.set(name, { ...entry, origin: "configured", source: name });
+      } else if (modelAliases[name]) {
+        this.entries.set(name, {
+          name,
+          version: seeds.get(name)?.version ?? "latest",
+          hubRepo: modelAliases[name]!.repo,
+          source: name,
+          origin: "configured",
+        });
+      } else {
+        throw fail("MODEL_NOT_FOUND", `${name} (--preload: neither a --model NAME nor a model alias)`);
+      }
     }
     if (this.allowPull) {
       for (const name of Object.keys(modelAliases)) {
@@ -217,9 +239,15 @@ function startupNotFound(name: string, flag: string, registry: ModelRegistry): E
   return fail("MODEL_NOT_FOUND", `${name} (${flag}; this server offers ${names.join(", ") || "no model"})`);
 }
 
-/** The hub repo a configured alias source stands for. */
-function aliasRepo(source: string): string | undefined {
-  return modelAliases[source.split("@")[0]!]?.repo;
+/** The hub repo a configured hub reference (an alias or owner/name) stands for; undefined for a folder. */
+function sourceRepo(source: string): string | undefined {
+  if (isDir(resolvePath(expandHome(source))) || looksLikePath(source)) return undefined;
+  try {
+    const ref = parseModelRef(source, process.cwd(), { folders: false });
+    return ref.kind === "hub" ? ref.repo : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

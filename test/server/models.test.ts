@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import type { FastifyInstance, InjectOptions } from "fastify";
 import { build } from "../../src/server/app.js";
 import { resolveModel } from "../../src/hub/index.js";
+import { ModelRegistry } from "../../src/server/models.js";
 import { Runtime, type RuntimeOptions } from "../../src/server/runtime.js";
 import { startFakeHub, type FakeHub } from "../helpers/hub-server.js";
 import { fakeLoader, fakeModelDir, png } from "./helpers.js";
@@ -336,6 +337,22 @@ test("registry: --model given → only those, the first the default; none → th
     /model not found: kosmos-2 \(--default-model; this server offers mine\)/,
   );
   assert.throws(() => new Runtime({ defaultModel: "nope" }), /model not found/);
+});
+
+test("registry: --preload names are configured (they may be downloaded), seed and alias names included", () => {
+  const registry = new ModelRegistry({ models: { mine: fakeModelDir() }, preload: ["florence-2-base"] });
+  assert.deepEqual(
+    registry.list().map((e) => [e.name, e.origin]),
+    [
+      ["mine", "configured"],
+      ["florence-2-base", "configured"],
+    ],
+  );
+  assert.equal(registry.mayDownload(registry.get("florence-2-base")), true);
+  const seeds = new ModelRegistry({ preload: ["kosmos-2"] });
+  assert.equal(seeds.mayDownload(seeds.get("kosmos-2")), true);
+  assert.equal(seeds.mayDownload(seeds.get("vit-gpt2-image-captioning")), false);
+  assert.throws(() => new ModelRegistry({ preload: ["nope"] }), /nope \(--preload/);
 });
 
 /** Runs `sightline serve ARGS` to its exit. */
