@@ -164,25 +164,22 @@ function readJson(file: string): Json {
 }
 
 /**
- * The image processor settings of a model folder: processor_config.json's nested `image_processor`
- * (what transformers 5 saves), else preprocessor_config.json (the real repo's layout).
+ * The image processor settings of a model folder, found as transformers 5 finds them:
+ * preprocessor_config.json (the real repo's layout), else processor_config.json's nested
+ * `image_processor` (what transformers 5 saves).
  */
 export function readQwen2VLImageProcessorConfig(folder: string): Qwen2VLImageProcessorConfig {
+  const file = join(folder, "preprocessor_config.json");
+  if (existsSync(file)) {
+    const json = readJson(file);
+    return parseQwen2VLImageProcessorConfig(json.image_processor ?? json, file);
+  }
   const processorFile = join(folder, "processor_config.json");
   if (existsSync(processorFile)) {
-    const nested = readJson(processorFile).image_processor;
-    if (nested !== undefined && nested !== null) {
-      return parseQwen2VLImageProcessorConfig(nested, `${processorFile} image_processor`);
-    }
+    const json = readJson(processorFile);
+    return parseQwen2VLImageProcessorConfig(json.image_processor ?? json, `${processorFile} image_processor`);
   }
-  const file = join(folder, "preprocessor_config.json");
-  if (!existsSync(file)) {
-    throw fail(
-      "MODEL_CONFIG_INVALID",
-      `no preprocessor_config.json or processor_config.json image_processor in ${folder}`,
-    );
-  }
-  return parseQwen2VLImageProcessorConfig(readJson(file), file);
+  throw fail("MODEL_CONFIG_INVALID", `no preprocessor_config.json or processor_config.json in ${folder}`);
 }
 
 /** Python's round(): halves go to the even neighbour. */

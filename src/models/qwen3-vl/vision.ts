@@ -280,6 +280,9 @@ export class Qwen3VLVisionTower {
     const m = cfg.spatialMergeSize;
     const rowLen = cfg.inChannels * cfg.temporalPatchSize * cfg.patchSize ** 2;
     const n = t * h * w;
+    // Frames attend only to themselves in HF (cu_seqlens); images have one frame.
+    if (t !== 1)
+      throw fail("INVALID_ARGUMENT", `grid [${image.gridThw}]: only single-frame images are supported`);
     if (image.dims[0] !== n || image.dims[1] !== rowLen || h % m !== 0 || w % m !== 0) {
       throw fail(
         "INVALID_ARGUMENT",

@@ -106,11 +106,13 @@ test("bad processor settings are MODEL_CONFIG_INVALID or MODEL_UNSUPPORTED_ARCH"
   }
 });
 
-test("processor_config.json's nested image_processor is read before preprocessor_config.json", () => {
+test("preprocessor_config.json first, else processor_config.json's nested image_processor", () => {
   const dir = mkdtempSync(join(tmpdir(), "qwen2vl-proc-"));
   try {
-    const nested = transformers5ProcessorConfig();
-    writeFileSync(join(dir, "processor_config.json"), JSON.stringify(nested));
+    writeFileSync(join(dir, "processor_config.json"), JSON.stringify(transformers5ProcessorConfig()));
+    const nested = readQwen2VLImageProcessorConfig(dir);
+    assert.deepEqual({ ...nested, processorClass: "" }, { ...processor.config, processorClass: "" });
+    assert.equal(nested.processorClass, "Qwen2VLImageProcessor");
     writeFileSync(
       join(dir, "preprocessor_config.json"),
       JSON.stringify({
@@ -118,9 +120,10 @@ test("processor_config.json's nested image_processor is read before preprocessor
         size: { shortest_edge: 1, longest_edge: 2 },
       }),
     );
-    const cfg = readQwen2VLImageProcessorConfig(dir);
-    assert.deepEqual({ ...cfg, processorClass: "" }, { ...processor.config, processorClass: "" });
-    assert.equal(cfg.processorClass, "Qwen2VLImageProcessor");
+    assert.deepEqual(
+      [readQwen2VLImageProcessorConfig(dir).minPixels, readQwen2VLImageProcessorConfig(dir).maxPixels],
+      [1, 2],
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
