@@ -68,3 +68,45 @@ export function mropePositionIds(
   }
   return { positionIds: axes, ropeDeltas: next - seq };
 }
+
+export interface MropeRotaryOptions {
+  headDim: number;
+  ropeTheta: number;
+  /** Frequencies of axes t, h, w (config rope mrope_section). */
+  mropeSection: readonly [number, number, number];
+}
+
+/**
+ * The text decoder's rotary cos/sin [seq, head_dim] for M-RoPE positions [3][seq], as
+ * Qwen3VLTextRotaryEmbedding computes them in float32: inv_freq = 1 / θ^(2i/head_dim); frequency i
+ * takes its angle from axis h when i ≡ 1 (mod 3) and i < 3·section_h, from axis w when i ≡ 2 (mod 3)
+ * and i < 3·section_w, else from axis t (apply_interleaved_mrope); then cat(freqs, freqs).
+ */
+export function mropeCosSin(
+  positionIds: readonly (readonly number[])[],
+  opts: MropeRotaryOptions,
+): { cos: Float32Array; sin: Float32Array } {
+  const f = Math.fround;
+  const half = opts.headDim / 2;
+  const invFreq = Array.from({ length: half }, (_, i) =>
+    f(1 / f(opts.ropeTheta ** f((2 * i) / opts.headDim))),
+  );
+  const axisOf = invFreq.map((_, i) => {
+    if (i % 3 === 1 && i < 3 * opts.mropeSection[1]) return 1;
+    if (i % 3 === 2 && i < 3 * opts.mropeSection[2]) return 2;
+    return 0;
+  });
+  const seq = positionIds[0]!.length;
+  const cos = new Float32Array(seq * opts.headDim);
+  const sin = new Float32Array(seq * opts.headDim);
+  for (let s = 0; s < seq; s++) {
+    for (let i = 0; i < half; i++) {
+      const angle = f(positionIds[axisOf[i]!]![s]! * invFreq[i]!);
+      const c = Math.cos(angle);
+      const n = Math.sin(angle);
+      cos[s * opts.headDim + i] = cos[s * opts.headDim + half + i] = c;
+      sin[s * opts.headDim + i] = sin[s * opts.headDim + half + i] = n;
+    }
+  }
+  return { cos, sin };
+}

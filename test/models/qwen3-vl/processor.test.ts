@@ -12,7 +12,7 @@ import { readImageFile } from "../../../src/images/decode.js";
 import { ChatTemplate, imagePromptMessages } from "../../../src/models/qwen3-vl/chat-template.js";
 import { parseQwen3VLConfig } from "../../../src/models/qwen3-vl/config.js";
 import { Qwen3VLProcessor } from "../../../src/models/qwen3-vl/processor.js";
-import { mropePositionIds } from "../../../src/models/qwen3-vl/rope-index.js";
+import { mropeCosSin, mropePositionIds } from "../../../src/models/qwen3-vl/rope-index.js";
 import { FIXTURE, cases, expected, fixtureJson } from "./fixture.js";
 
 let processor: Qwen3VLProcessor;
@@ -135,4 +135,26 @@ test("chat template sources: chat_template.jinja, then chat_template.json, then 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("M-RoPE cos/sin: equal axes give plain RoPE; frequencies interleave t, h, w by index mod 3", () => {
+  const opts = { headDim: 16, ropeTheta: 5000000, mropeSection: [4, 2, 2] as const };
+  const plain = mropeCosSin(
+    [
+      [0, 7],
+      [0, 7],
+      [0, 7],
+    ],
+    opts,
+  );
+  for (let i = 0; i < 8; i++) {
+    const angle = Math.fround(7 * Math.fround(1 / Math.fround(5000000 ** Math.fround(i / 8))));
+    assert.ok(Math.abs(plain.cos[16 + i]! - Math.cos(angle)) < 1e-7);
+    assert.equal(plain.cos[16 + i], plain.cos[16 + 8 + i]);
+    assert.equal(plain.cos[i], 1);
+  }
+  // t = 0, h = 1, w = 2 on one token: angles are 0 where the frequency reads t.
+  const { sin } = mropeCosSin([[0], [1], [2]], opts);
+  const reads = Array.from(sin.slice(0, 8), (s, i) => (s === 0 ? "t" : i % 3 === 1 ? "h" : "w"));
+  assert.deepEqual(reads, ["t", "h", "w", "t", "h", "w", "t", "t"]);
 });
