@@ -84,8 +84,48 @@ export function lowercasePerChar(s: string): string {
 export function patternToRegExp(pattern: unknown): RegExp {
   const p = pattern as { String?: string; Regex?: string };
   if (typeof p.String === "string") return new RegExp(p.String.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "gu");
-  if (typeof p.Regex === "string") return new RegExp(onigurumaWhitespace(p.Regex), "gu");
+  if (typeof p.Regex === "string")
+    return new RegExp(onigurumaWhitespace(inlineCaseInsensitive(p.Regex)), "gu");
   throw new Error(`unsupported pattern ${JSON.stringify(pattern)}`);
+}
+
+// Node 20's RegExp has no inline modifiers: `(?i:'s|'t|…)` (Qwen2/Qwen3's pre-tokenizer) becomes a plain group
+// whose ASCII letters are classes of their Unicode simple case folds (s also matches ſ, k also K).
+function inlineCaseInsensitive(source: string): string {
+  const folds: Record<string, string> = { s: "sS\u017f", k: "kK\u212a" };
+  let out = "";
+  for (let i = 0; i < source.length; i++) {
+    if (!source.startsWith("(?i:", i)) {
+      out += source[i];
+      continue;
+    }
+    out += "(?:";
+    let depth = 1;
+    for (i += 4; i < source.length && depth > 0; i++) {
+      const ch = source[i]!;
+      if (ch === "\\") {
+        // An escape (\p{…} whole) is copied as it is.
+        const m = /^\\[pP]\{[^}]*\}/.exec(source.slice(i));
+        const esc = m ? m[0] : source.slice(i, i + 2);
+        out += esc;
+        i += esc.length - 1;
+        continue;
+      }
+      if (ch === "[") {
+        // A character class is copied as it is (its letters stay case-sensitive).
+        const end = source.indexOf("]", i + 2);
+        out += source.slice(i, end + 1);
+        i = end;
+        continue;
+      }
+      if (ch === "(") depth++;
+      if (ch === ")") depth--;
+      const lower = ch.toLowerCase();
+      out += /[a-z]/.test(lower) ? `[${folds[lower] ?? lower + lower.toUpperCase()}]` : ch;
+    }
+    i--;
+  }
+  return out;
 }
 
 // \s and \S follow Unicode White_Space in Oniguruma; rewrite them, minding character classes.
