@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readTorchCheckpoint } from "../../src/graph/pickle/torch-checkpoint.js";
-import { MAX_MARK_DEPTH } from "../../src/graph/pickle/unpickler.js";
+import { MAX_MARK_DEPTH, MAX_PUSHES } from "../../src/graph/pickle/unpickler.js";
 import { WeightStore } from "../../src/graph/safetensors.js";
 import { Graph } from "../../src/graph/graph.js";
 import { VarBuilder } from "../../src/graph/var-builder.js";
@@ -475,6 +475,24 @@ test("deep nesting is refused without exhausting the stack; deep lists do not re
       "CHECKPOINT_INVALID",
       /not a state dict/,
     );
+  }));
+
+test("sizes a pickle claims are refused before they are read or built", () =>
+  withDir((dir) => {
+    // BINUNICODE claiming 4 GB in a file of a few bytes.
+    const huge = new PickleWriter().proto(2).raw(0x58, 0xf0, 0xff, 0xff, 0xff).stop().finish();
+    refuses(
+      () => readTorchCheckpoint(zipWith(dir, huge)),
+      "CHECKPOINT_INVALID",
+      /string of 4294967280 bytes/,
+    );
+    // Millions of values (each a one-byte NONE opcode): refused past the budget, not built on.
+    const many = new PickleWriter()
+      .proto(2)
+      .bytes(Buffer.alloc(MAX_PUSHES + 1, 0x4e))
+      .stop()
+      .finish();
+    refuses(() => readTorchCheckpoint(zipWith(dir, many)), "CHECKPOINT_INVALID", /more than \d+ values/);
   }));
 
 test("files that are not checkpoints at all", () =>

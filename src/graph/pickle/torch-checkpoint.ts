@@ -27,8 +27,8 @@ export interface TorchCheckpoint {
   tensors: TensorInfo[];
 }
 
-/** A data.pkl larger than this is not a state dict (≈ 400 bytes per tensor). */
-const MAX_PICKLE_BYTES = 512 * 1024 * 1024;
+/** A data.pkl larger than this is not a state dict (≈ 120 bytes per tensor). */
+const MAX_PICKLE_BYTES = 256 * 1024 * 1024;
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 const LEGACY_PROTOCOL = 1001;
 
@@ -95,7 +95,9 @@ const plainValues: PickleRules = {
   global: () => undefined,
   call: () => null,
   build: () => false,
-  persistentLoad: () => null,
+  persistentLoad: () => {
+    throw fail("CHECKPOINT_INVALID", "a storage reference outside the pickled object");
+  },
 };
 
 function readLegacy(fd: number, size: number, file: string, label: string): TorchCheckpoint {

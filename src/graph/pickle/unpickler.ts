@@ -64,6 +64,13 @@ export interface PickleRules {
 export const MAX_MARK_DEPTH = 1000;
 const MAX_GLOBAL_NAME = 1024;
 const MAX_LONG_BYTES = 1024;
+/** One string or bytes value beyond this is no tensor name or metadata. */
+export const MAX_ITEM_BYTES = 64 * 1024 * 1024;
+/**
+ * Values pushed by one pickle (a state dict pushes about 25 per tensor): bounds the memory a pickle
+ * made of millions of one-byte "new list" opcodes can claim.
+ */
+export const MAX_PUSHES = 10_000_000;
 
 // Python 2 module names that protocol-2 pickles written by Python 3 still use (fix_imports).
 const py2Modules: Record<string, string> = { __builtin__: "builtins", copy_reg: "copyreg" };
@@ -115,6 +122,17 @@ export function unpickle(input: ByteInput, rules: PickleRules, label: string): P
   const marks: PyValue[][] = [];
   const memo = new Map<number, PyValue>();
 
+  let pushes = 0;
+  const push = (v: PyValue): void => {
+    if (++pushes > MAX_PUSHES) throw invalid(`the pickle builds more than ${MAX_PUSHES} values`);
+    stack.push(v);
+  };
+  /** A string or bytes length, refused before anything that size is read. */
+  const length = (n: number | bigint): number => {
+    if (n > MAX_ITEM_BYTES)
+      throw invalid(`the pickle holds a string of ${n} bytes (more than ${MAX_ITEM_BYTES})`);
+    return Number(n);
+  };
   const pop = (): PyValue => {
     if (stack.length === 0) throw invalid("the pickle pops from an empty stack (corrupt file?)");
     return stack.pop()!;
@@ -193,7 +211,7 @@ export function unpickle(input: ByteInput, rules: PickleRules, label: string): P
         popMark();
         break;
       case 0x32: // DUP
-        stack.push(top());
+        push(top());
         break;
       case 0x71: // BINPUT
         memo.set(input.byte(), top());
@@ -205,109 +223,109 @@ export function unpickle(input: ByteInput, rules: PickleRules, label: string): P
         memo.set(memo.size, top());
         break;
       case 0x68: // BINGET
-        stack.push(memoGet(input.byte()));
+        push(memoGet(input.byte()));
         break;
       case 0x6a: // LONG_BINGET
-        stack.push(memoGet(le(input.bytes(4)).getUint32(0, true)));
+        push(memoGet(le(input.bytes(4)).getUint32(0, true)));
         break;
 
       // ---- constants
       case 0x4e: // NONE
-        stack.push(null);
+        push(null);
         break;
       case 0x88: // NEWTRUE
-        stack.push(true);
+        push(true);
         break;
       case 0x89: // NEWFALSE
-        stack.push(false);
+        push(false);
         break;
       case 0x4a: // BININT
-        stack.push(le(input.bytes(4)).getInt32(0, true));
+        push(le(input.bytes(4)).getInt32(0, true));
         break;
       case 0x4b: // BININT1
-        stack.push(input.byte());
+        push(input.byte());
         break;
       case 0x4d: // BININT2
-        stack.push(le(input.bytes(2)).getUint16(0, true));
+        push(le(input.bytes(2)).getUint16(0, true));
         break;
       case 0x8a: // LONG1
-        stack.push(decodeLong(input.bytes(input.byte())));
+        push(decodeLong(input.bytes(input.byte())));
         break;
       case 0x8b: {
         // LONG4
         const n = le(input.bytes(4)).getInt32(0, true);
         if (n < 0 || n > MAX_LONG_BYTES) throw invalid(`an integer of ${n} bytes`);
-        stack.push(decodeLong(input.bytes(n)));
+        push(decodeLong(input.bytes(n)));
         break;
       }
       case 0x47: // BINFLOAT (big-endian double)
-        stack.push(le(input.bytes(8)).getFloat64(0, false));
+        push(le(input.bytes(8)).getFloat64(0, false));
         break;
 
       // ---- strings and bytes (lengths are checked against what is left before reading)
       case 0x58: // BINUNICODE
-        stack.push(utf8.decode(input.bytes(le(input.bytes(4)).getUint32(0, true))));
+        push(utf8.decode(input.bytes(length(le(input.bytes(4)).getUint32(0, true)))));
         break;
       case 0x8c: // SHORT_BINUNICODE
-        stack.push(utf8.decode(input.bytes(input.byte())));
+        push(utf8.decode(input.bytes(input.byte())));
         break;
       case 0x8d: // BINUNICODE8
-        stack.push(utf8.decode(input.bytes(Number(le(input.bytes(8)).getBigUint64(0, true)))));
+        push(utf8.decode(input.bytes(length(le(input.bytes(8)).getBigUint64(0, true)))));
         break;
       case 0x55: // SHORT_BINSTRING (a Python 2 str: torch.load decodes it as text)
-        stack.push(utf8.decode(input.bytes(input.byte())));
+        push(utf8.decode(input.bytes(input.byte())));
         break;
       case 0x54: {
         // BINSTRING
         const n = le(input.bytes(4)).getInt32(0, true);
         if (n < 0) throw invalid("a string of negative length");
-        stack.push(utf8.decode(input.bytes(n)));
+        push(utf8.decode(input.bytes(length(n))));
         break;
       }
       case 0x43: // SHORT_BINBYTES
-        stack.push(Uint8Array.from(input.bytes(input.byte())));
+        push(Uint8Array.from(input.bytes(input.byte())));
         break;
       case 0x42: // BINBYTES
-        stack.push(Uint8Array.from(input.bytes(le(input.bytes(4)).getUint32(0, true))));
+        push(Uint8Array.from(input.bytes(length(le(input.bytes(4)).getUint32(0, true)))));
         break;
       case 0x8e: // BINBYTES8
       case 0x96: // BYTEARRAY8
-        stack.push(Uint8Array.from(input.bytes(Number(le(input.bytes(8)).getBigUint64(0, true)))));
+        push(Uint8Array.from(input.bytes(length(le(input.bytes(8)).getBigUint64(0, true)))));
         break;
 
       // ---- containers
       case 0x29: // EMPTY_TUPLE
-        stack.push(new PyTuple([]));
+        push(new PyTuple([]));
         break;
       case 0x85: // TUPLE1
-        stack.push(new PyTuple([pop()]));
+        push(new PyTuple([pop()]));
         break;
       case 0x86: {
         // TUPLE2
         const b = pop();
-        stack.push(new PyTuple([pop(), b]));
+        push(new PyTuple([pop(), b]));
         break;
       }
       case 0x87: {
         // TUPLE3
         const c = pop();
         const b = pop();
-        stack.push(new PyTuple([pop(), b, c]));
+        push(new PyTuple([pop(), b, c]));
         break;
       }
       case 0x74: {
         // TUPLE (popMark() replaces `stack`: take the items before pushing)
         const items = popMark();
-        stack.push(new PyTuple(items));
+        push(new PyTuple(items));
         break;
       }
       case 0x5d: // EMPTY_LIST
-        stack.push([]);
+        push([]);
         break;
       case 0x6c: {
         // LIST
         const items = popMark();
-        stack.push(items);
+        push(items);
         break;
       }
       case 0x61: {
@@ -324,7 +342,7 @@ export function unpickle(input: ByteInput, rules: PickleRules, label: string): P
         break;
       }
       case 0x7d: // EMPTY_DICT
-        stack.push(new PyDict("dict"));
+        push(new PyDict("dict"));
         break;
       case 0x64: {
         // DICT
@@ -332,7 +350,7 @@ export function unpickle(input: ByteInput, rules: PickleRules, label: string): P
         const d = new PyDict("dict");
         if (items.length % 2) throw invalid("DICT with an odd number of items");
         for (let i = 0; i < items.length; i += 2) d.entries.set(keyOf(items[i]!), items[i + 1]!);
-        stack.push(d);
+        push(d);
         break;
       }
       case 0x73: {
@@ -351,7 +369,7 @@ export function unpickle(input: ByteInput, rules: PickleRules, label: string): P
         break;
       }
       case 0x8f: // EMPTY_SET
-        stack.push(new PySet());
+        push(new PySet());
         break;
       case 0x90: {
         // ADDITEMS
@@ -366,7 +384,7 @@ export function unpickle(input: ByteInput, rules: PickleRules, label: string): P
         const items = popMark();
         const s = new PySet();
         for (const item of items) s.items.add(keyOf(item));
-        stack.push(s);
+        push(s);
         break;
       }
 
@@ -375,28 +393,28 @@ export function unpickle(input: ByteInput, rules: PickleRules, label: string): P
         // GLOBAL "module\nname\n"
         const module = input.line(MAX_GLOBAL_NAME);
         const name = input.line(MAX_GLOBAL_NAME);
-        stack.push(resolveGlobal(module, name));
+        push(resolveGlobal(module, name));
         break;
       }
       case 0x93: {
         // STACK_GLOBAL
         const name = str(pop(), "STACK_GLOBAL's name");
         const module = str(pop(), "STACK_GLOBAL's module");
-        stack.push(resolveGlobal(module, name));
+        push(resolveGlobal(module, name));
         break;
       }
       case 0x52: {
         // REDUCE: callable(*args)
         const args = pop();
         const fn = pop();
-        stack.push(call(fn, args, "REDUCE"));
+        push(call(fn, args, "REDUCE"));
         break;
       }
       case 0x81: {
         // NEWOBJ: cls.__new__(cls, *args)
         const args = pop();
         const cls = pop();
-        stack.push(call(cls, args, "NEWOBJ"));
+        push(call(cls, args, "NEWOBJ"));
         break;
       }
       case 0x92: {
@@ -407,7 +425,7 @@ export function unpickle(input: ByteInput, rules: PickleRules, label: string): P
         if (!(kwargs instanceof PyDict) || kwargs.entries.size > 0) {
           throw unsafe(`uses NEWOBJ_EX with keyword arguments on ${pythonType(cls)}`);
         }
-        stack.push(call(cls, args, "NEWOBJ_EX"));
+        push(call(cls, args, "NEWOBJ_EX"));
         break;
       }
       case 0x62: {
@@ -432,7 +450,7 @@ export function unpickle(input: ByteInput, rules: PickleRules, label: string): P
         if (!(pid instanceof PyTuple) || kindText !== "storage") {
           throw unsafe(`references a persistent object that is not a storage (${pythonType(pid)})`);
         }
-        stack.push(rules.persistentLoad(pid));
+        push(rules.persistentLoad(pid));
         break;
       }
       case 0x50: // PERSID (text form)
