@@ -4,7 +4,7 @@
 // Everything else (tf_model.h5, flax/onnx exports, README, remote-code .py) stays on the hub.
 // With safetensorsOnly a repo whose only weights are pickles is refused here, before any download.
 import { fail } from "../errors.js";
-import { shardFileNames, weightFileNames, type WeightFormat } from "../graph/weight-files.js";
+import { weightFileNames, type WeightFormat } from "../graph/weight-files.js";
 import type { RemoteFile } from "./client.js";
 
 export const configFiles = [
@@ -68,15 +68,26 @@ export function planDownload(
   throw fail("MODEL_WEIGHTS_MISSING", label);
 }
 
-/**
- * The shard file names a sharded index (model.safetensors.index.json, or pytorch_model.bin.index.json
- * with `weights` "pytorch") points at, in order, each once. Shards live next to the index: names
- * that would escape the folder are refused.
- */
-export function shardNames(
-  indexJson: string,
-  label: string,
-  weights: WeightFormat = "safetensors",
-): string[] {
-  return shardFileNames(indexJson, weights, label);
+/** The shard file names a model.safetensors.index.json points at, in order, each once. */
+export function shardNames(indexJson: string, label: string): string[] {
+  let parsed: { weight_map?: Record<string, string> };
+  try {
+    parsed = JSON.parse(indexJson) as typeof parsed;
+  } catch {
+    throw fail("SAFETENSORS_INVALID", `${label}: ${shardedWeightsIndex} is not JSON`);
+  }
+  const map = parsed.weight_map;
+  if (!map || typeof map !== "object")
+    throw fail("SAFETENSORS_INVALID", `${label}: ${shardedWeightsIndex} has no weight_map`);
+  const names = [...new Set(Object.values(map))];
+  for (const n of names) {
+    // Shards live next to the index; refuse anything that would escape the folder.
+    if (typeof n !== "string" || !/^[A-Za-z0-9._-]+\.safetensors$/.test(n)) {
+      throw fail(
+        "SAFETENSORS_INVALID",
+        `${label}: bad shard name ${JSON.stringify(n)} in ${shardedWeightsIndex}`,
+      );
+    }
+  }
+  return names;
 }

@@ -5,7 +5,7 @@ import { mkdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { fail, isSightlineError } from "../errors.js";
 import { readTorchCheckpoint } from "../graph/pickle/torch-checkpoint.js";
-import { checkWeightsAllowed } from "../graph/weight-files.js";
+import { checkWeightsAllowed, shardFileNames } from "../graph/weight-files.js";
 import { RepoCache, type ManifestFile } from "./cache.js";
 import { HubClient, isNetworkError, type RemoteFile } from "./client.js";
 import { planDownload, shardNames } from "./files.js";
@@ -199,7 +199,9 @@ async function pull(
       await fetchOne(plan.shardIndex, () => undefined);
       const listing = new Map(info.files.map((f) => [f.name, f]));
       const index = await readFile(join(dir, plan.shardIndex.name), "utf8");
-      for (const shard of shardNames(index, label, plan.weights)) {
+      const shards =
+        plan.weights === "pytorch" ? shardFileNames(index, "pytorch", label) : shardNames(index, label);
+      for (const shard of shards) {
         const f = listing.get(shard);
         if (!f)
           throw fail("MODEL_NOT_FOUND", `${label}: shard ${shard} named by the index is not in the repo`);

@@ -8,11 +8,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { run } from "../../src/cli/commands/caption.js";
-import { fixtureDir, readExpected } from "../helpers/fixtures.js";
+import { run as runFolder } from "../../src/cli/commands/caption-folder.js";
+import { fixtureDir, readExpected, seedText } from "../helpers/fixtures.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const PICKLES = fixtureDir("pickle");
@@ -147,4 +149,22 @@ test("evil-bin is refused with one line naming the global; the payload never run
 test("--safetensors-only (flag or SIGHTLINE_SAFETENSORS_ONLY=1) refuses pickle-only folders", async () => {
   assertOneLineError(await children.flag, "MODEL_WEIGHTS_PICKLE_ONLY");
   assertOneLineError(await children.env, "MODEL_WEIGHTS_PICKLE_ONLY");
+});
+
+test("caption-folder with a pickle-only model: the seed caption as a sidecar; --safetensors-only refuses", async () => {
+  const images = mkdtempSync(join(tmpdir(), "sl-pickle-folder-"));
+  const stderr = process.stderr.write;
+  try {
+    copyFileSync(join(vitBin, "image1.png"), join(images, "image1.png"));
+    process.stderr.write = () => true; // the per-image progress lines
+    await assert.rejects(runFolder([images, "--model", vitBin, "--safetensors-only"]), {
+      code: "MODEL_WEIGHTS_PICKLE_ONLY",
+    });
+    assert.equal(await runFolder([images, "--model", vitBin, "--threads", "1"]), 0);
+    process.stderr.write = stderr;
+    assert.equal(readFileSync(join(images, "image1.txt"), "utf8"), `${seedText("pickle/vit-gpt2-bin")}\n`);
+  } finally {
+    process.stderr.write = stderr;
+    rmSync(images, { recursive: true, force: true });
+  }
 });

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { planDownload, shardNames } from "../../src/hub/files.js";
+import { shardFileNames } from "../../src/graph/weight-files.js";
 import { resolveModel } from "../../src/hub/index.js";
 import { isSightlineError } from "../../src/errors.js";
 import { startFakeHub } from "../helpers/hub-server.js";
@@ -92,12 +93,12 @@ test("pickle-only repos: the .bin (or its index) is planned; safetensors stay pr
   const index = JSON.stringify({
     weight_map: { a: "pytorch_model-00001-of-00002.bin", b: "pytorch_model-00002-of-00002.bin" },
   });
-  assert.deepEqual(shardNames(index, "x", "pytorch"), [
+  assert.deepEqual(shardFileNames(index, "pytorch", "x"), [
     "pytorch_model-00001-of-00002.bin",
     "pytorch_model-00002-of-00002.bin",
   ]);
   assert.equal(
-    codeOf(() => shardNames(JSON.stringify({ weight_map: { a: "../evil.bin" } }), "x", "pytorch")),
+    codeOf(() => shardFileNames(JSON.stringify({ weight_map: { a: "../evil.bin" } }), "pytorch", "x")),
     "CHECKPOINT_INVALID",
   );
   const both = planDownload(listing("config.json", "pytorch_model.bin", "model.safetensors"), "x");
