@@ -67,10 +67,10 @@ const MAX_LONG_BYTES = 1024;
 /** One string or bytes value beyond this is no tensor name or metadata. */
 export const MAX_ITEM_BYTES = 64 * 1024 * 1024;
 /**
- * Values pushed by one pickle (a state dict pushes about 25 per tensor): bounds the memory a pickle
- * made of millions of one-byte "new list" opcodes can claim.
+ * Values pushed by one pickle (a state dict pushes about 25 per tensor, so 200 000 tensors per
+ * file): bounds the memory a pickle of millions of one-byte "new list" opcodes can claim.
  */
-export const MAX_PUSHES = 10_000_000;
+export const MAX_PUSHES = 5_000_000;
 
 // Python 2 module names that protocol-2 pickles written by Python 3 still use (fix_imports).
 const py2Modules: Record<string, string> = { __builtin__: "builtins", copy_reg: "copyreg" };
