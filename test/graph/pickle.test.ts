@@ -191,6 +191,28 @@ test("views: two tensors slicing one storage at element offsets, in any archive 
     );
   }));
 
+test("ZIP64 archives (what torch writes past 4 GB) are read through their 64-bit records", () =>
+  withDir((dir) => {
+    const path = join(dir, "pytorch_model.bin");
+    writeTorchCheckpoint(
+      path,
+      { w: { dtype: "F32", shape: [2, 3], data: [1, 2, 3, 4, 5, 6] } },
+      { zip64: true },
+    );
+    const bytes = readFileSync(path);
+    assert.equal(
+      bytes.readUInt32LE(bytes.length - 22 + 16),
+      0xffffffff,
+      "the classic record defers to ZIP64",
+    );
+    const [w] = readTorchCheckpoint(path).tensors;
+    const data = bytes.subarray(w!.byteOffset, w!.byteOffset + w!.byteLength);
+    assert.deepEqual(
+      Array.from(new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + 24))),
+      [1, 2, 3, 4, 5, 6],
+    );
+  }));
+
 test("protocol 4 opcodes (FRAME, SHORT_BINUNICODE, MEMOIZE, STACK_GLOBAL) and _rebuild_parameter", () =>
   withDir((dir) => {
     const short = (s: string) => [0x8c, s.length, ...Buffer.from(s)];

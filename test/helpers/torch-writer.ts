@@ -208,13 +208,14 @@ function crc32(crc: number, chunk: Uint8Array): number {
 /**
  * torch's zip layout: `<archive>/data.pkl`, `<archive>/data/<key>` per storage, `<archive>/version`.
  * Entries are stored; each local header's extra field pads the data to a 64-byte boundary as torch's
- * writer does. Written to `<path>.partial` and renamed. Below 4 GB (no ZIP64).
+ * writer does. Written to `<path>.partial` and renamed. `zip64` writes the ZIP64 records torch
+ * writes past 4 GB (local headers keep 32-bit sizes: entries stay below 4 GB here).
  */
 export function writeTorchZip(
   path: string,
   pickle: Uint8Array,
   storages: StorageData[],
-  options: { archive?: string } = {},
+  options: { archive?: string; zip64?: boolean } = {},
 ): void {
   const archive = options.archive ?? "archive";
   const entries: {
@@ -276,29 +277,59 @@ export function writeTorchZip(
       writeSync(fd, sums, 0, 12, e.offset + 14);
     }
     const cdOffset = position;
+    // ZIP64 (what torch writes past 4 GB): sizes and offsets in the central directory say 0xffffffff
+    // and the real values follow in a ZIP64 extra field; a ZIP64 end record precedes the classic one.
+    const zip64 = options.zip64 === true;
     for (const e of entries) {
       const name = Buffer.from(e.name, "utf8");
       const c = Buffer.alloc(46);
       c.writeUInt32LE(0x02014b50, 0);
-      c.writeUInt16LE(20, 4);
-      c.writeUInt16LE(20, 6);
+      c.writeUInt16LE(zip64 ? 45 : 20, 4);
+      c.writeUInt16LE(zip64 ? 45 : 20, 6);
       c.writeUInt32LE(e.crc, 16);
-      c.writeUInt32LE(e.size, 20);
-      c.writeUInt32LE(e.size, 24);
+      c.writeUInt32LE(zip64 ? 0xffffffff : e.size, 20);
+      c.writeUInt32LE(zip64 ? 0xffffffff : e.size, 24);
       c.writeUInt16LE(name.length, 28);
-      c.writeUInt32LE(e.offset, 42);
+      c.writeUInt32LE(zip64 ? 0xffffffff : e.offset, 42);
+      const extra = Buffer.alloc(zip64 ? 28 : 0);
+      if (zip64) {
+        extra.writeUInt16LE(0x0001, 0);
+        extra.writeUInt16LE(24, 2);
+        extra.writeBigUInt64LE(BigInt(e.size), 4);
+        extra.writeBigUInt64LE(BigInt(e.size), 12);
+        extra.writeBigUInt64LE(BigInt(e.offset), 20);
+      }
+      c.writeUInt16LE(extra.length, 30);
       put(c);
       put(name);
+      put(extra);
     }
     const cdSize = position - cdOffset;
-    if (position > 0xffffffff)
-      throw new Error("writeTorchZip: over 4 GB needs ZIP64, not written by this helper");
+    if (position > 0xffffffff && !zip64) throw new Error("writeTorchZip: over 4 GB needs { zip64: true }");
+    if (zip64) {
+      const recordOffset = position;
+      const record = Buffer.alloc(56);
+      record.writeUInt32LE(0x06064b50, 0);
+      record.writeBigUInt64LE(44n, 4);
+      record.writeUInt16LE(45, 12);
+      record.writeUInt16LE(45, 14);
+      record.writeBigUInt64LE(BigInt(entries.length), 24);
+      record.writeBigUInt64LE(BigInt(entries.length), 32);
+      record.writeBigUInt64LE(BigInt(cdSize), 40);
+      record.writeBigUInt64LE(BigInt(cdOffset), 48);
+      put(record);
+      const locator = Buffer.alloc(20);
+      locator.writeUInt32LE(0x07064b50, 0);
+      locator.writeBigUInt64LE(BigInt(recordOffset), 8);
+      locator.writeUInt32LE(1, 16);
+      put(locator);
+    }
     const end = Buffer.alloc(22);
     end.writeUInt32LE(0x06054b50, 0);
-    end.writeUInt16LE(entries.length, 8);
-    end.writeUInt16LE(entries.length, 10);
-    end.writeUInt32LE(cdSize, 12);
-    end.writeUInt32LE(cdOffset, 16);
+    end.writeUInt16LE(zip64 ? 0xffff : entries.length, 8);
+    end.writeUInt16LE(zip64 ? 0xffff : entries.length, 10);
+    end.writeUInt32LE(zip64 ? 0xffffffff : cdSize, 12);
+    end.writeUInt32LE(zip64 ? 0xffffffff : cdOffset, 16);
     put(end);
   } finally {
     closeSync(fd);
@@ -408,7 +439,7 @@ export interface SimpleTensor {
 export function writeTorchCheckpoint(
   path: string,
   tensors: Record<string, SimpleTensor>,
-  options: { format?: "zip" | "legacy"; archive?: string } = {},
+  options: { format?: "zip" | "legacy"; archive?: string; zip64?: boolean } = {},
 ): void {
   const pickled: PickledTensor[] = [];
   const storages: (StorageData & { dtype: TorchDtype })[] = [];
@@ -435,5 +466,5 @@ export function writeTorchCheckpoint(
   const legacy = options.format === "legacy";
   const pickle = stateDictPickle(pickled, { legacy });
   if (legacy) writeTorchLegacy(path, pickle, storages);
-  else writeTorchZip(path, pickle, storages, { archive: options.archive });
+  else writeTorchZip(path, pickle, storages, { archive: options.archive, zip64: options.zip64 });
 }
