@@ -17,13 +17,25 @@ export const errorCatalogue = {
   MODEL_CONFIG_INVALID: { status: 500, message: (detail: string) => `invalid model config: ${detail}` },
   MODEL_WEIGHTS_MISSING: {
     status: 500,
-    message: (dir: string) => `no model.safetensors (or sharded safetensors index) in model folder ${dir}`,
+    message: (dir: string) =>
+      `no weights in model folder ${dir} (looked for model.safetensors, pytorch_model.bin and their sharded indexes)`,
   },
   MODEL_WEIGHTS_PICKLE_ONLY: {
     status: 500,
     message: (dir: string) =>
-      `${dir} has only pytorch_model.bin (a Python pickle), which Sightline never loads; ` +
-      `use a revision with model.safetensors (on the hub, the "refs/pr/N" safetensors conversion branch)`,
+      `${dir} has only pytorch_model.bin weights (PyTorch pickles) and --safetensors-only is set; ` +
+      `drop --safetensors-only (SIGHTLINE_SAFETENSORS_ONLY) to read them with the restricted reader, or use a ` +
+      `revision with model.safetensors (on the hub, the "refs/pr/N" safetensors conversion branch)`,
+  },
+  MODEL_WEIGHTS_UNSAFE: {
+    status: 500,
+    message: (detail: string) =>
+      `refused to load ${detail}; a PyTorch checkpoint may only rebuild tensors (what torch.load(weights_only=True) ` +
+      `allows), nothing in it was run`,
+  },
+  CHECKPOINT_INVALID: {
+    status: 500,
+    message: (detail: string) => `invalid or unsupported PyTorch checkpoint: ${detail}`,
   },
   MODEL_UNSUPPORTED_ARCH: {
     status: 500,

@@ -136,6 +136,12 @@ const settings = [
   },
   { flag: "offline", kind: "bool", default: false, help: "never download models (also HF_HUB_OFFLINE=1)" },
   {
+    flag: "safetensors-only",
+    kind: "bool",
+    default: false,
+    help: "refuse models whose only weights are pytorch_model.bin pickles",
+  },
+  {
     flag: "log-level",
     kind: "string",
     arg: "LEVEL",
@@ -180,6 +186,7 @@ export interface ServeConfig {
   labelsTask?: string;
   threads?: number;
   offline: boolean;
+  safetensorsOnly: boolean;
   logLevel: string;
   config?: string;
   workerLoader?: string;

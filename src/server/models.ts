@@ -3,6 +3,7 @@
 import { existsSync, statSync } from "node:fs";
 import { join, resolve as resolvePath } from "node:path";
 import { fail } from "../errors.js";
+import { checkWeightsAllowed } from "../graph/weight-files.js";
 import { readModelConfig } from "../models/index.js";
 
 export interface ModelEntry {
@@ -53,6 +54,8 @@ export function folderResolver(options: {
   modelsDir?: string;
   hub?: HubResolve;
   offline?: boolean;
+  /** Refuse folders whose only weights are PyTorch pickles (the hub resolver checks its own). */
+  safetensorsOnly?: boolean;
 }): ModelResolver {
   return async (entry) => {
     const tried: string[] = [];
@@ -69,7 +72,10 @@ export function folderResolver(options: {
     }
     for (const c of candidates) {
       tried.push(c);
-      if (isDir(c) && existsSync(join(c, "config.json"))) return c;
+      if (isDir(c) && existsSync(join(c, "config.json"))) {
+        checkWeightsAllowed(c, options);
+        return c;
+      }
     }
     const ref = entry.source && !isDir(resolvePath(entry.source)) ? entry.source : entry.hubRepo;
     if (options.hub && ref) {

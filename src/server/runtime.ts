@@ -28,6 +28,8 @@ export interface RuntimeOptions {
   resolver?: ModelResolver;
   hub?: HubResolve;
   offline?: boolean;
+  /** Refuse model folders whose only weights are PyTorch pickles (`--safetensors-only`). */
+  safetensorsOnly?: boolean;
   /** Module exporting loadModel() for the workers (tests: a fake model); default src/models. */
   loaderModule?: string;
   /** ORT threads per worker. */
@@ -75,7 +77,12 @@ export class Runtime {
   constructor(private readonly options: RuntimeOptions = {}) {
     this.resolver =
       options.resolver ??
-      folderResolver({ modelsDir: options.modelsDir, hub: options.hub, offline: options.offline });
+      folderResolver({
+        modelsDir: options.modelsDir,
+        hub: options.hub,
+        offline: options.offline,
+        safetensorsOnly: options.safetensorsOnly,
+      });
     this.registry = new ModelRegistry({
       models: options.models,
       defaultModel: options.defaultModel,

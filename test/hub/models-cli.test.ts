@@ -65,7 +65,7 @@ test("models pull / list / rm through the CLI", async () => {
       assert.match(offline.stderr, /^error INVALID_ARGUMENT: invalid argument: cannot pull in offline mode/m);
 
       const pickle = await sightline(
-        ["models", "pull", "legacy/pickle-only", "--models-dir", modelsDir],
+        ["models", "pull", "legacy/pickle-only", "--models-dir", modelsDir, "--safetensors-only"],
         env,
       );
       assert.equal(pickle.code, 1);

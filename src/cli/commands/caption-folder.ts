@@ -6,6 +6,7 @@ import { fail } from "../../errors.js";
 import { captionFolder, type Captioner, type ExistingMode, type Progress } from "../../folder/run.js";
 import { modelCaptioner, serverCaptioner } from "../../folder/captioners.js";
 import type { XmpNaming } from "../../folder/metadata.js";
+import { resolveModelFolder } from "../model-folder.js";
 
 export const summary = "caption every image of a folder into sidecar files (.txt, XMP, EXIF, JSONL/CSV)";
 
@@ -25,6 +26,8 @@ what to ask:
   --max-new-tokens N      (in-process only)
   --num-beams N           (in-process only)
   --threads N             (in-process only) inference threads (default: all cores, or SIGHTLINE_THREADS)
+  --safetensors-only      (in-process only) refuse pytorch_model.bin (pickle) weights
+                          (also SIGHTLINE_SAFETENSORS_ONLY=1)
   --tags-prompt P         also ask P and use its comma-separated answer as keywords (XMP/EXIF)
 
 what to write:
@@ -65,6 +68,7 @@ export async function run(argv: string[]): Promise<number> {
       "max-new-tokens": { type: "string" },
       "num-beams": { type: "string" },
       threads: { type: "string" },
+      "safetensors-only": { type: "boolean" },
       "tags-prompt": { type: "string" },
       ext: { type: "string", default: "txt" },
       "no-sidecar": { type: "boolean", default: false },
@@ -118,7 +122,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const captioners: Captioner[] = [];
   if (values.model) {
-    const folder = await resolveModelFolder(values.model);
+    const folder = await resolveModelFolder(values.model, { safetensorsOnly: values["safetensors-only"] });
     captioners.push(
       await modelCaptioner(
         folder,
@@ -198,12 +202,6 @@ function positiveInt(v: string | undefined, flag: string): number {
   if (!Number.isInteger(n) || n < 1)
     throw fail("INVALID_ARGUMENT", `${flag} must be a positive integer, not ${v}`);
   return n;
-}
-
-async function resolveModelFolder(ref: string): Promise<string> {
-  if (existsSync(ref)) return ref;
-  const { resolveModel } = await import("../../hub/index.js");
-  return resolveModel(ref);
 }
 
 /** A bar with count, rate and ETA on a terminal; one plain line per image otherwise. */

@@ -2,19 +2,19 @@
 // in the loader table). Prints the caption, or with --json one object:
 //   {"text", "token_ids", "timings": {"preprocess", "encode", "decode"} (ms), "caption"?, "entities"?, "result"?}
 // Errors are thrown as SightlineErrors; main.ts prints them as one `error CODE: message` line.
-import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { fail, failWith } from "../../errors.js";
 import { readImageFile } from "../../images/decode.js";
 import { loadModel } from "../../models/index.js";
 import type { CaptionOptions, CaptionResult } from "../../models/types.js";
+import { resolveModelFolder } from "../model-folder.js";
 
 export const summary = "caption one image with a local model folder";
 
 const help = `usage: sightline caption IMAGE --model DIR [options]
 
 Captions IMAGE (JPEG, PNG, WebP, GIF, TIFF, AVIF/HEIF) with the model in DIR (a Hugging Face
-folder with config.json and model.safetensors; a hub name or alias also works).
+folder with config.json and model.safetensors or pytorch_model.bin; a hub name or alias also works).
 
 options:
   --model DIR             model folder (required)
@@ -24,6 +24,7 @@ options:
   --suppress-tokens IDS   comma-separated token ids that are never generated
   --json                  print {"text", "token_ids", "timings", …} as one JSON object
   --threads N             inference threads (default: all cores)
+  --safetensors-only      refuse pytorch_model.bin (pickle) weights (also SIGHTLINE_SAFETENSORS_ONLY=1)
   --verbose               stack traces on errors
   --help                  this text`;
 
@@ -61,6 +62,7 @@ function parse(argv: string[]) {
         "suppress-tokens": { type: "string" },
         json: { type: "boolean", default: false },
         threads: { type: "string" },
+        "safetensors-only": { type: "boolean" },
         verbose: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -68,12 +70,6 @@ function parse(argv: string[]) {
   } catch (e) {
     throw failWith(e, "INVALID_ARGUMENT", `${(e as Error).message} (see sightline caption --help)`);
   }
-}
-
-async function resolveModelFolder(ref: string): Promise<string> {
-  if (existsSync(ref)) return ref;
-  const { resolveModel } = await import("../../hub/index.js");
-  return resolveModel(ref);
 }
 
 /** The --json shape (snake_case keys, ms rounded to 0.1). */
@@ -119,7 +115,8 @@ export async function run(argv: string[]): Promise<number> {
 
   // The image first: a bad file fails fast, before a model is loaded.
   const image = await readImageFile(positionals[0]);
-  const model = await loadModel(await resolveModelFolder(values.model), { threads });
+  const folder = await resolveModelFolder(values.model, { safetensorsOnly: values["safetensors-only"] });
+  const model = await loadModel(folder, { threads });
   try {
     const result = await model.caption(image, options);
     console.log(values.json ? JSON.stringify(captionJson(result)) : result.text);

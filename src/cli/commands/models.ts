@@ -28,6 +28,9 @@ options:
   --models-dir DIR     the models folder (default $SIGHTLINE_MODELS_DIR, else
                        $XDG_CACHE_HOME/sightline/models or ~/.cache/sightline/models)
   --offline            never contact the hub (also HF_HUB_OFFLINE=1)
+  --safetensors-only   pull: refuse repos whose only weights are pytorch_model.bin
+                       pickles (also SIGHTLINE_SAFETENSORS_ONLY=1); by default they are
+                       downloaded and checked by the restricted reader
   --json               list: print JSON
 
 environment: HF_ENDPOINT (default https://huggingface.co), HF_TOKEN (gated or private repos),
@@ -51,6 +54,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       "models-dir": { type: "string" },
       offline: { type: "boolean" },
+      "safetensors-only": { type: "boolean" },
       json: { type: "boolean", default: false },
       verbose: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -61,7 +65,11 @@ export async function run(argv: string[]): Promise<number> {
     console.log(help);
     return values.help ? 0 : 2;
   }
-  const settings = hubSettings({ cacheDir: values["models-dir"], offline: values.offline });
+  const settings = hubSettings({
+    cacheDir: values["models-dir"],
+    offline: values.offline,
+    safetensorsOnly: values["safetensors-only"],
+  });
   switch (sub) {
     case "list":
     case "ls":
@@ -70,7 +78,7 @@ export async function run(argv: string[]): Promise<number> {
       if (names.length === 0) throw fail("INVALID_ARGUMENT", "models pull needs at least one NAME");
       if (settings.offline)
         throw fail("INVALID_ARGUMENT", "cannot pull in offline mode (--offline / HF_HUB_OFFLINE)");
-      for (const name of names) await pull(name, settings.modelsDir);
+      for (const name of names) await pull(name, settings.modelsDir, settings.safetensorsOnly);
       return 0;
     case "rm":
     case "remove": {
@@ -117,7 +125,7 @@ async function list(modelsDir: string, json: boolean): Promise<number> {
 }
 
 /** Pulls one model, drawing a bar on a terminal and writing plain lines otherwise. */
-async function pull(name: string, modelsDir: string): Promise<void> {
+async function pull(name: string, modelsDir: string, safetensorsOnly: boolean): Promise<void> {
   const tty = process.stderr.isTTY === true;
   let bar: cliProgress.SingleBar | undefined;
   let fileStarted = Date.now();
@@ -180,7 +188,7 @@ async function pull(name: string, modelsDir: string): Promise<void> {
   };
 
   try {
-    const r = await pullModel(name, { cacheDir: modelsDir, offline: false, onProgress });
+    const r = await pullModel(name, { cacheDir: modelsDir, offline: false, safetensorsOnly, onProgress });
     bar?.stop();
     const what = r.transferred > 0 ? `downloaded ${formatBytes(r.transferred)}` : "already complete";
     console.log(`${name}: ${what} → ${r.dir}`);

@@ -21,8 +21,13 @@ export async function run(argv: string[]): Promise<number> {
     defaultModel: config.defaultModel,
     florenceModel: config.florenceModel,
     offline: config.offline,
+    safetensorsOnly: config.safetensorsOnly,
     hub: (ref, options) =>
-      resolveModel(ref, { offline: options.offline || undefined, cacheDir: options.cacheDir }),
+      resolveModel(ref, {
+        offline: options.offline || undefined,
+        cacheDir: options.cacheDir,
+        safetensorsOnly: config.safetensorsOnly,
+      }),
     loaderModule: config.workerLoader,
     threads: config.threads,
     maxQueue: config.maxQueue,
