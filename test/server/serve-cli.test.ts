@@ -130,7 +130,13 @@ test("settings: flag > environment > config file > default; --model repeatable; 
   assert.equal(c.allowPrivateUrls, true);
   assert.deepEqual(c.models, { x: "/m/x", y: "/m/y" });
   assert.equal(c.host, "127.0.0.1");
-  assert.equal(c.requestTimeout, 120);
+  // PhotoPrism's 10-minute budget, model load and queue included.
+  assert.equal(c.requestTimeout, 600);
+  assert.equal(c.busyStatus, 429);
+  assert.equal(c.nsfwModel, "MobileNetV2");
+  assert.equal(c.nsfwThreshold, 0.75);
+  assert.throws(() => parseServeConfig(["--busy-status", "500"], {}), /429 or 503/);
+  assert.throws(() => parseServeConfig(["--nsfw-threshold", "0"], {}), /nsfw-threshold/);
   const fromEnv = parseServeConfig([], {
     SIGHTLINE_MODEL: "a=/d/a,b=/d/b",
     SIGHTLINE_ALLOW_PRIVATE_URLS: "1",

@@ -13,6 +13,8 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { fail } from "../../errors.js";
 import { jsonShapeOf, jsonText, streamPieces } from "../dialects/json-answer.js";
+import { asksForSingleWords } from "../dialects/labels.js";
+import { asksForNsfwLabels } from "../dialects/nsfw.js";
 import { kindOf, resolveModel, runVision, type VisionAnswer } from "../dialects/vision.js";
 import { errorHeaders, normalizeError } from "../errors.js";
 import type { ModelEntry } from "../models.js";
@@ -117,6 +119,7 @@ async function answerFor(
   c: Common,
   images: ImageSource[],
   prompt: string,
+  system: string | undefined,
   reply: FastifyReply,
 ) {
   const json = wantsJson(c.format);
@@ -125,6 +128,9 @@ async function answerFor(
     images,
     prompt,
     want: json ? "labels" : "caption",
+    singleWord: asksForSingleWords(system, prompt),
+    // PhotoPrism's Ollama engine puts its (NSFW) label schema into the prompt as text.
+    nsfw: json && asksForNsfwLabels(prompt, system, c.format),
     maxNewTokens: c.maxNewTokens,
     signal: clientGone(reply),
   });
@@ -135,7 +141,7 @@ async function answerFor(
 function stats(answer: VisionAnswer) {
   return {
     total_duration: ns(answer.durations.total),
-    load_duration: 0,
+    load_duration: ns(answer.durations.load),
     prompt_eval_count: answer.promptTokens,
     prompt_eval_duration: ns(answer.durations.image + answer.durations.queue),
     eval_count: answer.completionTokens,
@@ -182,7 +188,8 @@ async function generate(ctx: DialectContext, req: FastifyRequest, reply: Fastify
     return reply.send({ model, created_at: createdAt(), response: "", done: true, done_reason: reason });
   }
   if (images.length === 0) throw fail("IMAGE_REQUIRED", "this server describes images: send images (base64)");
-  const { answer, text } = await answerFor(ctx, c, images, prompt, reply);
+  const system = optionalString(body, "system");
+  const { answer, text } = await answerFor(ctx, c, images, prompt, system, reply);
   applyKeepAlive(ctx, c.entry, c.keepAlive);
   const final = {
     model,
@@ -215,10 +222,12 @@ async function chat(ctx: DialectContext, req: FastifyRequest, reply: FastifyRepl
   // The images of the conversation's user turns, and the last user turn's text as the prompt.
   const images: ImageSource[] = [];
   let prompt = "";
+  let system: string | undefined;
   messages.forEach((m, i) => {
     if (!m || typeof m !== "object" || Array.isArray(m))
       throw fail("INVALID_ARGUMENT", `messages[${i}] must be an object`);
     const msg = m as Fields;
+    if (msg.role === "system" && typeof msg.content === "string") system = msg.content;
     if ((msg.role ?? "user") !== "user") return;
     const content = optionalString(msg, "content");
     if (content !== undefined) prompt = content;
@@ -226,7 +235,7 @@ async function chat(ctx: DialectContext, req: FastifyRequest, reply: FastifyRepl
   });
   if (images.length === 0)
     throw fail("IMAGE_REQUIRED", "this server describes images: add images to a user message");
-  const { answer, text } = await answerFor(ctx, c, images, prompt, reply);
+  const { answer, text } = await answerFor(ctx, c, images, prompt, system, reply);
   applyKeepAlive(ctx, c.entry, c.keepAlive);
   const final = {
     model,
