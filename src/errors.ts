@@ -97,7 +97,8 @@ export const errorCatalogue = {
     status: 501,
     message: () =>
       "no face embedding model: PhotoPrism compares embeddings in its own FaceNet space (512 values), " +
-      "and no model producing that space ships on npm; keep faces local (a face model without a Service in vision.yml)",
+      "and no model producing that space ships on npm; keep faces local (leave PHOTOPRISM_VISION_URI unset and give " +
+      "caption, labels and nsfw their own Service Uri, docs/api.md)",
   },
 } as const;
 
