@@ -283,4 +283,13 @@ test("/metrics: the wait for a model load is its own stage, apart from queue and
     metrics,
     /sightline_stage_duration_seconds_count\{model="nsfwjs-mobilenetv2",stage="load_wait"\} 1/,
   );
+  // The loaded NSFW detector shows in /readyz; Ollama's /api/ps lists only models a client can name.
+  const ready = (await (await fetch(`${base}/readyz`)).json()) as { loaded: string[] };
+  assert.ok(ready.loaded.includes("nsfwjs-mobilenetv2"), JSON.stringify(ready));
+  const ps = await fetch(`${base}/api/ps`, { headers: { authorization: `Bearer ${key}` } });
+  assert.equal(ps.status, 200);
+  assert.deepEqual(
+    ((await ps.json()) as { models: { name: string }[] }).models.map((m: { name: string }) => m.name),
+    ["kosmos-2:latest"],
+  );
 });

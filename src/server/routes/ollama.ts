@@ -294,16 +294,20 @@ export const ollamaDialect: Dialect = {
       return { models: ctx.service.models().map((e) => modelListing(e, loaded.get(e.name))) };
     });
     app.get("/api/ps", async () => ({
-      models: ctx.service.loaded().map((m) => {
-        const entry = ctx.service.model(m.name);
-        return {
-          ...modelListing(entry, m.arch),
-          size: m.rssBytes ?? 0,
-          // No idle unload scheduled (busy, or keep_alive < 0): Ollama shows a far-future time.
-          expires_at: new Date(m.expiresAt ?? Date.UTC(2318, 0, 1)).toISOString(),
-          size_vram: 0,
-        };
-      }),
+      // Captioning models only: the NSFW detector is no model a client can name here.
+      models: ctx.service
+        .loaded()
+        .filter((m) => ctx.service.runtime.registry.has(m.name))
+        .map((m) => {
+          const entry = ctx.service.model(m.name);
+          return {
+            ...modelListing(entry, m.arch),
+            size: m.rssBytes ?? 0,
+            // No idle unload scheduled (busy, or keep_alive < 0): Ollama shows a far-future time.
+            expires_at: new Date(m.expiresAt ?? Date.UTC(2318, 0, 1)).toISOString(),
+            size_vram: 0,
+          };
+        }),
     }));
     app.post("/api/show", async (req) => {
       const body = jsonObject(req.body);
