@@ -1,15 +1,14 @@
 // The nsfwjs classifiers on our engine (src/nsfw): the ONNX graph built from the package's Keras
 // topology and quantised weights gives nsfwjs' own answer (TensorFlow.js, CPU backend, the same
-// weights from the same package) on real photos; the input pipeline is nsfwjs' (÷255, bilinear with
+// weights from the same package: tfjs-reference.json, made by make-reference.ts) on real photos; the input pipeline is nsfwjs' (÷255, bilinear with
 // aligned corners); scores are deterministic; and on the 52 real safe-for-work photos of
 // ../shared/images the model calls every decodable one safe at PhotoPrism's default threshold.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
-import { load as loadNsfwjs } from "nsfwjs";
 import { isSightlineError } from "../../src/errors.js";
 import { readImageFile } from "../../src/images/decode.js";
 import type { RgbImage } from "../../src/images/rgb-image.js";
@@ -66,20 +65,20 @@ test("preprocessing is tf.image.resizeBilinear(alignCorners) of the pixels ÷ 25
 });
 
 test("same class probabilities as nsfwjs on TensorFlow.js (1e-4) on real photos", async () => {
-  const reference = await loadNsfwjs("MobileNetV2");
-  for (const name of ["cameras/Canon_40D.jpg", "mobile/jolla.jpg"]) {
-    const image = await readImageFile(join(imagesDir, name));
-    const theirs = tf.tidy(() =>
-      (
-        reference.infer(tf.tensor3d(image.data, [image.height, image.width, 3], "int32")) as tf.Tensor
-      ).dataSync(),
-    );
+  // nsfwjs' own answers (TensorFlow.js CPU backend, seconds per image): test/nsfw/make-reference.ts.
+  const reference = JSON.parse(readFileSync(new URL("./tfjs-reference.json", import.meta.url), "utf8")) as {
+    nsfwjs: string;
+    cases: { photo: string; width: number; height: number; probs: number[] }[];
+  };
+  assert.equal(reference.nsfwjs, classifier.packageVersion, "made from the installed nsfwjs");
+  for (const c of reference.cases) {
+    const image = await readImageFile(join(imagesDir, c.photo));
+    assert.deepEqual([image.width, image.height], [c.width, c.height], c.photo);
     const { scores } = await classifier.classify(image);
-    nsfwClasses.forEach((c, i) =>
-      assert.ok(Math.abs(scores[c] - theirs[i]!) < 1e-4, `${name} ${c}: ${scores[c]} vs ${theirs[i]}`),
+    nsfwClasses.forEach((k, i) =>
+      assert.ok(Math.abs(scores[k] - c.probs[i]!) < 1e-4, `${c.photo} ${k}: ${scores[k]} vs ${c.probs[i]}`),
     );
   }
-  reference.dispose();
 });
 
 test("scores are deterministic: the same image twice, and in a new session, give the same numbers", async () => {
