@@ -88,8 +88,12 @@ function layerOutput(g: Graph, layer: KerasLayer, inputs: Value[], weights: Weig
     case "Dropout":
       return x;
     case "ZeroPadding2D": {
-      const p = c.padding as [[number, number], [number, number]];
-      const [[top, bottom], [left, right]] = Array.isArray(p[0]) ? p : [pair(p, name), pair(p, name)];
+      // Keras: n (all sides), [h, w] (symmetric per axis) or [[top, bottom], [left, right]].
+      const p = c.padding as number | [number, number] | [[number, number], [number, number]];
+      const [[top, bottom], [left, right]] =
+        Array.isArray(p) && Array.isArray(p[0])
+          ? (p as [[number, number], [number, number]])
+          : (pair(p, `${name}: padding`).map((v) => [v, v]) as [[number, number], [number, number]]);
       return g.op("Pad", [x, g.constInt([0, 0, top, left, 0, 0, bottom, right])], { mode: "constant" });
     }
     case "Conv2D": {
