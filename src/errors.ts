@@ -86,13 +86,17 @@ export const errorCatalogue = {
       `refusing to fetch ${detail} (start the server with --allow-private-urls to allow it)`,
   },
   URL_FETCH_FAILED: { status: 400, message: (detail: string) => `could not fetch the image URL: ${detail}` },
-  UNAUTHORIZED: { status: 401, message: () => "missing or wrong API key (send Authorization: Bearer <key>)" },
+  UNAUTHORIZED: {
+    status: 401,
+    message: () =>
+      "missing or wrong API key (send Authorization: Bearer <key>, or Basic auth with the key as password)",
+  },
   MODEL_NOT_CONFIGURED: {
     status: 404,
     message: (detail: string) => `model is not available on this server: ${detail}`,
   },
   QUEUE_FULL: {
-    status: 503,
+    status: 429,
     message: (model: string) => `too many requests queued for ${model}, retry later`,
   },
   SHUTTING_DOWN: { status: 503, message: () => "the server is shutting down" },
@@ -101,7 +105,13 @@ export const errorCatalogue = {
   // the chat-style dialects (server/routes/photoprism.ts, ollama.ts, openai.ts)
   IMAGE_REQUIRED: { status: 400, message: (detail: string) => `no image in the request: ${detail}` },
   NSFW_NOT_CONFIGURED: { status: 501, message: () => "no nsfw model configured" },
-  FACE_NOT_CONFIGURED: { status: 501, message: () => "no face embedding model configured" },
+  FACE_NOT_CONFIGURED: {
+    status: 501,
+    message: () =>
+      "no face embedding model: PhotoPrism compares embeddings in its own FaceNet space (512 values), " +
+      "and no model producing that space ships on npm; keep faces local (leave PHOTOPRISM_VISION_URI unset and give " +
+      "caption, labels and nsfw their own Service Uri, docs/api.md)",
+  },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;
@@ -112,12 +122,18 @@ export class SightlineError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; status?: number }) {
     super(message, options);
     this.name = "SightlineError";
     this.code = code;
-    this.status = errorCatalogue[code].status;
+    this.status = options?.status ?? errorCatalogue[code].status;
   }
+}
+
+/** The same error answered with another HTTP status (`--busy-status 503`); extra fields are kept. */
+export function withStatus(e: SightlineError, status: number): SightlineError {
+  if (e.status === status) return e;
+  return Object.assign(new SightlineError(e.code, e.message, { cause: e.cause, status }), e, { status });
 }
 
 /** Builds the catalogue's error for `code`: `fail("FILE_NOT_FOUND", path)`. */

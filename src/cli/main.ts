@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<Command>> = {
   "caption-folder": () => import("./commands/caption-folder.js"),
   client: () => import("./commands/client.js"),
   models: () => import("./commands/models.js"),
+  nsfw: () => import("./commands/nsfw.js"),
   serve: () => import("./commands/serve.js"),
 };
 

@@ -36,7 +36,7 @@ export interface ModelQueueEvents {
   depth?(model: string, waiting: number, running: boolean): void;
   done?(
     model: string,
-    info: { queueMs: number; runMs: number; result?: CaptionResult; error?: unknown },
+    info: { queueMs: number; loadWaitMs: number; runMs: number; result?: CaptionResult; error?: unknown },
   ): void;
 }
 
@@ -49,7 +49,10 @@ export interface SubmitOptions {
 
 export interface QueuedCaption {
   result: CaptionResult;
+  /** Waiting behind other requests (not counting loadWaitMs). */
   queueMs: number;
+  /** Waiting for the model to load (0 when it was loaded). */
+  loadWaitMs: number;
   runMs: number;
 }
 
@@ -82,6 +85,8 @@ export class ModelQueue {
   private unloadWhenIdle = false;
   private closed = false;
   private avgRunMs = 1000;
+  /** The latest model load, ms on the performance clock (for load-wait times and Retry-After). */
+  private lastLoad: { start: number; end?: number } | undefined;
   private info: ModelInfo | undefined;
   private idleWaiters: (() => void)[] = [];
   /** When the worker will be ended if nothing arrives (ms since epoch), for status pages. */
@@ -120,9 +125,20 @@ export class ModelQueue {
     return this.info;
   }
 
-  /** Seconds a client should wait before retrying when the queue is full. */
+  /**
+   * Seconds a client should wait before retrying when the queue is full: the work ahead (what waits
+   * plus the running request, at the recent average run time) and a model load still to come.
+   */
   retryAfterSeconds(): number {
-    return Math.max(1, Math.ceil(((this.waiting.length + 1) * this.avgRunMs) / 1000));
+    const load = this.worker?.alive || !this.lastLoad?.end ? 0 : this.lastLoad.end - this.lastLoad.start;
+    return Math.max(1, Math.ceil(((this.waiting.length + 1) * this.avgRunMs + load) / 1000));
+  }
+
+  /** How much of [from, to] a job spent waiting for the model to load. */
+  private loadWaitBetween(from: number, to: number): number {
+    if (!this.lastLoad) return 0;
+    const end = this.lastLoad.end ?? to;
+    return Math.max(0, Math.min(to, end) - Math.max(from, this.lastLoad.start));
   }
 
   submit(
@@ -232,6 +248,8 @@ export class ModelQueue {
     if (this.worker?.alive) return Promise.resolve(this.worker);
     if (!this.loading) {
       this.clearIdle();
+      const load = { start: performance.now() } as { start: number; end?: number };
+      this.lastLoad = load;
       this.loading = (async () => {
         const folder = await this.options.resolveFolder();
         const started = performance.now();
@@ -252,6 +270,7 @@ export class ModelQueue {
         });
         return worker;
       })().finally(() => {
+        load.end = performance.now();
         this.loading = undefined;
       });
     }
@@ -280,8 +299,11 @@ export class ModelQueue {
         const error = e instanceof Error ? e : fail("INTERNAL", String(e));
         this.settle(job, error);
         for (const other of this.waiting.splice(0)) this.settle(other, error);
+        const waited = performance.now() - job.enqueuedAt;
+        const loadWaitMs = this.loadWaitBetween(job.enqueuedAt, performance.now());
         this.options.events?.done?.(this.name, {
-          queueMs: performance.now() - job.enqueuedAt,
+          queueMs: waited - loadWaitMs,
+          loadWaitMs,
           runMs: 0,
           error,
         });
@@ -290,7 +312,8 @@ export class ModelQueue {
       if (job.settled) return; // timed out or abandoned while the model loaded
       if (this.closed) return this.settle(job, fail("SHUTTING_DOWN"));
       job.startedAt = performance.now();
-      const queueMs = job.startedAt - job.enqueuedAt;
+      const loadWaitMs = this.loadWaitBetween(job.enqueuedAt, job.startedAt);
+      const queueMs = job.startedAt - job.enqueuedAt - loadWaitMs;
       const guard = setTimeout(() => {
         worker.intentionalExit = false;
         worker.kill();
@@ -299,8 +322,8 @@ export class ModelQueue {
         const result = await worker.caption(job.image, job.options);
         const runMs = performance.now() - job.startedAt;
         this.avgRunMs = 0.8 * this.avgRunMs + 0.2 * runMs;
-        this.settle(job, { result, queueMs, runMs });
-        this.options.events?.done?.(this.name, { queueMs, runMs, result });
+        this.settle(job, { result, queueMs, loadWaitMs, runMs });
+        this.options.events?.done?.(this.name, { queueMs, loadWaitMs, runMs, result });
       } catch (e) {
         const runMs = performance.now() - job.startedAt;
         const error = e instanceof Error ? e : fail("INTERNAL", String(e));
@@ -315,7 +338,7 @@ export class ModelQueue {
               )
             : error,
         );
-        this.options.events?.done?.(this.name, { queueMs, runMs, error });
+        this.options.events?.done?.(this.name, { queueMs, loadWaitMs, runMs, error });
       } finally {
         clearTimeout(guard);
       }

@@ -60,14 +60,35 @@ const settings = [
     kind: "int",
     arg: "N",
     default: 32,
-    help: "requests waiting per model before answering 503 + Retry-After",
+    help: "requests waiting per model before answering 429 + Retry-After",
   },
   {
     flag: "request-timeout",
     kind: "number",
     arg: "SECONDS",
-    default: 120,
-    help: "time limit per request, queue included (0 = none)",
+    default: 600,
+    help: "time limit per request, model load and queue included (0 = none; PhotoPrism waits 600)",
+  },
+  {
+    flag: "busy-status",
+    kind: "int",
+    arg: "429|503",
+    default: 429,
+    help: "status of a full queue (429: what PhotoPrism retries; 503: Ollama's)",
+  },
+  {
+    flag: "nsfw-model",
+    kind: "string",
+    arg: "NAME",
+    default: "MobileNetV2",
+    help: "NSFW classifier bundled with nsfwjs: MobileNetV2, InceptionV3, or off",
+  },
+  {
+    flag: "nsfw-threshold",
+    kind: "number",
+    arg: "P",
+    default: 0.75,
+    help: "unsafe at or above this max(Porn, Sexy, Hentai) probability (PhotoPrism's 0.75)",
   },
   {
     flag: "drain-timeout",
@@ -175,6 +196,9 @@ export interface ServeConfig {
   idleUnload: number;
   maxQueue: number;
   requestTimeout: number;
+  busyStatus: number;
+  nsfwModel: string;
+  nsfwThreshold: number;
   drainTimeout: number;
   apiKey?: string;
   allowPrivateUrls: boolean;
@@ -200,7 +224,7 @@ export function serveHelp(): string {
     "usage: sightline serve [options]",
     "",
     "Serves the describe API (/api/v1/vision/describe), the Florence API (/model, /prompts,",
-    "/process_image), PhotoPrism's Vision API (/api/v1/vision/caption, /labels), the Ollama API",
+    "/process_image), PhotoPrism's Vision API (/api/v1/vision/caption, /labels, /nsfw), the Ollama API",
     "(/api/generate, /api/chat, …), the OpenAI API (/v1/chat/completions, /v1/responses, /v1/models)",
     "and /healthz, /readyz, /metrics (docs/api.md). Every option can also be set through the",
     "environment variable shown, or in a JSON --config file (flag > environment > file).",
@@ -329,5 +353,10 @@ export function parseServeConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     out[s.kind === "models" ? "models" : key] = value ?? (s.kind === "models" ? {} : undefined);
   }
   if ((out.port as number) > 65535) throw fail("INVALID_ARGUMENT", `--port ${out.port} is not a port`);
+  if (out.busyStatus !== 429 && out.busyStatus !== 503)
+    throw fail("INVALID_ARGUMENT", `--busy-status must be 429 or 503, got ${out.busyStatus}`);
+  const threshold = out.nsfwThreshold as number;
+  if (!(threshold > 0 && threshold <= 1))
+    throw fail("INVALID_ARGUMENT", `--nsfw-threshold must be above 0 and at most 1, got ${threshold}`);
   return out as unknown as ServeConfig;
 }

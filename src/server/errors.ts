@@ -32,9 +32,9 @@ export function normalizeError(e: unknown): SightlineError {
   return failWith(e, "INTERNAL", err?.message ?? String(e));
 }
 
-/** Headers an error answer carries (Retry-After on 503s). */
+/** Headers an error answer carries (Retry-After on 429s and 503s). */
 export function errorHeaders(e: SightlineError): Record<string, string> {
-  if (e.status === 503) {
+  if (e.status === 503 || e.status === 429) {
     const after = (e as SightlineError & { retryAfter?: number }).retryAfter ?? 1;
     return { "retry-after": String(after) };
   }

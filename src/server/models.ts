@@ -99,17 +99,29 @@ export interface RegistryOptions {
   seedsResolvable?: boolean;
 }
 
+/** Model names match in any case (PhotoPrism keeps vision.yml's `Name: Kosmos-2` as written). */
+export const foldName = (name: string) => name.toLowerCase();
+
 export class ModelRegistry {
+  /** Keyed by foldName(name). */
   private readonly entries = new Map<string, ModelEntry>();
   readonly defaultModel: string;
   readonly florenceModel: string;
 
   constructor(options: RegistryOptions = {}) {
-    for (const seed of seedModels) this.entries.set(seed.name, { ...seed, source: "" });
+    for (const seed of seedModels) this.entries.set(foldName(seed.name), { ...seed, source: "" });
     const explicit = Object.entries(options.models ?? {});
+    const seen = new Map<string, string>();
+    for (const [name] of explicit) {
+      const other = seen.get(foldName(name));
+      if (other !== undefined) {
+        throw fail("INVALID_ARGUMENT", `model names ${other} and ${name} differ only in case; rename one`);
+      }
+      seen.set(foldName(name), name);
+    }
     for (const [name, source] of explicit) {
-      const seed = this.entries.get(name);
-      this.entries.set(name, {
+      const seed = this.entries.get(foldName(name));
+      this.entries.set(foldName(name), {
         name,
         version: seed?.version ?? "latest",
         hubRepo: seed?.hubRepo,
@@ -119,29 +131,33 @@ export class ModelRegistry {
     }
     // Seed default unless the user named models only by folder and the seed names cannot be found.
     const kosmosUsable = options.seedsResolvable || this.entries.get(seedDefaultModel)!.source !== "";
-    this.defaultModel =
+    const defaultModel =
       options.defaultModel ?? (kosmosUsable || explicit.length === 0 ? seedDefaultModel : explicit[0]![0]);
-    if (!this.entries.has(this.defaultModel))
-      throw fail("MODEL_NOT_FOUND", `${this.defaultModel} (--default-model)`);
+    if (!this.has(defaultModel)) throw fail("MODEL_NOT_FOUND", `${defaultModel} (--default-model)`);
+    this.defaultModel = this.get(defaultModel).name;
     // A folder's config.json says florence2; a hub reference not yet downloaded only has its name.
     const florence = explicit.find(([name, source]) =>
-      /florence/i.test(this.entries.get(name)!.modelType ?? source),
+      /florence/i.test(this.entries.get(foldName(name))!.modelType ?? source),
     );
-    this.florenceModel = options.florenceModel ?? florence?.[0] ?? this.defaultModel;
-    if (!this.entries.has(this.florenceModel))
-      throw fail("MODEL_NOT_FOUND", `${this.florenceModel} (--florence-model)`);
+    const florenceModel = options.florenceModel ?? florence?.[0] ?? this.defaultModel;
+    if (!this.has(florenceModel)) throw fail("MODEL_NOT_FOUND", `${florenceModel} (--florence-model)`);
+    this.florenceModel = this.get(florenceModel).name;
   }
 
   /** The entry for `name` (default model when empty); MODEL_NOT_FOUND for names we do not know. */
   get(name?: string): ModelEntry {
     const key = name === undefined || name === "" ? this.defaultModel : name;
-    const entry = this.entries.get(key);
-    if (!entry) throw fail("MODEL_NOT_FOUND", `${key} (known: ${[...this.entries.keys()].join(", ")})`);
+    const entry = this.entries.get(foldName(key));
+    if (!entry) {
+      const known = [...this.entries.values()].map((e) => e.name).join(", ");
+      throw fail("MODEL_NOT_FOUND", `${key} (known: ${known})`);
+    }
     return entry;
   }
 
+  /** Whether `name` (in any case) is a served model. */
   has(name: string): boolean {
-    return this.entries.has(name);
+    return this.entries.has(foldName(name));
   }
 
   list(): ModelEntry[] {

@@ -38,8 +38,8 @@ export interface CaptionResponse {
   /** Florence-2's structured task result. */
   result?: unknown;
   image: { width: number; height: number };
-  /** ms per stage: image (fetch + decode), queue, run, and the model's own timings. */
-  timings: Timings & { image: number; queue: number; run: number };
+  /** ms per stage: image (fetch + decode), load (waiting for the model to load), queue, run, and the model's own timings. */
+  timings: Timings & { image: number; load: number; queue: number; run: number };
 }
 
 export class CaptionService {
@@ -51,6 +51,11 @@ export class CaptionService {
 
   /** Per model: the admission of the latest request (see caption()). */
   private readonly admission = new Map<string, Promise<void>>();
+
+  /** The bytes of a request's image, fetched/checked under the server's limits (to use them twice). */
+  async readBytes(source: ImageSource): Promise<ImageSource> {
+    return { kind: "bytes", bytes: await readImageBytes(source, this.imageOptions) };
+  }
 
   /** The image of a request, fetched/decoded under the server's limits. */
   async readImage(source: ImageSource): Promise<RgbImage> {
@@ -96,7 +101,7 @@ export class CaptionService {
       entities: r.entities,
       result: r.result,
       image: { width: image.width, height: image.height },
-      timings: { ...r.timings, image: imageMs, queue: out.queueMs, run: out.runMs },
+      timings: { ...r.timings, image: imageMs, load: out.loadWaitMs, queue: out.queueMs, run: out.runMs },
     };
   }
 

@@ -1,4 +1,4 @@
-// Scheduling seen through real sockets: arrival order under 20 concurrent requests, 503 +
+// Scheduling seen through real sockets: arrival order under 20 concurrent requests, 429 +
 // Retry-After when a model's queue is full, idle unload ending the worker and a reload after it.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -103,7 +103,7 @@ test("20 concurrent requests to one model are answered in arrival order", async 
   }
 });
 
-test("past --max-queue: 503 QUEUE_FULL with Retry-After; the others are served", async (t) => {
+test("past --max-queue: 429 QUEUE_FULL with Retry-After; the others are served", async (t) => {
   const small = fakeRuntime({ models: { slow: fakeModelDir({ caption_delay_ms: 400 }) }, maxQueue: 3 });
   const smallApp = await build({ runtime: small });
   t.after(async () => {
@@ -114,7 +114,7 @@ test("past --max-queue: 503 QUEUE_FULL with Retry-After; the others are served",
   await describe(images[0]!, "slow", server); // loaded
   const burst = await Promise.all(Array.from({ length: 7 }, (_, i) => describe(images[i]!, "slow", server)));
   const ok = burst.filter((r) => r.status === 200);
-  const full = burst.filter((r) => r.status === 503);
+  const full = burst.filter((r) => r.status === 429);
   assert.equal(ok.length, 4, "1 running + 3 waiting");
   assert.equal(full.length, 3);
   for (const r of full) {

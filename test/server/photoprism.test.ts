@@ -15,7 +15,12 @@ import type { FastifyInstance, InjectOptions } from "fastify";
 import sharp from "sharp";
 import { build } from "../../src/server/app.js";
 import { Runtime } from "../../src/server/runtime.js";
-import { labelsOf, mergeLabels } from "../../src/server/dialects/labels.js";
+import {
+  labelsOf,
+  mergeLabels,
+  priorityFromTopicality,
+  singleWord,
+} from "../../src/server/dialects/labels.js";
 import { fakeModelDir, fakeRuntime, fixturesDir } from "./helpers.js";
 import { parsePythonJson } from "../helpers/fixtures.js";
 
@@ -251,14 +256,20 @@ test("V5/V6/V8: labels with 3 tiles, the JSON-schema prompt and every extra fiel
   assert.equal(new Set(names).size, names.length, "de-duplicated");
   for (const l of labels) {
     assert.match(l.name, /^\p{Lu}/u);
+    // The system prompt asks for single-word nouns.
+    assert.doesNotMatch(l.name, /[\s-]/);
     assert.ok(typeof l.confidence === "number" && l.confidence > 0 && l.confidence <= 1);
     assert.ok(typeof l.topicality === "number" && l.topicality >= 0 && l.topicality <= 1);
   }
-  // Kosmos-2 found no grounded entities in these random-weight captions: the captions' nouns, merged.
+  // Kosmos-2 found no grounded entities in these random-weight captions: the captions' nouns, merged,
+  // with PhotoPrism's priority for their topicality.
   const per = ["image1.png", "image2.png", "image1.png"].map((img) =>
-    labelsOf({ text: seedText("kosmos-2", img), image: { width: 1, height: 1 } }),
+    labelsOf({ text: seedText("kosmos-2", img), image: { width: 1, height: 1 } }).map(singleWord),
   );
-  assert.deepEqual(labels, mergeLabels(per));
+  assert.deepEqual(
+    labels,
+    mergeLabels(per).map((l) => ({ ...l, priority: priorityFromTopicality(l.topicality) })),
+  );
 });
 
 test("labels: the configured task on Florence-2 (<GENERATE_TAGS>), the labels model when none is named", async () => {
@@ -285,20 +296,15 @@ test("labels: the configured task on Florence-2 (<GENERATE_TAGS>), the labels mo
   assert.equal(assertEnvelope(unnamed, "labels").model.name, "kosmos-2");
 });
 
-test("nsfw and face: 501 with the error body until such a model is configured", async () => {
-  for (const path of ["nsfw", "face"]) {
-    const res = await app.inject(
-      post(path, photoprismRequest({ id: "N", images: [dataUrl(png("kosmos-2", 1))] })),
-    );
-    assert.equal(res.statusCode, 501, res.body);
-    assert.equal(res.json().id, "N");
-    assert.equal(res.json().code, 501);
-    assert.equal(res.json().error, "Not Implemented");
-    assert.match(
-      res.json().message,
-      new RegExp(`no ${path === "nsfw" ? "nsfw" : "face embedding"} model configured`),
-    );
-  }
+test("face: 501 with the error body, saying why (no model in PhotoPrism's FaceNet space on npm)", async () => {
+  const res = await app.inject(
+    post("face", photoprismRequest({ id: "N", images: [dataUrl(png("kosmos-2", 1))] })),
+  );
+  assert.equal(res.statusCode, 501, res.body);
+  assert.equal(res.json().id, "N");
+  assert.equal(res.json().code, 501);
+  assert.equal(res.json().error, "Not Implemented");
+  assert.match(res.json().message, /FaceNet.*keep faces local/);
 });
 
 test("E1–E9: errors are {id, code, error} with the status PhotoPrism expects", async () => {

@@ -56,7 +56,8 @@ async function describe(base: string, image: string) {
 }
 
 test("SIGTERM: queued requests finish, new connections are refused, exit code 0", async () => {
-  const model = fakeModelDir({ caption_delay_ms: 300 });
+  // Long enough that all three requests are in the queue together.
+  const model = fakeModelDir({ caption_delay_ms: 1500 });
   const s = await serve([
     "--model",
     `kosmos-2=${model}`,
@@ -68,7 +69,11 @@ test("SIGTERM: queued requests finish, new connections are refused, exit code 0"
   const image = (await png(5, 4)).toString("base64");
   assert.equal((await describe(s.base, image)).status, 200); // loaded
   const inFlight = [describe(s.base, image), describe(s.base, image), describe(s.base, image)];
-  await new Promise((r) => setTimeout(r, 150)); // all three have arrived
+  // All three have arrived: one running, two waiting (a state, not a guess at how long that takes).
+  for (let depth = ""; !/sightline_queue_depth\{model="kosmos-2"\} 2\n/.test(depth);) {
+    depth = await (await fetch(`${s.base}/metrics`)).text();
+    await new Promise((r) => setTimeout(r, 20)); // polling interval
+  }
   s.child.kill("SIGTERM");
   const answers = await Promise.all(inFlight);
   for (const a of answers) {
@@ -130,7 +135,13 @@ test("settings: flag > environment > config file > default; --model repeatable; 
   assert.equal(c.allowPrivateUrls, true);
   assert.deepEqual(c.models, { x: "/m/x", y: "/m/y" });
   assert.equal(c.host, "127.0.0.1");
-  assert.equal(c.requestTimeout, 120);
+  // PhotoPrism's 10-minute budget, model load and queue included.
+  assert.equal(c.requestTimeout, 600);
+  assert.equal(c.busyStatus, 429);
+  assert.equal(c.nsfwModel, "MobileNetV2");
+  assert.equal(c.nsfwThreshold, 0.75);
+  assert.throws(() => parseServeConfig(["--busy-status", "500"], {}), /429 or 503/);
+  assert.throws(() => parseServeConfig(["--nsfw-threshold", "0"], {}), /nsfw-threshold/);
   const fromEnv = parseServeConfig([], {
     SIGHTLINE_MODEL: "a=/d/a,b=/d/b",
     SIGHTLINE_ALLOW_PRIVATE_URLS: "1",

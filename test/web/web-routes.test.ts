@@ -144,7 +144,7 @@ test("POST /api/v1/web/caption: raw image body → caption, image size, timings"
   assert.equal(body.text, String(seed.text[0]).trim());
   assert.deepEqual(body.model, { name: "vit-gpt2-image-captioning", version: "latest" });
   assert.deepEqual(body.image, { width: 64, height: 48 });
-  for (const stage of ["image", "queue", "run", "preprocess", "encode", "decode"]) {
+  for (const stage of ["image", "load", "queue", "run", "preprocess", "encode", "decode"]) {
     assert.equal(typeof body.timings[stage], "number", stage);
   }
 

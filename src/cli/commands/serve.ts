@@ -5,6 +5,7 @@ import { build } from "../../server/app.js";
 import { parseServeConfig, serveHelp } from "../../server/config.js";
 import { Runtime } from "../../server/runtime.js";
 import { resolveModel } from "../../hub/index.js";
+import { nsfwVariantNamed } from "../../nsfw/bundled.js";
 
 export const summary = "serve the describe and Florence HTTP APIs (model queues, idle unload)";
 
@@ -33,6 +34,9 @@ export async function run(argv: string[]): Promise<number> {
     maxQueue: config.maxQueue,
     idleUnloadSeconds: config.idleUnload,
     requestTimeoutSeconds: config.requestTimeout,
+    busyStatus: config.busyStatus as 429 | 503,
+    nsfwModel: config.nsfwModel.toLowerCase() === "off" ? "off" : nsfwVariantNamed(config.nsfwModel),
+    nsfwThreshold: config.nsfwThreshold,
     logger,
   });
   const app = await build({
