@@ -4,6 +4,7 @@
 import { fail } from "../errors.js";
 import type { CaptionOptions, RgbImage } from "../models/types.js";
 import { ModelQueue, type ModelInfo, type QueuedCaption } from "../queue/model-queue.js";
+import { ResidentModels } from "../queue/resident-models.js";
 import { Metrics } from "./metrics.js";
 import {
   folderResolver,
@@ -38,6 +39,10 @@ export interface RuntimeOptions {
   idleUnloadSeconds?: number;
   /** Seconds a request may wait for its answer, queue included (default 120; 0 = no limit). */
   requestTimeoutSeconds?: number;
+  /** Models loaded by preload() at start (`--preload`); not ready until they are; never idle-unloaded. */
+  preload?: string[];
+  /** Most models resident at once; the least recently used idle one makes room (0 = no cap). */
+  maxLoadedModels?: number;
   metrics?: Metrics;
   logger?: RuntimeLogger;
 }
@@ -71,6 +76,9 @@ export class Runtime {
   private readonly log: RuntimeLogger;
   private draining = false;
   private closedPromise: Promise<void> | undefined;
+  private readonly resident: ResidentModels;
+  private readonly preloadNames: string[];
+  private preloadState: "pending" | "done" | "failed";
 
   constructor(private readonly options: RuntimeOptions = {}) {
     this.resolver =
@@ -87,6 +95,52 @@ export class Runtime {
     this.idleUnloadMs = (options.idleUnloadSeconds ?? 300) * 1000;
     this.requestTimeoutMs = (options.requestTimeoutSeconds ?? 120) * 1000;
     this.log = options.logger ?? silent;
+    this.resident = new ResidentModels(options.maxLoadedModels ?? 0, (victim, forModel) =>
+      this.log.info(
+        { model: victim.name, for: forModel.name, maxLoadedModels: options.maxLoadedModels },
+        "ending the least recently used idle model to make room",
+      ),
+    );
+    // Unknown names fail here, at startup, not when the first request comes.
+    this.preloadNames = [...new Set((options.preload ?? []).map((name) => this.registry.get(name).name))];
+    const max = options.maxLoadedModels ?? 0;
+    if (max > 0 && this.preloadNames.length > max) {
+      throw fail(
+        "INVALID_ARGUMENT",
+        `--preload names ${this.preloadNames.length} models but --max-loaded-models is ${max}`,
+      );
+    }
+    this.preloadState = this.preloadNames.length > 0 ? "pending" : "done";
+  }
+
+  /**
+   * Ready for work: not draining, and every --preload model loaded. "loading" until preload() is
+   * done, "failed" when it failed.
+   */
+  get readiness(): "ready" | "loading" | "failed" | "draining" {
+    if (this.draining) return "draining";
+    return this.preloadState === "done" ? "ready" : this.preloadState === "pending" ? "loading" : "failed";
+  }
+
+  /** The --preload models, in the order given. */
+  get preloads(): readonly string[] {
+    return this.preloadNames;
+  }
+
+  /** Loads the --preload models one after another and keeps them loaded (no idle unload). */
+  async preload(): Promise<void> {
+    for (const name of this.preloadNames) {
+      const queue = this.queue(name);
+      queue.setIdleUnload(0);
+      try {
+        await queue.load();
+      } catch (e) {
+        this.preloadState = "failed";
+        this.log.warn({ model: name, err: e }, `preloading ${name} failed`);
+        throw e;
+      }
+    }
+    this.preloadState = "done";
   }
 
   /** True once shutdown began: new work is refused. */
@@ -108,6 +162,7 @@ export class Runtime {
         maxQueue: this.maxQueue,
         idleUnloadMs: this.idleUnloadMs,
         runTimeoutMs: this.requestTimeoutMs > 0 ? this.requestTimeoutMs : 2 ** 31 - 1,
+        slots: this.resident,
         events: {
           loaded: (model, info) => {
             m.modelLoaded.set({ model }, 1);
