@@ -12,12 +12,13 @@
 # Where docker cannot run (not root, no docker.io, dockerd does not start) it says why and exits
 # 0 as skipped. Usage: bash scripts/docker-test.sh
 #   SIGHTLINE_TEST_CACHE: cache folder (default /var/tmp/sightline-test-cache)
-#   SIGHTLINE_DOCKER_TEST_BUDGET: seconds for the whole test (default 540); past it, it fails.
+#   SIGHTLINE_DOCKER_TEST_BUDGET: seconds for the whole test (default 570); past it, it fails.
 set -euo pipefail
+export DOCKER_BUILDKIT=0 # the classic builder: builds with --network host, needs no buildx
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 started=$SECONDS
-budget=${SIGHTLINE_DOCKER_TEST_BUDGET:-540}
+budget=${SIGHTLINE_DOCKER_TEST_BUDGET:-570}
 say() { echo "docker-test: $*"; }
 # Runs a command within what is left of the budget (timeout's exit status 124 when it ran out).
 within() {
@@ -89,15 +90,15 @@ node_bin=$(command -v node)
 node_version=$("$node_bin" --version)
 npm_dir=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
 cache="${SIGHTLINE_TEST_CACHE:-/var/tmp/sightline-test-cache}"
-base_tar="$cache/base-bookworm-node-$node_version.tar"
+base_tar="$cache/bookworm-minbase-node-$node_version.tar"
 if [ ! -f "$base_tar" ]; then
   command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || {
     say "FAILED: debootstrap is not installed (scripts/ci-system-deps.sh installs it)"
     exit 1
   }
-  # The Debian mirror apt uses here.
-  mirror=$(grep -rhoE '^(URIs:|deb) +[^ ]+' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null |
-    awk '{print $2}' | grep -v security | head -n 1 || true)
+  # The Debian archive apt uses here (its main archive, not security or third-party sources).
+  mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
+    grep -E '^(URIs:|deb )' | tr ' ' '\n' | grep -E '^(https?|file)://.*/debian/?$' | head -n 1 || true)
   say "building the base image with debootstrap (bookworm minbase${mirror:+ from $mirror}; cached in $cache)"
   rootfs="$tmp/rootfs"
   mkdir -p "$cache/debs"
@@ -111,22 +112,28 @@ if [ ! -f "$base_tar" ]; then
   mkdir -p "$rootfs/usr/local/lib/node_modules"
   cp -a "$npm_dir" "$rootfs/usr/local/lib/node_modules/npm"
   ln -s ../lib/node_modules/npm/bin/npm-cli.js "$rootfs/usr/local/bin/npm"
-  # npm reaches the registry the way it does on this machine: same CA bundle, same settings.
-  cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/ca-certificates.crt" 2>/dev/null || true
-  global_npmrc=$(npm config get globalconfig 2>/dev/null || true)
-  if [ -f "$global_npmrc" ]; then install -D -m 0644 "$global_npmrc" "$rootfs/usr/local/etc/npmrc"; fi
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
   mkdir -p "$cache"
   tar -C "$rootfs" -cf "$base_tar.partial" .
   mv "$base_tar.partial" "$base_tar"
 fi
-base_image="sightline-test-base:bookworm-node-$node_version"
+# npm in the image reaches the registry the way it does on this machine (same CA bundle, same
+# global settings): a layer added over the cached base at each run, never cached.
 docker import --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin' \
-  --change 'CMD ["node"]' "$base_tar" "$base_image" >/dev/null
+  --change 'CMD ["node"]' "$base_tar" sightline-test-rootfs:latest >/dev/null
+extra="$tmp/base-extra"
+mkdir -p "$extra/etc/ssl/certs" "$extra/usr/local/etc"
+cp /etc/ssl/certs/ca-certificates.crt "$extra/etc/ssl/certs/" 2>/dev/null || true
+global_npmrc=$(npm config get globalconfig 2>/dev/null || true)
+[ ! -f "$global_npmrc" ] || cp "$global_npmrc" "$extra/usr/local/etc/npmrc"
+printf 'FROM sightline-test-rootfs:latest\nCOPY . /\n' >"$extra/Dockerfile"
+printf 'Dockerfile\n.dockerignore\n' >"$extra/.dockerignore"
+base_image="sightline-test-base:bookworm-node-$node_version"
+docker build -q --network host -t "$base_image" "$extra" >/dev/null
 say "base image $base_image ready after $((SECONDS - started)) s"
 
 # --- build ------------------------------------------------------------------------------------
-DOCKER_BUILDKIT=0 within "$docker_bin" -H "unix://$sock" build --network host \
+within "$docker_bin" -H "unix://$sock" build --network host \
   --build-arg "NODE_IMAGE=$base_image" -t sightline-test:latest . >"$tmp/build.log" 2>&1 || {
   rc=$?
   tail -n 40 "$tmp/build.log"
@@ -177,14 +184,18 @@ say "caption on 127.0.0.1:$port: '$caption'"
 # --- docker stop drains: captions in flight finish, exit code 0 -------------------------------
 before=$(docker logs sightline-test 2>&1 | grep -c '"url":"/api/v1/vision/describe"' || true)
 n=8
-for i in $(seq 1 $n); do (describe "$tmp/drain-$i.json" >"$tmp/drain-$i.status") & done
+requests=()
+for i in $(seq 1 $n); do
+  (describe "$tmp/drain-$i.json" >"$tmp/drain-$i.status") &
+  requests+=($!)
+done
 for _ in $(seq 1 200); do
   now=$(docker logs sightline-test 2>&1 | grep -c '"url":"/api/v1/vision/describe"' || true)
   [ "$now" -ge $((before + n)) ] && break
   sleep 0.1
 done
 within "$docker_bin" -H "unix://$sock" stop -t 60 sightline-test >/dev/null
-wait
+wait "${requests[@]}" # not a bare wait: dockerd is a child too
 for i in $(seq 1 $n); do
   [ "$(cat "$tmp/drain-$i.status")" = 200 ] || fail "request $i in flight at docker stop: HTTP $(cat "$tmp/drain-$i.status")"
 done
