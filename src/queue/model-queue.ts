@@ -5,9 +5,11 @@
 // is loaded on first use — every request that arrives meanwhile waits for that one load — and the
 // worker is ended after `idleUnloadMs` with nothing queued or running (ending the process is what
 // really returns a model's memory to the OS). A worker that dies fails only the request it was
-// running; the next request starts a fresh worker.
+// running; the next request starts a fresh worker. With a resident-model cap (`slots`), a load
+// first takes a slot, which may end another model's idle worker (resident-models.ts).
 import { fail, isSightlineError, type SightlineError } from "../errors.js";
 import type { CaptionOptions, CaptionResult, RgbImage } from "../models/types.js";
+import type { LoadSlots, ResidentModel } from "./resident-models.js";
 import { WorkerProcess } from "./worker-process.js";
 
 export interface ModelQueueOptions {
@@ -25,6 +27,8 @@ export interface ModelQueueOptions {
   runTimeoutMs: number;
   /** A model load that takes longer is given up (default 10 minutes). */
   loadTimeoutMs?: number;
+  /** The resident-model cap shared by all queues (`--max-loaded-models`); none: no cap. */
+  slots?: LoadSlots;
   events?: ModelQueueEvents;
 }
 
@@ -74,7 +78,10 @@ interface Job {
   cleanup(): void;
 }
 
-export class ModelQueue {
+/** Orders uses across all queues for least-recently-used eviction (clock ticks can tie). */
+let useCounter = 0;
+
+export class ModelQueue implements ResidentModel {
   readonly name: string;
   idleUnloadMs: number;
   private readonly waiting: Job[] = [];
@@ -92,6 +99,8 @@ export class ModelQueue {
   /** When the worker will be ended if nothing arrives (ms since epoch), for status pages. */
   expiresAt: number | undefined;
   lastUsedAt: number | undefined;
+  /** Grows with each load and finished request of any queue: higher = used more recently. */
+  lastUse = 0;
 
   constructor(private readonly options: ModelQueueOptions) {
     this.name = options.name;
@@ -110,6 +119,15 @@ export class ModelQueue {
 
   get busy(): boolean {
     return this.running !== undefined || this.waiting.length > 0;
+  }
+
+  /** Loaded with nothing queued, running or loading: ending it now loses no work. */
+  get evictable(): boolean {
+    return Boolean(this.worker?.alive) && !this.busy && !this.loading && !this.closed;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   get pid(): number | undefined {
@@ -207,6 +225,14 @@ export class ModelQueue {
     this.endWorker(reason);
   }
 
+  /** Ends the worker to make room for another model, if it is still idle; resolves on its exit. */
+  async evict(): Promise<void> {
+    if (!this.evictable) return;
+    const worker = this.worker!;
+    this.endWorker("evicted");
+    await worker.waitExit();
+  }
+
   /** Resolves once nothing is queued or running. */
   whenIdle(): Promise<void> {
     if (!this.busy) return Promise.resolve();
@@ -218,6 +244,7 @@ export class ModelQueue {
     this.closed = true;
     for (const job of this.waiting.splice(0)) this.settle(job, fail("SHUTTING_DOWN"));
     this.reportDepth();
+    this.options.slots?.notify(); // a load of ours waiting for room gives up
     if (this.loading) await this.loading.catch(() => {});
     const worker = this.worker;
     this.endWorker("shutdown");
@@ -251,27 +278,44 @@ export class ModelQueue {
       const load = { start: performance.now() } as { start: number; end?: number };
       this.lastLoad = load;
       this.loading = (async () => {
-        const folder = await this.options.resolveFolder();
-        const started = performance.now();
-        let worker: WorkerProcess | undefined = undefined;
-        worker = await WorkerProcess.start({
-          folder,
-          loaderModule: this.options.loaderModule,
-          threads: this.options.threads,
-          loadTimeoutMs: this.options.loadTimeoutMs,
-          onExit: (detail) => this.onWorkerExit(worker, detail),
-        });
-        this.worker = worker;
-        this.info = { arch: worker.info.arch, taskPrompts: worker.info.taskPrompts };
-        this.options.events?.loaded?.(this.name, {
-          loadMs: performance.now() - started,
-          rssBytes: worker.rssBytes,
-          pid: worker.pid,
-        });
-        return worker;
+        const slots = this.options.slots;
+        await slots?.acquire(this);
+        // Until a process exists, a failure here gives the slot back; after, the exit does.
+        let processStarted = false;
+        try {
+          if (this.closed) throw fail("SHUTTING_DOWN");
+          const folder = await this.options.resolveFolder();
+          const started = performance.now();
+          let worker: WorkerProcess | undefined = undefined;
+          const starting = WorkerProcess.start({
+            folder,
+            loaderModule: this.options.loaderModule,
+            threads: this.options.threads,
+            loadTimeoutMs: this.options.loadTimeoutMs,
+            onExit: (detail) => {
+              this.onWorkerExit(worker, detail);
+              slots?.release(this);
+            },
+          });
+          processStarted = true;
+          worker = await starting;
+          this.worker = worker;
+          this.lastUse = ++useCounter;
+          this.info = { arch: worker.info.arch, taskPrompts: worker.info.taskPrompts };
+          this.options.events?.loaded?.(this.name, {
+            loadMs: performance.now() - started,
+            rssBytes: worker.rssBytes,
+            pid: worker.pid,
+          });
+          return worker;
+        } catch (e) {
+          if (!processStarted) slots?.release(this);
+          throw e;
+        }
       })().finally(() => {
         load.end = performance.now();
         this.loading = undefined;
+        if (!this.busy) this.options.slots?.notify(); // loaded and idle (a preload): evictable now
       });
     }
     return this.loading;
@@ -345,11 +389,13 @@ export class ModelQueue {
     } finally {
       this.running = undefined;
       this.lastUsedAt = Date.now();
+      this.lastUse = ++useCounter;
       this.reportDepth();
       if (this.waiting.length > 0) {
         void this.pump();
       } else {
         for (const resolve of this.idleWaiters.splice(0)) resolve();
+        this.options.slots?.notify();
         if (this.unloadWhenIdle) {
           this.unloadWhenIdle = false;
           this.endWorker("requested");

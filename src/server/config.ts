@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { fail } from "../errors.js";
 
-type Kind = "string" | "int" | "number" | "bool" | "models";
+type Kind = "string" | "int" | "number" | "bool" | "models" | "names";
 
 interface Setting {
   flag: string;
@@ -155,6 +155,19 @@ const settings = [
     arg: "N",
     help: "ONNX Runtime threads per model worker (default: all cores)",
   },
+  {
+    flag: "preload",
+    kind: "names",
+    arg: "NAME",
+    help: "load NAME at start and keep it loaded; /readyz waits for it (repeatable)",
+  },
+  {
+    flag: "max-loaded-models",
+    kind: "int",
+    arg: "N",
+    default: 0,
+    help: "most models loaded at once; the least recently used idle one makes room (0 = no limit)",
+  },
   { flag: "offline", kind: "bool", default: false, help: "never download models (also HF_HUB_OFFLINE=1)" },
   {
     flag: "safetensors-only",
@@ -209,6 +222,8 @@ export interface ServeConfig {
   labelsModel?: string;
   labelsTask?: string;
   threads?: number;
+  preload: string[];
+  maxLoadedModels: number;
   offline: boolean;
   safetensorsOnly: boolean;
   logLevel: string;
@@ -282,6 +297,10 @@ function convert(s: Setting, value: unknown, origin: string): unknown {
       }
       return out;
     }
+    case "names": {
+      const names = Array.isArray(value) ? value.map(String) : String(value).split(",");
+      return names.map((n) => n.trim()).filter((n) => n !== "");
+    }
   }
 }
 
@@ -314,6 +333,11 @@ export function parseServeConfig(argv: string[], env: NodeJS.ProcessEnv = proces
         ...((fromFlags.model as Record<string, string>) ?? {}),
         ...(v as Record<string, string>),
       };
+    } else if (s.kind === "names") {
+      fromFlags[s.flag as FlagName] = [
+        ...((fromFlags[s.flag as FlagName] as string[]) ?? []),
+        ...(v as string[]),
+      ];
     } else fromFlags[s.flag as FlagName] = v;
   }
 
@@ -350,6 +374,7 @@ export function parseServeConfig(argv: string[], env: NodeJS.ProcessEnv = proces
       if (fileValue !== undefined) value = convert(s, fileValue, `config ${s.flag}`);
     }
     value ??= s.default;
+    if (s.kind === "names") value ??= [];
     out[s.kind === "models" ? "models" : key] = value ?? (s.kind === "models" ? {} : undefined);
   }
   if ((out.port as number) > 65535) throw fail("INVALID_ARGUMENT", `--port ${out.port} is not a port`);

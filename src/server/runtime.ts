@@ -11,6 +11,7 @@ import {
   type ModelQueueEvents,
   type QueuedCaption,
 } from "../queue/model-queue.js";
+import { ResidentModels } from "../queue/resident-models.js";
 import { Metrics } from "./metrics.js";
 import {
   folderResolver,
@@ -55,6 +56,10 @@ export interface RuntimeOptions {
   nsfwThreshold?: number;
   /** Worker loader module of the NSFW classifier (tests). */
   nsfwLoaderModule?: string;
+  /** Models loaded by preload() at start (`--preload`); not ready until they are; never idle-unloaded. */
+  preload?: string[];
+  /** Most models resident at once; the least recently used idle one makes room (0 = no cap). */
+  maxLoadedModels?: number;
   metrics?: Metrics;
   logger?: RuntimeLogger;
 }
@@ -91,6 +96,9 @@ export class Runtime {
   private readonly log: RuntimeLogger;
   private draining = false;
   private closedPromise: Promise<void> | undefined;
+  private readonly resident: ResidentModels;
+  private readonly preloadNames: string[];
+  private preloadState: "pending" | "done" | "failed";
 
   constructor(private readonly options: RuntimeOptions = {}) {
     this.resolver =
@@ -126,6 +134,52 @@ export class Runtime {
             loaderModule: options.nsfwLoaderModule,
             events: this.queueEvents(),
           });
+    this.resident = new ResidentModels(options.maxLoadedModels ?? 0, (victim, forModel) =>
+      this.log.info(
+        { model: victim.name, for: forModel.name, maxLoadedModels: options.maxLoadedModels },
+        "ending the least recently used idle model to make room",
+      ),
+    );
+    // Unknown names fail here, at startup, not when the first request comes.
+    this.preloadNames = [...new Set((options.preload ?? []).map((name) => this.registry.get(name).name))];
+    const max = options.maxLoadedModels ?? 0;
+    if (max > 0 && this.preloadNames.length > max) {
+      throw fail(
+        "INVALID_ARGUMENT",
+        `--preload names ${this.preloadNames.length} models but --max-loaded-models is ${max}`,
+      );
+    }
+    this.preloadState = this.preloadNames.length > 0 ? "pending" : "done";
+  }
+
+  /**
+   * Ready for work: not draining, and every --preload model loaded. "loading" until preload() is
+   * done, "failed" when it failed.
+   */
+  get readiness(): "ready" | "loading" | "failed" | "draining" {
+    if (this.draining) return "draining";
+    return this.preloadState === "done" ? "ready" : this.preloadState === "pending" ? "loading" : "failed";
+  }
+
+  /** The --preload models, in the order given. */
+  get preloads(): readonly string[] {
+    return this.preloadNames;
+  }
+
+  /** Loads the --preload models one after another and keeps them loaded (no idle unload). */
+  async preload(): Promise<void> {
+    for (const name of this.preloadNames) {
+      const queue = this.queue(name);
+      queue.setIdleUnload(0);
+      try {
+        await queue.load();
+      } catch (e) {
+        this.preloadState = "failed";
+        this.log.warn({ model: name, err: e }, `preloading ${name} failed`);
+        throw e;
+      }
+    }
+    this.preloadState = "done";
   }
 
   /** A full queue answers with the configured busy status. */
@@ -151,6 +205,7 @@ export class Runtime {
         maxQueue: this.maxQueue,
         idleUnloadMs: this.idleUnloadMs,
         runTimeoutMs: this.requestTimeoutMs > 0 ? this.requestTimeoutMs : 2 ** 31 - 1,
+        slots: this.resident,
         events: this.queueEvents(),
       });
       this.queues.set(entry.name, q);

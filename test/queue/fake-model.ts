@@ -1,8 +1,9 @@
 // A stand-in model for server and queue tests, loaded by the real worker process through the
 // same path as real architectures (the worker imports this module instead of src/models).
-// Its folder's config.json can set: load_delay_ms, caption_delay_ms, task_prompts, fail_load.
+// Its folder's config.json can set: load_delay_ms, caption_delay_ms, task_prompts, fail_load,
+// load_gate (a file path: loading finishes only once that file exists).
 // Prompts steer it: "<CRASH>" ends the process, "<SLEEP:ms>" waits, "<FAIL>" throws.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CaptionModel, CaptionOptions, RgbImage } from "../../src/models/types.js";
 
@@ -12,6 +13,7 @@ export async function loadModel(folder: string): Promise<CaptionModel> {
   const config = JSON.parse(readFileSync(join(folder, "config.json"), "utf8"));
   if (config.fail_load) throw Object.assign(new Error("fake load failure"), { name: "Error" });
   await sleep(config.load_delay_ms ?? 0);
+  while (config.load_gate && !existsSync(config.load_gate)) await sleep(20);
   let seq = 0;
   const taskPrompts: Record<string, string> | undefined = config.task_prompts;
   return {

@@ -56,8 +56,10 @@ async function describe(base: string, image: string) {
 }
 
 test("SIGTERM: queued requests finish, new connections are refused, exit code 0", async () => {
-  // Long enough that all three requests are in the queue together.
-  const model = fakeModelDir({ caption_delay_ms: 1500 });
+  // The model's load waits for the gate file: the three requests stay queued behind it (one
+  // waiting for the load, two in the queue) until the test opens the gate after SIGTERM.
+  const gate = join(fakeModelDir(), "open");
+  const model = fakeModelDir({ caption_delay_ms: 50, load_gate: gate });
   const s = await serve([
     "--model",
     `kosmos-2=${model}`,
@@ -67,14 +69,18 @@ test("SIGTERM: queued requests finish, new connections are refused, exit code 0"
     "20",
   ]);
   const image = (await png(5, 4)).toString("base64");
-  assert.equal((await describe(s.base, image)).status, 200); // loaded
   const inFlight = [describe(s.base, image), describe(s.base, image), describe(s.base, image)];
-  // All three have arrived: one running, two waiting (a state, not a guess at how long that takes).
-  for (let depth = ""; !/sightline_queue_depth\{model="kosmos-2"\} 2\n/.test(depth);) {
-    depth = await (await fetch(`${s.base}/metrics`)).text();
-    await new Promise((r) => setTimeout(r, 20)); // polling interval
+  const queued = async () =>
+    /sightline_queue_depth\{model="kosmos-2"\} 2\b/.test(await (await fetch(`${s.base}/metrics`)).text());
+  for (const end = Date.now() + 20_000; !(await queued());) {
+    assert.ok(Date.now() < end, "the three requests were not queued in time");
+    await new Promise((r) => setTimeout(r, 50));
   }
   s.child.kill("SIGTERM");
+  await new Promise((r) =>
+    s.child.stdout!.on("data", (b: Buffer) => /shutting down/.test(b.toString()) && r(0)),
+  );
+  writeFileSync(gate, "");
   const answers = await Promise.all(inFlight);
   for (const a of answers) {
     assert.equal(a.status, 200, JSON.stringify(a.body));

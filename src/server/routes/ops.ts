@@ -6,11 +6,18 @@ import type { Runtime } from "../runtime.js";
 export function registerOps(app: FastifyInstance, runtime: Runtime): void {
   // The process is up and answering.
   app.get("/healthz", async () => ({ status: "ok" }));
-  // Accepting work: false while draining for shutdown. Models load on demand, so an unloaded
-  // model does not make the server unready.
+  // Accepting work: false while draining for shutdown and until the --preload models are loaded.
+  // Other models load on demand, so an unloaded model does not make the server unready.
   app.get("/readyz", async (_req, reply) => {
     if (runtime.isDraining)
       return reply.code(503).send({ status: "draining", error: "shutting down", code: "SHUTTING_DOWN" });
+    // --preload models: not ready until they are loaded (a load balancer waits for them). The
+    // status only: which models a server has is not for unauthenticated probes.
+    const readiness = runtime.readiness;
+    if (readiness === "loading")
+      return reply.code(503).send({ status: "loading", error: "loading the --preload models" });
+    if (readiness === "failed")
+      return reply.code(503).send({ status: "failed", error: "a --preload model failed to load" });
     return {
       status: "ready",
       defaultModel: runtime.registry.defaultModel,
