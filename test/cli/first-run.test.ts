@@ -125,7 +125,7 @@ test("models pull --dry-run says what would be downloaded and how much, and down
   const weights = readFileSync(join(VIT, "model.safetensors")).length;
   assert.match(r.stdout, /^tiny\/vit-gpt2: tiny\/vit-gpt2@main \(commit [0-9a-f]{7}\)$/m);
   assert.match(r.stdout, new RegExp(`^  model\\.safetensors +${(weights / 1e6).toFixed(1)} MB$`, "m"));
-  assert.match(r.stdout, /^  config\.json +[\d.]+ kB$/m);
+  assert.match(r.stdout, /^ {2}config\.json +[\d.]+ kB$/m);
   assert.match(r.stdout, /^9 files, [\d.]+ MB to download into .* \(dry run: nothing downloaded\)$/m);
   assert.equal(hub.contentRequests("tiny/vit-gpt2/model.safetensors").length, 0);
   assert.ok(!existsSync(modelsDir) || readdirSync(modelsDir).length === 0);
