@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseServeConfig } from "../../src/server/config.js";
-import { fakeLoader, fakeModelDir, png } from "./helpers.js";
+import { captionGate, fakeLoader, fakeModelDir, png, waitFor } from "./helpers.js";
 
 const mainTs = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 
@@ -46,6 +46,13 @@ async function serve(args: string[], env: Record<string, string> = {}): Promise<
   return { child, base, exit, logs };
 }
 
+/** The server's sightline_queue_depth for `model`, read from /metrics. */
+async function queueDepth(base: string, model: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const m = new RegExp(`^sightline_queue_depth\\{model="${model}"\\} (\\d+)$`, "m").exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
 async function describe(base: string, image: string) {
   const res = await fetch(`${base}/api/v1/vision/describe`, {
     method: "POST",
@@ -56,7 +63,8 @@ async function describe(base: string, image: string) {
 }
 
 test("SIGTERM: queued requests finish, new connections are refused, exit code 0", async () => {
-  const model = fakeModelDir({ caption_delay_ms: 300 });
+  const gate = captionGate();
+  const model = fakeModelDir({ caption_gate: gate.dir });
   const s = await serve([
     "--model",
     `kosmos-2=${model}`,
@@ -66,10 +74,12 @@ test("SIGTERM: queued requests finish, new connections are refused, exit code 0"
     "20",
   ]);
   const image = (await png(5, 4)).toString("base64");
-  assert.equal((await describe(s.base, image)).status, 200); // loaded
   const inFlight = [describe(s.base, image), describe(s.base, image), describe(s.base, image)];
-  await new Promise((r) => setTimeout(r, 150)); // all three have arrived
+  // All three have arrived: the first is running (held by the gate), two wait behind it.
+  await waitFor(async () => gate.started(1) && (await queueDepth(s.base, "kosmos-2")) === 2, 30_000);
   s.child.kill("SIGTERM");
+  await waitFor(() => s.logs.some((l) => l.includes("shutting down")), 30_000);
+  gate.open();
   const answers = await Promise.all(inFlight);
   for (const a of answers) {
     assert.equal(a.status, 200, JSON.stringify(a.body));
@@ -81,7 +91,8 @@ test("SIGTERM: queued requests finish, new connections are refused, exit code 0"
 });
 
 test("SIGTERM with a short drain timeout: what is still queued gets 503, exit code 0", async () => {
-  const model = fakeModelDir({ caption_delay_ms: 1500 });
+  const gate = captionGate(); // never opened: the running caption outlasts the drain timeout
+  const model = fakeModelDir({ caption_gate: gate.dir });
   const s = await serve([
     "--model",
     `kosmos-2=${model}`,
@@ -92,7 +103,7 @@ test("SIGTERM with a short drain timeout: what is still queued gets 503, exit co
   ]);
   const image = (await png(5, 4)).toString("base64");
   const inFlight = [describe(s.base, image), describe(s.base, image), describe(s.base, image)];
-  await new Promise((r) => setTimeout(r, 300));
+  await waitFor(async () => gate.started(1) && (await queueDepth(s.base, "kosmos-2")) === 2, 30_000);
   const started = Date.now();
   s.child.kill("SIGTERM");
   const answers = await Promise.all(inFlight);
@@ -156,12 +167,12 @@ test("settings: flag > environment > config file > default; --model repeatable; 
 });
 
 test("Ctrl-C to the whole process group drains too: workers ignore it, the server finishes the queue", async () => {
-  const model = fakeModelDir({ caption_delay_ms: 300 });
+  const gate = captionGate();
+  const model = fakeModelDir({ caption_gate: gate.dir });
   const s = await serve(["--model", `kosmos-2=${model}`, "--worker-loader", fakeLoader]);
   const image = (await png(5, 4)).toString("base64");
-  assert.equal((await describe(s.base, image)).status, 200);
   const inFlight = [describe(s.base, image), describe(s.base, image)];
-  await new Promise((r) => setTimeout(r, 100));
+  await waitFor(async () => gate.started(1) && (await queueDepth(s.base, "kosmos-2")) === 1, 30_000);
   // What a terminal does on Ctrl-C: SIGINT to every process of the group (server and workers).
   const { execFileSync } = await import("node:child_process");
   const workers = execFileSync("pgrep", ["-P", String(s.child.pid)])
@@ -170,6 +181,8 @@ test("Ctrl-C to the whole process group drains too: workers ignore it, the serve
     .split("\n")
     .map(Number);
   for (const pid of [s.child.pid!, ...workers]) process.kill(pid, "SIGINT");
+  await waitFor(() => s.logs.some((l) => l.includes("shutting down")), 30_000);
+  gate.open();
   for (const a of await Promise.all(inFlight)) assert.equal(a.status, 200, JSON.stringify(a.body));
   assert.equal(await s.exit, 0);
 });
