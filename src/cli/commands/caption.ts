@@ -82,8 +82,8 @@ export function captionJson(result: CaptionResult): Record<string, unknown> {
   const ms = (v: number) => Math.round(v * 10) / 10;
   const out: Record<string, unknown> = {
     // The contract: `text` is the decode with special tokens skipped, stripped; `caption` is the
-    // caption as the model's processor post-processes it (Kosmos-2 drops its grounding markup,
-    // Florence-2 its task parsing); for the other models the two are the same.
+    // caption as the model's processor post-processes it (Kosmos-2 drops its grounding markup;
+    // for the other models the two are the same, Florence-2's parsed task answer is `result`).
     text: result.decodedText ?? result.text,
     caption: result.text,
     token_ids: result.tokenIds,
