@@ -195,3 +195,41 @@ test("a name is downloaded on first use, saying what is fetched; later --offline
   assert.equal(offline.stderr, "");
   assert.equal(JSON.parse(offline.stdout).text, JSON.parse(reference.stdout).text);
 });
+
+test(
+  "on a terminal, caption says which model it is loading, then erases the line",
+  { skip: !hasScript() },
+  async () => {
+    // util-linux `script` runs the command on a pseudo-terminal, as a user's shell would.
+    const command = [
+      process.execPath,
+      "--import",
+      "tsx",
+      join(ROOT, "src/cli/main.ts"),
+      "caption",
+      IMAGE,
+      "--model",
+      VIT,
+    ]
+      .map((a) => `'${a}'`)
+      .join(" ");
+    const r = await new Promise<Run>((resolve) => {
+      const child = spawn("script", ["-qec", command, "/dev/null"], {
+        cwd: ROOT,
+        env: { ...process.env, SIGHTLINE_THREADS: "1" },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      child.stdout.on("data", (d) => (stdout += d));
+      child.on("close", (code) => resolve({ code, stdout, stderr: "" }));
+    });
+    assert.equal(r.code, 0, r.stdout);
+    const erase = "\r\u001b[K"; // back to the line's start, clear it
+    assert.ok(r.stdout.startsWith(`loading ${VIT}…${erase}`), JSON.stringify(r.stdout));
+    assert.ok(r.stdout.length > `loading ${VIT}…${erase}`.length + 1, "the caption follows");
+  },
+);
+
+function hasScript(): boolean {
+  return ["/usr/bin/script", "/bin/script"].some((p) => existsSync(p));
+}
