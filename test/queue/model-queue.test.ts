@@ -179,7 +179,7 @@ test("unload() while busy waits for the queued work; close() fails what still wa
   after(() => q.close());
   const a = q.submit(rgb(2, 2), {});
   const b = q.submit(rgb(2, 2), {});
-  await waitFor(() => gate.started(1) && q.depth === 1); // a runs (held by the gate), b waits
+  await waitFor(() => gate.started(1) && q.depth === 1, 120_000); // a runs (held by the gate), b waits
   q.unload();
   gate.open();
   await Promise.all([a, b]);
@@ -188,7 +188,7 @@ test("unload() while busy waits for the queued work; close() fails what still wa
   gate.close();
   const c = q.submit(rgb(2, 2), {});
   const d = q.submit(rgb(2, 2), {});
-  await waitFor(() => gate.started(1) && q.state === "ready" && q.depth === 1); // c runs (a new worker), d waits
+  await waitFor(() => gate.started(1) && q.state === "ready" && q.depth === 1, 120_000); // c runs (a new worker), d waits
   const outcomes = [assert.rejects(d, (e) => code(e) === "SHUTTING_DOWN"), assert.rejects(c)]; // c: its worker ends under it
   await q.close();
   await Promise.all(outcomes);

@@ -91,7 +91,7 @@ test("20 concurrent requests to one model are answered in arrival order", async 
     );
     await waitFor(
       async () => (i === 0 ? gate.started(1) : (await queueDepth(runtime, "gated")) === i),
-      30_000,
+      120_000,
     );
   }
   gate.open();
@@ -133,7 +133,7 @@ test("past --max-queue: 503 QUEUE_FULL with Retry-After; the others are served",
   );
   await waitFor(
     async () => slowGate.started(2) && (await queueDepth(small, "slow")) === 3 && answered === 3,
-    30_000,
+    120_000,
   );
   slowGate.open();
   const burst = await Promise.all(pending);

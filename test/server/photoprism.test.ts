@@ -392,9 +392,9 @@ test("E8: an overloaded model answers 429 + Retry-After (the status PhotoPrism r
   try {
     const req = post("caption", { id: "Q", model: "slow", images: [dataUrl(png("kosmos-2", 1))] }, {});
     const running = server.inject(req);
-    await waitFor(() => gate.started(1), 30_000);
+    await waitFor(() => gate.started(1), 120_000);
     const waiting = server.inject(req);
-    await waitFor(async () => (await queueDepth(slow, "slow")) === 1, 30_000);
+    await waitFor(async () => (await queueDepth(slow, "slow")) === 1, 120_000);
     const busy = await server.inject(req); // the queue (1 waiting) is full
     gate.open();
     const done = await Promise.all([running, waiting]);

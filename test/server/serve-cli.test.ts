@@ -1,6 +1,6 @@
 // The real `sightline serve` process: SIGTERM drains (queued requests finish, new connections
 // are refused, exit 0), the drain timeout bounds it; settings from flags, env and a config file.
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -19,11 +19,18 @@ interface Served {
   logs: string[];
 }
 
+// Servers still running when the file's tests end (a failed test) are ended, or the file never would.
+const started: ChildProcess[] = [];
+after(() => {
+  for (const child of started) if (child.exitCode === null) child.kill("SIGKILL");
+});
+
 async function serve(args: string[], env: Record<string, string> = {}): Promise<Served> {
   const child = spawn(process.execPath, ["--import", "tsx", mainTs, "serve", "--port", "0", ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  started.push(child);
   const logs: string[] = [];
   const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const base = await new Promise<string>((resolve, reject) => {
@@ -41,7 +48,11 @@ async function serve(args: string[], env: Record<string, string> = {}): Promise<
     });
     child.stderr!.on("data", (chunk: Buffer) => logs.push(chunk.toString()));
     void exit.then((code) => reject(new Error(`serve exited ${code}: ${logs.join("\n")}`)));
-    setTimeout(() => reject(new Error(`serve did not start: ${logs.join("\n")}`)), 20_000).unref();
+    // An upper bound, not a wait: a loaded machine takes a while to compile and start the server.
+    setTimeout(() => reject(new Error(`serve did not start: ${logs.join("\n")}`)), 120_000).unref();
+  }).catch((e: unknown) => {
+    child.kill("SIGKILL"); // a server left running would keep this test file from ending
+    throw e;
   });
   return { child, base, exit, logs };
 }
@@ -76,9 +87,9 @@ test("SIGTERM: queued requests finish, new connections are refused, exit code 0"
   const image = (await png(5, 4)).toString("base64");
   const inFlight = [describe(s.base, image), describe(s.base, image), describe(s.base, image)];
   // All three have arrived: the first is running (held by the gate), two wait behind it.
-  await waitFor(async () => gate.started(1) && (await queueDepth(s.base, "kosmos-2")) === 2, 30_000);
+  await waitFor(async () => gate.started(1) && (await queueDepth(s.base, "kosmos-2")) === 2, 120_000);
   s.child.kill("SIGTERM");
-  await waitFor(() => s.logs.some((l) => l.includes("shutting down")), 30_000);
+  await waitFor(() => s.logs.some((l) => l.includes("shutting down")), 120_000);
   gate.open();
   const answers = await Promise.all(inFlight);
   for (const a of answers) {
@@ -103,7 +114,7 @@ test("SIGTERM with a short drain timeout: what is still queued gets 503, exit co
   ]);
   const image = (await png(5, 4)).toString("base64");
   const inFlight = [describe(s.base, image), describe(s.base, image), describe(s.base, image)];
-  await waitFor(async () => gate.started(1) && (await queueDepth(s.base, "kosmos-2")) === 2, 30_000);
+  await waitFor(async () => gate.started(1) && (await queueDepth(s.base, "kosmos-2")) === 2, 120_000);
   const started = Date.now();
   s.child.kill("SIGTERM");
   const answers = await Promise.all(inFlight);
@@ -172,7 +183,7 @@ test("Ctrl-C to the whole process group drains too: workers ignore it, the serve
   const s = await serve(["--model", `kosmos-2=${model}`, "--worker-loader", fakeLoader]);
   const image = (await png(5, 4)).toString("base64");
   const inFlight = [describe(s.base, image), describe(s.base, image)];
-  await waitFor(async () => gate.started(1) && (await queueDepth(s.base, "kosmos-2")) === 1, 30_000);
+  await waitFor(async () => gate.started(1) && (await queueDepth(s.base, "kosmos-2")) === 1, 120_000);
   // What a terminal does on Ctrl-C: SIGINT to every process of the group (server and workers).
   const { execFileSync } = await import("node:child_process");
   const workers = execFileSync("pgrep", ["-P", String(s.child.pid)])
@@ -181,7 +192,7 @@ test("Ctrl-C to the whole process group drains too: workers ignore it, the serve
     .split("\n")
     .map(Number);
   for (const pid of [s.child.pid!, ...workers]) process.kill(pid, "SIGINT");
-  await waitFor(() => s.logs.some((l) => l.includes("shutting down")), 30_000);
+  await waitFor(() => s.logs.some((l) => l.includes("shutting down")), 120_000);
   gate.open();
   for (const a of await Promise.all(inFlight)) assert.equal(a.status, 200, JSON.stringify(a.body));
   assert.equal(await s.exit, 0);
