@@ -24,6 +24,7 @@ import {
   type FakeCaptionServer,
 } from "../helpers/fake-caption-server.js";
 import { seedText } from "../helpers/fixtures.js";
+import { waitFor } from "../server/helpers.js";
 
 const shared = resolve(process.cwd(), "../shared");
 const cli = resolve(process.cwd(), "bin/sightline.js");
@@ -211,7 +212,8 @@ test("XMP sidecars and EXIF written through exiftool, read back", async () => {
 });
 
 test("CLI: SIGTERM mid-run, then re-run: no partial file, every image captioned exactly once (append mode)", async () => {
-  const slow = await startFakeCaptionServer({ delayMs: 150 });
+  // Three captions are answered, then the server holds the fourth until the signal has arrived.
+  const slow = await startFakeCaptionServer({ holdAfter: 3 });
   const { root, images } = await makeTree();
   for (let i = 0; i < 8; i++) copyFileSync(join(root, "a", "two.png"), join(root, `copy${i}.png`));
   for (const rel of images) writeFileSync(sidecar(root, rel), "seed");
@@ -220,20 +222,13 @@ test("CLI: SIGTERM mid-run, then re-run: no partial file, every image captioned 
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
     let err = "";
     child.stderr.on("data", (d) => (err += d));
-    await new Promise<void>((r, reject) => {
-      const deadline = Date.now() + 60_000;
-      const check = setInterval(() => {
-        if ((err.match(/captioned/g) ?? []).length >= 3) {
-          clearInterval(check);
-          r();
-        } else if (Date.now() > deadline || child.exitCode !== null) {
-          clearInterval(check);
-          reject(new Error(`caption-folder did not get going: ${err}`));
-        }
-      }, 20);
-    });
+    const exited = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+    await waitFor(() => (err.match(/captioned/g) ?? []).length >= 3 || child.exitCode !== null, 120_000);
+    assert.equal(child.exitCode, null, `caption-folder did not get going: ${err}`);
     child.kill("SIGTERM");
-    const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+    await waitFor(() => err.includes("SIGTERM: finishing the images in flight"), 120_000);
+    slow.release();
+    const code = await exited;
     assert.equal(code, 130, err);
     const leftovers = readdirSync(root, { recursive: true })
       .map(String)
