@@ -10,7 +10,7 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 # --- build: all dependencies, compile TypeScript, then keep production dependencies only ------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-COPY package.json package-lock.json .npmrc ./
+COPY package.json package-lock.json ./
 # No install scripts: `prepare` (the build) runs below once the sources are here, and the native
 # packages (onnxruntime-node, sharp) ship their Linux binaries inside the npm packages.
 RUN npm ci --ignore-scripts --no-audit --no-fund

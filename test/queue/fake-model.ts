@@ -1,9 +1,11 @@
 // A stand-in model for server and queue tests, loaded by the real worker process through the
 // same path as real architectures (the worker imports this module instead of src/models).
 // Its folder's config.json can set: load_delay_ms, caption_delay_ms, task_prompts, fail_load,
-// load_gate (a file path: loading finishes only once that file exists).
+// load_gate (a file path: loading finishes only once that file exists), and caption_gate (a folder:
+// each caption writes "started-<n>" there, n counting from 1, then waits until a file "open" exists,
+// so a test can hold requests running and queued as long as it needs).
 // Prompts steer it: "<CRASH>" ends the process, "<SLEEP:ms>" waits, "<FAIL>" throws.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CaptionModel, CaptionOptions, RgbImage } from "../../src/models/types.js";
 
@@ -26,6 +28,10 @@ export async function loadModel(folder: string): Promise<CaptionModel> {
       const m = /^<SLEEP:(\d+)>$/.exec(prompt);
       await sleep(m ? Number(m[1]) : (config.caption_delay_ms ?? 0));
       seq += 1;
+      if (config.caption_gate) {
+        writeFileSync(join(config.caption_gate, `started-${seq}`), "");
+        while (!existsSync(join(config.caption_gate, "open"))) await sleep(5);
+      }
       const [r, g, b] = image.data;
       const text = `fake ${image.width}x${image.height} rgb(${r},${g},${b}) #${seq} pid ${process.pid}${prompt ? " " + prompt : ""}`;
       return {

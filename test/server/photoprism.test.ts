@@ -21,7 +21,7 @@ import {
   priorityFromTopicality,
   singleWord,
 } from "../../src/server/dialects/labels.js";
-import { fakeModelDir, fakeRuntime, fixturesDir } from "./helpers.js";
+import { captionGate, fakeModelDir, fakeRuntime, fixturesDir, queueDepth, waitFor } from "./helpers.js";
 import { parsePythonJson } from "../helpers/fixtures.js";
 
 const key = "pp-secret";
@@ -392,15 +392,18 @@ test("E1–E9: errors are {id, code, error} with the status PhotoPrism expects",
 });
 
 test("E8: an overloaded model answers 429 + Retry-After (the status PhotoPrism retries)", async () => {
-  const slow = fakeRuntime({ models: { slow: fakeModelDir({ caption_delay_ms: 600 }) }, maxQueue: 1 });
+  const gate = captionGate();
+  const slow = fakeRuntime({ models: { slow: fakeModelDir({ caption_gate: gate.dir }) }, maxQueue: 1 });
   const server = await build({ runtime: slow });
   try {
     const req = post("caption", { id: "Q", model: "slow", images: [dataUrl(png("kosmos-2", 1))] }, {});
     const running = server.inject(req);
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(() => gate.started(1), 120_000);
     const waiting = server.inject(req);
-    await new Promise((r) => setTimeout(r, 50));
-    const [busy, ...done] = await Promise.all([server.inject(req), running, waiting]);
+    await waitFor(async () => (await queueDepth(slow, "slow")) === 1, 120_000);
+    const busy = await server.inject(req); // the queue (1 waiting) is full
+    gate.open();
+    const done = await Promise.all([running, waiting]);
     for (const d of done) assert.equal(d.statusCode, 200, d.body);
     assert.equal(busy.statusCode, 429, busy.body);
     assert.ok(Number(busy.headers["retry-after"]) >= 1);

@@ -16,8 +16,6 @@ import {
   type NsfwVerdict,
 } from "../../nsfw/verdict.js";
 
-export const summary = "check images for NSFW content (nsfwjs classifiers, PhotoPrism's decision)";
-
 const help = `usage: sightline nsfw IMAGE... [options]
 
 Classifies each IMAGE as Drawing, Hentai, Neutral, Porn or Sexy and calls it unsafe when

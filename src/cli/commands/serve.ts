@@ -9,8 +9,6 @@ import { Runtime } from "../../server/runtime.js";
 import { resolveModel } from "../../hub/index.js";
 import { nsfwVariantNamed } from "../../nsfw/bundled.js";
 
-export const summary = "serve the describe and Florence HTTP APIs (model queues, idle unload)";
-
 export async function run(argv: string[]): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
     console.log(serveHelp());
