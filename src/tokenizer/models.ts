@@ -118,38 +118,57 @@ export class BpeModel implements TokenizerModel {
   // The word's characters as vocabulary ids (with the continuing-subword prefix and end-of-word
   // suffix), byte fallback and unknown tokens (fused when fuse_unk).
   private symbols(word: string): number[] {
-    const chars = Array.from(word);
     const symbols: number[] = [];
     let unk: number | null = null; // pending unknown symbol (fused when fuse_unk)
     const unkSymbol = this.unkId ?? NO_ID;
-    chars.forEach((ch, i) => {
-      let s = ch;
-      if (i > 0 && this.prefix) s = this.prefix + s;
-      if (i === chars.length - 1 && this.suffix) s = s + this.suffix;
-      const id = this.vocab.get(s);
+    const plain = !this.prefix && !this.suffix;
+    for (let i = 0; i < word.length;) {
+      const cp = word.codePointAt(i)!;
+      const next = i + (cp > 0xffff ? 2 : 1);
+      let s: string | undefined;
+      let id: number | undefined;
+      if (plain && cp <= 0xffff) {
+        id = this.unitId(cp);
+      } else {
+        s = word.slice(i, next);
+        if (i > 0 && this.prefix) s = this.prefix + s;
+        if (next === word.length && this.suffix) s = s + this.suffix;
+        id = this.vocab.get(s);
+      }
+      i = next;
       if (id !== undefined) {
         if (unk !== null) symbols.push(unk);
         unk = null;
         symbols.push(id);
-        return;
+        continue;
       }
+      s ??= String.fromCharCode(cp);
       if (this.byteFallback) {
         const bytes = Array.from(utf8.encode(s), (b) =>
           this.vocab.get(`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`),
         );
         if (bytes.every((b) => b !== undefined)) {
           symbols.push(...(bytes as number[]));
-          return;
+          continue;
         }
       }
       if (this.unkToken !== null) {
-        if (unk !== null && this.fuseUnk) return;
+        if (unk !== null && this.fuseUnk) continue;
         if (unk !== null) symbols.push(unk);
         unk = unkSymbol;
       }
-    });
+    }
     if (unk !== null) symbols.push(unk);
     return symbols;
+  }
+
+  // The vocabulary id of a one-code-unit token, remembered per unit (−2: not looked up yet).
+  private unitIds: Int32Array | undefined;
+  private unitId(unit: number): number | undefined {
+    this.unitIds ??= new Int32Array(0x10000).fill(-2);
+    let id = this.unitIds[unit]!;
+    if (id === -2) id = this.unitIds[unit] = this.vocab.get(String.fromCharCode(unit)) ?? -1;
+    return id >= 0 ? id : undefined;
   }
 
   // Merges the adjacent pair with the lowest rank, leftmost on ties, until none is left. As in Rust:
