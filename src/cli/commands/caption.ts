@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { fail, failWith } from "../../errors.js";
 import { readImageFile } from "../../images/decode.js";
 import { loadModel } from "../../models/index.js";
+import { checkPromptLength } from "../../models/prompt-limit.js";
 import type { CaptionOptions, CaptionResult } from "../../models/types.js";
 
 export const summary = "caption one image with a local model folder";
@@ -119,7 +120,9 @@ export async function run(argv: string[]): Promise<number> {
 
   // The image first: a bad file fails fast, before a model is loaded.
   const image = await readImageFile(positionals[0]);
-  const model = await loadModel(await resolveModelFolder(values.model), { threads });
+  const folder = await resolveModelFolder(values.model);
+  await checkPromptLength(folder, options.prompt); // before the model loads
+  const model = await loadModel(folder, { threads });
   try {
     const result = await model.caption(image, options);
     console.log(values.json ? JSON.stringify(captionJson(result)) : result.text);
