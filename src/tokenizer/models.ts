@@ -305,7 +305,8 @@ export class WordPieceModel implements TokenizerModel {
 export class UnigramModel implements TokenizerModel {
   private readonly pieces: [string, number][];
   private readonly vocab = new Map<string, number>();
-  private readonly trie: PieceTrie;
+  // Built on the first encode: loading stays as cheap as reading the pieces.
+  private trieOfPieces: PieceTrie | undefined;
   private readonly minScore: number;
   private readonly byteFallback: boolean;
   private readonly cache = new Map<string, number[]>();
@@ -319,7 +320,6 @@ export class UnigramModel implements TokenizerModel {
       if (score < minScore) minScore = score;
     });
     this.minScore = minScore;
-    this.trie = new PieceTrie(this.pieces);
     this.unkId = (config.unk_id as number | null | undefined) ?? undefined;
     this.byteFallback = config.byte_fallback === true;
   }
@@ -369,7 +369,7 @@ export class UnigramModel implements TokenizerModel {
     const bestScore = new Float64Array(n + 1);
     const bestStart = new Int32Array(n + 1).fill(-1);
     const bestId = new Int32Array(n + 1);
-    const trie = this.trie;
+    const trie = (this.trieOfPieces ??= new PieceTrie(this.pieces));
     for (let start = 0; start < n;) {
       const base = bestScore[start]!;
       const single = start + (isSurrogatePairAt(sentence, start) ? 2 : 1);

@@ -95,8 +95,7 @@ function bertNormalizer(config: ComponentJson): Normalizer {
       } else if (cleanText) {
         // Control characters go first, so the ones that are also whitespace (VT, FF, NEL) are dropped.
         const tabOrNewline = cp === 0x09 || cp === 0x0a || cp === 0x0d;
-        if (cp === 0 || cp === 0xfffd || (!tabOrNewline && isOther(cp, text.slice(i, next))))
-          replacement = "";
+        if (cp === 0 || cp === 0xfffd || (!tabOrNewline && isOther(cp))) replacement = "";
         else if (tabOrNewline || (cp !== 0x20 && isWhitespaceCode(cp))) replacement = " ";
       }
       if (replacement !== undefined) {
@@ -112,9 +111,9 @@ function bertNormalizer(config: ComponentJson): Normalizer {
   };
 }
 
-function isOther(cp: number, ch: string): boolean {
+function isOther(cp: number): boolean {
   if (cp < 0x80) return cp < 0x20 || cp === 0x7f;
-  return CONTROL_RE.test(ch);
+  return CONTROL_RE.test(String.fromCodePoint(cp));
 }
 
 /**
