@@ -69,6 +69,7 @@ export const errorCatalogue = {
   BAD_REQUEST: { status: 400, message: (detail: string) => detail },
   INVALID_ARGUMENT: { status: 400, message: (detail: string) => `invalid argument: ${detail}` },
   UNKNOWN_PROMPT: { status: 400, message: (prompt: string) => `unknown prompt: ${prompt}` },
+  PROMPT_TOO_LONG: { status: 400, message: (detail: string) => `prompt is too long: ${detail}` },
   // talking to a Sightline server (client commands, caption-folder --server)
   SERVER_UNREACHABLE: { status: 502, message: (detail: string) => detail },
   SERVER_ERROR: { status: 502, message: (detail: string) => detail },

@@ -3,6 +3,7 @@
 // service.caption(), and writes the CaptionResponse back in its own shape; it never touches
 // model queues or workers itself.
 import type { Entity, RgbImage, Timings } from "../models/types.js";
+import { checkPromptLength } from "../models/prompt-limit.js";
 import {
   decodeImageBytes,
   readImageBytes,
@@ -65,6 +66,7 @@ export class CaptionService {
   async caption(request: CaptionRequest): Promise<CaptionResponse> {
     // Unknown model names fail before any image is fetched.
     const entry = this.runtime.registry.get(request.model);
+    if (request.prompt) await this.checkPrompt(entry.name, request.prompt);
     const started = performance.now();
     const bytes = await readImageBytes(request.image, this.imageOptions);
     // Decoding runs in parallel across requests and would let a small image overtake a large one
@@ -103,6 +105,11 @@ export class CaptionService {
       image: { width: image.width, height: image.height },
       timings: { ...r.timings, image: imageMs, load: out.loadWaitMs, queue: out.queueMs, run: out.runMs },
     };
+  }
+
+  /** PROMPT_TOO_LONG, before any image or queue, for a prompt longer than the model takes. */
+  async checkPrompt(model: string | undefined, prompt: string | undefined): Promise<void> {
+    await checkPromptLength(this.runtime.registry.get(model).source, prompt);
   }
 
   /** Model entry by name (default model when absent); MODEL_NOT_FOUND otherwise. */

@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { fail, failWith } from "../../errors.js";
 import { readImageFile } from "../../images/decode.js";
 import { loadModel } from "../../models/index.js";
+import { checkPromptLength } from "../../models/prompt-limit.js";
 import type { CaptionOptions, CaptionResult } from "../../models/types.js";
 import { modelAliases } from "../../hub/model-ref.js";
 import { modelFolder, withLoadingLine } from "../model-folder.js";
@@ -129,6 +130,7 @@ export async function run(argv: string[]): Promise<number> {
     modelsDir: values["models-dir"],
     safetensorsOnly: values["safetensors-only"],
   });
+  await checkPromptLength(folder, options.prompt); // before the model loads
   const model = await withLoadingLine(values.model, () => loadModel(folder, { threads }));
   try {
     const result = await model.caption(image, options);

@@ -155,6 +155,7 @@ export async function runVision(
   }
   const wantLabels = request.want === "labels";
   const entry = resolveModel(service, request.model || (wantLabels ? labels.model : undefined));
+  await service.checkPrompt(entry.name, request.prompt);
   const kind = await kindOf(service, entry);
 
   let modelPrompt: { prompt?: string; task?: string };
