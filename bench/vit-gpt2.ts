@@ -125,11 +125,16 @@ const speedup = (ref: number, values: number[]) =>
   `${(ref / median(values)).toFixed(1)}× (best ${(ref / Math.min(...values)).toFixed(1)}×)`;
 const fmt2 = (values: number[]) => `${fmt(median(values))} (best ${Math.min(...values).toFixed(1)})`;
 
+/** The full-size random ViT-GPT2 folder (model.safetensors), written into the temp folder once. */
+export function benchModelFolder(): string {
+  return cachedModelFolder("sightline-bench-vit-gpt2-v1", writeModel);
+}
+
 export async function run(options: BenchOptions = {}): Promise<BenchResult> {
   const log = options.verbose === false ? () => {} : console.log;
   const runs = options.runs ?? 3;
   const threads = options.threads;
-  const folder = cachedModelFolder("sightline-bench-vit-gpt2-v1", writeModel);
+  const folder = benchModelFolder();
 
   const loaded = await timed(async () => {
     const raw = JSON.parse(readFileSync(join(folder, "config.json"), "utf8"));

@@ -17,13 +17,25 @@ export const errorCatalogue = {
   MODEL_CONFIG_INVALID: { status: 500, message: (detail: string) => `invalid model config: ${detail}` },
   MODEL_WEIGHTS_MISSING: {
     status: 500,
-    message: (dir: string) => `no model.safetensors (or sharded safetensors index) in model folder ${dir}`,
+    message: (dir: string) =>
+      `no weights in model folder ${dir} (looked for model.safetensors, pytorch_model.bin and their sharded indexes)`,
   },
   MODEL_WEIGHTS_PICKLE_ONLY: {
     status: 500,
     message: (dir: string) =>
-      `${dir} has only pytorch_model.bin (a Python pickle), which Sightline never loads; ` +
-      `use a revision with model.safetensors (on the hub, the "refs/pr/N" safetensors conversion branch)`,
+      `${dir} has only pytorch_model.bin weights (PyTorch pickles) and --safetensors-only is set; ` +
+      `drop --safetensors-only (SIGHTLINE_SAFETENSORS_ONLY) to read them with the restricted reader, or use a ` +
+      `revision with model.safetensors (on the hub, the "refs/pr/N" safetensors conversion branch)`,
+  },
+  MODEL_WEIGHTS_UNSAFE: {
+    status: 500,
+    message: (detail: string) =>
+      `refused to load ${detail}; a PyTorch checkpoint may only rebuild tensors (what torch.load(weights_only=True) ` +
+      `allows), nothing in it was run`,
+  },
+  CHECKPOINT_INVALID: {
+    status: 500,
+    message: (detail: string) => `invalid or unsupported PyTorch checkpoint: ${detail}`,
   },
   MODEL_UNSUPPORTED_ARCH: {
     status: 500,
@@ -57,6 +69,7 @@ export const errorCatalogue = {
   BAD_REQUEST: { status: 400, message: (detail: string) => detail },
   INVALID_ARGUMENT: { status: 400, message: (detail: string) => `invalid argument: ${detail}` },
   UNKNOWN_PROMPT: { status: 400, message: (prompt: string) => `unknown prompt: ${prompt}` },
+  PROMPT_TOO_LONG: { status: 400, message: (detail: string) => `prompt is too long: ${detail}` },
   // talking to a Sightline server (client commands, caption-folder --server)
   SERVER_UNREACHABLE: { status: 502, message: (detail: string) => detail },
   SERVER_ERROR: { status: 502, message: (detail: string) => detail },
@@ -73,13 +86,17 @@ export const errorCatalogue = {
     message: (detail: string) => `refusing to fetch ${detail}`,
   },
   URL_FETCH_FAILED: { status: 400, message: (detail: string) => `could not fetch the image URL: ${detail}` },
-  UNAUTHORIZED: { status: 401, message: () => "missing or wrong API key (send Authorization: Bearer <key>)" },
+  UNAUTHORIZED: {
+    status: 401,
+    message: () =>
+      "missing or wrong API key (send Authorization: Bearer <key>, or Basic auth with the key as password)",
+  },
   MODEL_NOT_CONFIGURED: {
     status: 404,
     message: (detail: string) => `model is not available on this server: ${detail}`,
   },
   QUEUE_FULL: {
-    status: 503,
+    status: 429,
     message: (model: string) => `too many requests queued for ${model}, retry later`,
   },
   SHUTTING_DOWN: { status: 503, message: () => "the server is shutting down" },
@@ -90,7 +107,13 @@ export const errorCatalogue = {
   // the chat-style dialects (server/routes/photoprism.ts, ollama.ts, openai.ts)
   IMAGE_REQUIRED: { status: 400, message: (detail: string) => `no image in the request: ${detail}` },
   NSFW_NOT_CONFIGURED: { status: 501, message: () => "no nsfw model configured" },
-  FACE_NOT_CONFIGURED: { status: 501, message: () => "no face embedding model configured" },
+  FACE_NOT_CONFIGURED: {
+    status: 501,
+    message: () =>
+      "no face embedding model: PhotoPrism compares embeddings in its own FaceNet space (512 values), " +
+      "and no model producing that space ships on npm; keep faces local (leave PHOTOPRISM_VISION_URI unset and give " +
+      "caption, labels and nsfw their own Service Uri, docs/api.md)",
+  },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;
@@ -103,13 +126,24 @@ export class SightlineError extends Error {
   /** Seconds a client should wait before trying again (QUEUE_FULL, SHUTTING_DOWN): Retry-After. */
   retryAfter?: number;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; retryAfter?: number }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; status?: number; retryAfter?: number },
+  ) {
     super(message, options);
     this.name = "SightlineError";
     this.code = code;
-    this.status = errorCatalogue[code].status;
+    this.status = options?.status ?? errorCatalogue[code].status;
     if (options?.retryAfter !== undefined) this.retryAfter = options.retryAfter;
   }
+}
+
+/** The same error answered with another HTTP status (`--busy-status 503`); extra fields are kept. */
+export function withStatus(e: SightlineError, status: number): SightlineError {
+  if (e.status === status) return e;
+  const copy = new SightlineError(e.code, e.message, { cause: e.cause, status, retryAfter: e.retryAfter });
+  return Object.assign(copy, e, { status });
 }
 
 /** Builds the catalogue's error for `code`: `fail("FILE_NOT_FOUND", path)`. */

@@ -285,6 +285,8 @@ function showAnswer(answer) {
     ["Model", `${answer.model.name} (${answer.model.version})`],
     ["Image", `${answer.image.width} × ${answer.image.height}`],
     ["Fetch + decode", t.image],
+    // Waiting for the model to load (its first request, or after idle unload) is not queueing.
+    ["Model load", t.load],
     ["Queue", t.queue],
     ["Preprocess", t.preprocess],
     ["Encode", t.encode],

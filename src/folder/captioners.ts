@@ -4,7 +4,7 @@ import { fail, SightlineError } from "../errors.js";
 import { readImageFile } from "../images/decode.js";
 import { loadModel } from "../models/index.js";
 import type { CaptionOptions } from "../models/types.js";
-import type { Captioner } from "./run.js";
+import { CaptionerUnusableError, type Captioner } from "./run.js";
 
 /** A model in this process. Inference runs one image at a time (it already uses every core). */
 export async function modelCaptioner(
@@ -45,12 +45,46 @@ export function serverCaptioner(baseUrl: string, opts: ServerCaptionerOptions = 
     slots: opts.slots ?? 2,
     async caption(path, prompt) {
       const bytes = await readFile(path);
-      return opts.model
-        ? captionByChat(base, bytes, opts.model, prompt, opts)
-        : captionByFlorenceApi(base, bytes, prompt, opts);
+      try {
+        return await (opts.model
+          ? captionByChat(base, bytes, opts.model, prompt, opts)
+          : captionByFlorenceApi(base, bytes, prompt, opts));
+      } catch (e) {
+        if (e instanceof ServerAnswerError && e.meansUnusable()) {
+          throw new CaptionerUnusableError(e.message, { cause: e });
+        }
+        throw e;
+      }
     },
     close: async () => {},
   };
+}
+
+/** Answers that are about the server (no such model or endpoint, no access), not about the image. */
+const serverSideCodes = new Set([
+  "MODEL_NOT_CONFIGURED",
+  "MODEL_NOT_FOUND",
+  "MODEL_NOT_DOWNLOADED",
+  "ROUTE_NOT_FOUND",
+  "UNAUTHORIZED",
+  "HUB_AUTH_REQUIRED",
+  "HUB_DOWNLOAD_FAILED",
+]);
+
+/** A server's error answer, keeping its HTTP status and error code. */
+export class ServerAnswerError extends SightlineError {
+  constructor(
+    message: string,
+    readonly httpStatus: number,
+    readonly remoteCode: string,
+  ) {
+    super("SERVER_ERROR", message);
+  }
+
+  /** True when asking this server again, with any image, would get the same answer. */
+  meansUnusable(): boolean {
+    return [401, 403, 404].includes(this.httpStatus) || serverSideCodes.has(this.remoteCode);
+  }
 }
 
 export async function captionByFlorenceApi(
@@ -136,7 +170,7 @@ export async function requestJson(
   if (!res.ok) {
     const code = typeof json?.code === "string" ? json.code : `HTTP_${res.status}`;
     const message = json?.error?.message ?? json?.error ?? text;
-    throw new SightlineError("SERVER_ERROR", `${url}: ${res.status} ${code}: ${message}`);
+    throw new ServerAnswerError(`${url}: ${res.status} ${code}: ${message}`, res.status, code);
   }
   return json;
 }

@@ -1,7 +1,9 @@
 // The progress journal of a caption-folder run, so a re-run after an interruption does each image's
 // work exactly once even in append mode. Every output is written as temp → rename; before the rename
 // the journal records the intent with the sha256 of the new content, after it the completion. On resume
-// an intent without completion is complete iff the target already holds the intended content.
+// an intent without completion is complete iff the target already holds the intended content, and a
+// completed target counts as done only while it still holds that content: one deleted or changed
+// since (a removed sidecar, a replaced photo) is done again.
 import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readFileSync, rmSync } from "node:fs";
 import { createHash } from "node:crypto";
 
@@ -20,7 +22,8 @@ export function fileSha(path: string): string | undefined {
 }
 
 export class Journal {
-  private readonly doneTargets = new Set<string>();
+  /** Completed targets → the sha256 of what was written (undefined: nothing to check, e.g. a JSONL row). */
+  private readonly doneTargets = new Map<string, string | undefined>();
   private readonly pendingIntents = new Map<string, string>();
   /** Captions recorded by earlier attempts of this run, by image path. */
   readonly captions = new Map<string, string>();
@@ -48,27 +51,33 @@ export class Journal {
     for (const e of entries) {
       if (e.kind === "intent") this.pendingIntents.set(e.target, e.sha);
       else {
-        this.doneTargets.add(e.target);
+        this.doneTargets.set(e.target, this.pendingIntents.get(e.target));
         this.pendingIntents.delete(e.target);
         if (e.caption !== undefined) this.captions.set(e.image, e.caption);
       }
     }
     // Intents whose rename happened before the crash count as done.
     for (const [target, sha] of this.pendingIntents) {
-      if (fileSha(target) === sha) this.doneTargets.add(target);
+      if (fileSha(target) === sha) this.doneTargets.set(target, sha);
     }
   }
 
+  /** Done by this run and still holding what was written. */
   isDone(target: string): boolean {
-    return this.doneTargets.has(target);
+    if (!this.doneTargets.has(target)) return false;
+    const sha = this.doneTargets.get(target);
+    return sha === undefined || fileSha(target) === sha;
   }
 
   intent(target: string, content: string | Uint8Array): void {
-    this.append({ run: this.runKey, kind: "intent", target, sha: sha256(content) });
+    const sha = sha256(content);
+    this.pendingIntents.set(target, sha);
+    this.append({ run: this.runKey, kind: "intent", target, sha });
   }
 
   done(target: string, image: string, caption?: string): void {
-    this.doneTargets.add(target);
+    this.doneTargets.set(target, this.pendingIntents.get(target));
+    this.pendingIntents.delete(target);
     if (caption !== undefined) this.captions.set(image, caption);
     this.append({ run: this.runKey, kind: "done", target, image, caption });
   }

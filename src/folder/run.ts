@@ -44,6 +44,15 @@ export interface Captioner {
   close(): Promise<void>;
 }
 
+/**
+ * Thrown by a captioner that cannot caption anything (a server that does not serve the model, a
+ * wrong API key), as opposed to failing on one image: it is not asked again, and its image goes
+ * to the other captioners.
+ */
+export class CaptionerUnusableError extends Error {
+  override readonly name = "CaptionerUnusableError";
+}
+
 export interface Progress {
   total: number;
   finished: number;
@@ -59,6 +68,10 @@ export interface CaptionFolderSummary {
   failed: { image: string; reason: string }[];
   planned: number;
   interrupted: boolean;
+  /** Captioners that could not be used, with why; when it is every one, the run stopped early. */
+  unusable: { captioner: string; reason: string }[];
+  /** Images neither captioned, skipped nor failed (the run was interrupted or stopped early). */
+  notDone: number;
   walkIssues: { path: string; reason: string }[];
 }
 
@@ -104,6 +117,8 @@ export async function captionFolder(
     failed: [],
     planned: 0,
     interrupted: false,
+    unusable: [],
+    notDone: 0,
     walkIssues,
   };
   const folders = new Set(images.map((i) => dirname(i.path)));
@@ -134,6 +149,7 @@ export async function captionFolder(
       return true;
     });
 
+  const retired = new Set<Captioner>();
   const processOne = async (image: FoundImage, captioner: Captioner) => {
     const pending = pendingOutputs(image.path);
     if (pending.length === 0) {
@@ -180,22 +196,44 @@ export async function captionFolder(
       report(image, "captioned", text);
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
+      if (e instanceof CaptionerUnusableError) {
+        if (!retired.has(captioner)) summary.unusable.push({ captioner: captioner.name, reason });
+        retired.add(captioner);
+        retry.push(image);
+        return;
+      }
       summary.failed.push({ image: image.rel, reason });
       report(image, "failed", reason);
     }
   };
 
-  // Every captioner slot pulls the next image from one shared list: fast servers take more.
+  // Every captioner slot pulls the next image from one shared list: fast servers take more. An
+  // image whose captioner turned out unusable goes back (retry) for the others.
   let next = 0;
+  const retry: FoundImage[] = [];
+  const inFlight = new Set<Promise<void>>();
+  const take = () => retry.shift() ?? (next < images.length ? images[next++] : undefined);
   const loops = captioners.flatMap((c) =>
     Array.from({ length: Math.max(1, c.slots) }, async () => {
-      while (next < images.length) {
+      for (;;) {
+        if (retired.has(c)) return;
         if (o.signal?.aborted) {
           summary.interrupted = true;
           return;
         }
-        const image = images[next++];
-        await processOne(image, c);
+        const image = take();
+        if (!image) {
+          if (inFlight.size === 0) return;
+          await Promise.race(inFlight); // an image in flight elsewhere may come back
+          continue;
+        }
+        const work = processOne(image, c);
+        inFlight.add(work);
+        try {
+          await work;
+        } finally {
+          inFlight.delete(work);
+        }
       }
     }),
   );
@@ -223,7 +261,9 @@ export async function captionFolder(
         "file,caption\n" + rows.map((r) => `${csvField(r.img.rel)},${csvField(r.caption)}\n`).join(""),
       );
   }
-  if (!o.dryRun && !summary.interrupted && summary.failed.length === 0) journal.remove();
+  summary.notDone =
+    summary.total - summary.captioned - summary.skipped - summary.failed.length - summary.planned;
+  if (!o.dryRun && summary.notDone === 0 && summary.failed.length === 0) journal.remove();
   return summary;
 }
 

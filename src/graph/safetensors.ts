@@ -1,9 +1,11 @@
 // Reads .safetensors checkpoints without loading them: only the JSON header is parsed; tensors are
 // located by absolute byte offset so ONNX external initializers can point straight into the file
 // (no copy, no second read of a multi-GB checkpoint). Small tensors can be read into Float32Arrays.
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, realpathSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { closeSync, fstatSync, openSync, readSync, realpathSync } from "node:fs";
+import { basename, dirname } from "node:path";
 import { fail } from "../errors.js";
+import { readTorchCheckpoint } from "./pickle/torch-checkpoint.js";
+import { findWeightFiles } from "./weight-files.js";
 
 export type SafetensorsDtype = "F64" | "F32" | "F16" | "BF16" | "I64" | "I32" | "I16" | "I8" | "U8" | "BOOL";
 
@@ -95,7 +97,10 @@ export function readSafetensorsHeader(path: string): {
   }
 }
 
-/** All tensors of a model folder: model.safetensors, or the shards named by model.safetensors.index.json. */
+/**
+ * All tensors of a model folder: model.safetensors, the shards of model.safetensors.index.json, or
+ * the same two layouts of pytorch_model.bin (src/graph/weight-files.ts picks which).
+ */
 export class WeightStore {
   private readonly byName = new Map<string, TensorInfo>();
 
@@ -106,21 +111,16 @@ export class WeightStore {
     for (const t of tensors) this.byName.set(t.name, t);
   }
 
+  /**
+   * The folder's weights: safetensors when there are any, else pytorch_model.bin (read by the
+   * restricted pickle reader, tensors located in place just the same).
+   */
   static open(folder: string): WeightStore {
-    const single = join(folder, "model.safetensors");
-    const index = join(folder, "model.safetensors.index.json");
-    let files: string[];
-    if (existsSync(single)) {
-      files = [single];
-    } else if (existsSync(index)) {
-      const map = JSON.parse(readFileSync(index, "utf8")).weight_map as Record<string, string>;
-      files = [...new Set(Object.values(map))].map((f) => join(folder, f));
-    } else if (existsSync(join(folder, "pytorch_model.bin"))) {
-      throw fail("MODEL_WEIGHTS_PICKLE_ONLY", folder);
-    } else {
-      throw fail("MODEL_WEIGHTS_MISSING", folder);
-    }
-    const tensors = files.flatMap((f) => readSafetensorsHeader(f).tensors);
+    const weights = findWeightFiles(folder);
+    if (!weights) throw fail("MODEL_WEIGHTS_MISSING", folder);
+    const tensors = weights.files.flatMap((f) =>
+      weights.format === "safetensors" ? readSafetensorsHeader(f).tensors : readTorchCheckpoint(f).tensors,
+    );
     return new WeightStore(folder, tensors);
   }
 

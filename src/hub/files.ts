@@ -1,7 +1,10 @@
-// Which files of a hub repo Sightline needs: configs, tokenizer files and safetensors weights.
-// Everything else (pytorch_model.bin, tf_model.h5, flax/onnx exports, README, remote-code .py) stays
-// on the hub. A repo whose only weights are pickles is refused here, before any download.
+// Which files of a hub repo Sightline needs: configs, tokenizer files and the weights —
+// safetensors when the repo has them, else pytorch_model.bin (PyTorch pickles, read by the
+// restricted reader in src/graph/pickle and checked before a snapshot counts as complete).
+// Everything else (tf_model.h5, flax/onnx exports, README, remote-code .py) stays on the hub.
+// With safetensorsOnly a repo whose only weights are pickles is refused here, before any download.
 import { fail } from "../errors.js";
+import { weightFileNames, type WeightFormat } from "../graph/weight-files.js";
 import type { RemoteFile } from "./client.js";
 
 export const configFiles = [
@@ -34,10 +37,16 @@ export interface DownloadPlan {
   files: RemoteFile[];
   /** Set when weights are sharded: the shards are read from this index once it is downloaded. */
   shardIndex?: RemoteFile;
+  /** Which weights the plan fetches. */
+  weights: WeightFormat;
 }
 
 /** Picks the needed files out of the repo's listing; `label` names the repo in errors. */
-export function planDownload(listing: RemoteFile[], label: string): DownloadPlan {
+export function planDownload(
+  listing: RemoteFile[],
+  label: string,
+  options: { safetensorsOnly?: boolean } = {},
+): DownloadPlan {
   const byName = new Map(listing.map((f) => [f.name, f]));
   if (!byName.has("config.json")) throw fail("MODEL_CONFIG_MISSING", label);
   const wanted: RemoteFile[] = [];
@@ -46,10 +55,16 @@ export function planDownload(listing: RemoteFile[], label: string): DownloadPlan
     if (f) wanted.push(f);
   }
   const single = byName.get(singleWeightsFile);
-  if (single) return { files: [...wanted, single] };
+  if (single) return { files: [...wanted, single], weights: "safetensors" };
   const index = byName.get(shardedWeightsIndex);
-  if (index) return { files: [...wanted, index], shardIndex: index };
-  if (listing.some((f) => pickleWeights.test(f.name))) throw fail("MODEL_WEIGHTS_PICKLE_ONLY", label);
+  if (index) return { files: [...wanted, index], shardIndex: index, weights: "safetensors" };
+  if (listing.some((f) => pickleWeights.test(f.name))) {
+    if (options.safetensorsOnly) throw fail("MODEL_WEIGHTS_PICKLE_ONLY", label);
+    const pickle = byName.get(weightFileNames.pytorch.single);
+    if (pickle) return { files: [...wanted, pickle], weights: "pytorch" };
+    const pickleIndex = byName.get(weightFileNames.pytorch.index);
+    if (pickleIndex) return { files: [...wanted, pickleIndex], shardIndex: pickleIndex, weights: "pytorch" };
+  }
   throw fail("MODEL_WEIGHTS_MISSING", label);
 }
 

@@ -4,6 +4,8 @@
 import { mkdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { fail, isSightlineError } from "../errors.js";
+import { readTorchCheckpoint } from "../graph/pickle/torch-checkpoint.js";
+import { checkWeightsAllowed, shardFileNames } from "../graph/weight-files.js";
 import { RepoCache, type ManifestFile } from "./cache.js";
 import { HubClient, isNetworkError, type RemoteFile } from "./client.js";
 import { planDownload, shardNames } from "./files.js";
@@ -61,9 +63,16 @@ export interface PullResult {
  * cached snapshot of the hub repo, downloaded first when missing (never when offline).
  */
 export async function resolveModel(ref: string, options: ResolveOptions = {}): Promise<string> {
+  const settings = hubSettings(options);
+  const dir = await resolveFolder(ref, settings, options);
+  // A folder or snapshot with only pickle weights, under --safetensors-only.
+  checkWeightsAllowed(dir, settings);
+  return dir;
+}
+
+async function resolveFolder(ref: string, settings: HubSettings, options: ResolveOptions): Promise<string> {
   const parsed = parseModelRef(ref);
   if (parsed.kind === "folder") return parsed.path;
-  const settings = hubSettings(options);
   const cache = new RepoCache(settings.modelsDir, parsed.repo);
   if (settings.offline) {
     const dir = await cachedSnapshot(cache, parsed.revision);
@@ -86,13 +95,15 @@ export async function pullModel(ref: string, options: ResolveOptions = {}): Prom
   if (settings.offline) {
     throw fail("INVALID_ARGUMENT", "cannot pull in offline mode (HF_HUB_OFFLINE / --offline)");
   }
-  return pull(
+  const result = await pull(
     parsed.repo,
     parsed.revision,
     settings,
     new RepoCache(settings.modelsDir, parsed.repo),
     options,
   );
+  checkWeightsAllowed(result.dir, settings);
+  return result;
 }
 
 /** The complete snapshot a revision (branch, tag, refs/pr/N or commit) was last pulled at, if any. */
@@ -134,8 +145,9 @@ async function pull(
   if (done && refs[revision] === commit) {
     return { dir: cache.snapshotDir(commit), repo, revision, commit, transferred: 0, files: done.files };
   }
-  // Refuse pickle-only and config-less repos before taking the lock or writing anything.
-  const plan = planDownload(info.files, label);
+  // Refuse config-less repos (and pickle-only ones under --safetensors-only) before taking the lock
+  // or writing anything.
+  const plan = planDownload(info.files, label, { safetensorsOnly: settings.safetensorsOnly });
 
   await mkdir(cache.dir, { recursive: true });
   const lock = await acquireLock(cache.lockPath, {
@@ -186,7 +198,10 @@ async function pull(
     if (plan.shardIndex) {
       await fetchOne(plan.shardIndex, () => undefined);
       const listing = new Map(info.files.map((f) => [f.name, f]));
-      for (const shard of shardNames(await readFile(join(dir, plan.shardIndex.name), "utf8"), label)) {
+      const index = await readFile(join(dir, plan.shardIndex.name), "utf8");
+      const shards =
+        plan.weights === "pytorch" ? shardFileNames(index, "pytorch", label) : shardNames(index, label);
+      for (const shard of shards) {
         const f = listing.get(shard);
         if (!f)
           throw fail("MODEL_NOT_FOUND", `${label}: shard ${shard} named by the index is not in the repo`);
@@ -214,6 +229,17 @@ async function pull(
         );
       }
       bytesBefore += manifestFiles.get(file.name)?.size ?? 0;
+    }
+
+    if (plan.weights === "pytorch") {
+      // Pickle weights are read (never run) before the snapshot counts as complete: a checkpoint
+      // that asks for anything but tensors is deleted and the pull fails, leaving nothing behind.
+      try {
+        for (const f of files) if (f.name.endsWith(".bin")) readTorchCheckpoint(join(dir, f.name));
+      } catch (e) {
+        await cache.removeSnapshot(commit);
+        throw e;
+      }
     }
 
     const manifestList = files.map((f) => manifestFiles.get(f.name)!);

@@ -8,6 +8,8 @@ export interface HubSettings {
   token: string | undefined;
   offline: boolean;
   modelsDir: string;
+  /** Refuse PyTorch pickle weights (`--safetensors-only` / SIGHTLINE_SAFETENSORS_ONLY=1). */
+  safetensorsOnly: boolean;
 }
 
 export interface HubOptions {
@@ -16,6 +18,8 @@ export interface HubOptions {
   cacheDir?: string;
   endpoint?: string;
   token?: string;
+  /** Default: $SIGHTLINE_SAFETENSORS_ONLY. */
+  safetensorsOnly?: boolean;
 }
 
 export const defaultEndpoint = "https://huggingface.co";
@@ -35,5 +39,6 @@ export function hubSettings(options: HubOptions = {}, env: NodeJS.ProcessEnv = p
   const endpoint = (options.endpoint ?? env.HF_ENDPOINT ?? defaultEndpoint).replace(/\/+$/, "");
   const token = options.token ?? (env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN || undefined);
   const offline = options.offline ?? envFlag(env.HF_HUB_OFFLINE);
-  return { endpoint, token, offline, modelsDir: options.cacheDir ?? defaultModelsDir(env) };
+  const safetensorsOnly = options.safetensorsOnly ?? envFlag(env.SIGHTLINE_SAFETENSORS_ONLY);
+  return { endpoint, token, offline, modelsDir: options.cacheDir ?? defaultModelsDir(env), safetensorsOnly };
 }

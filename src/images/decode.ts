@@ -1,10 +1,12 @@
 // Image bytes → 8-bit RGB, upright, the way Hugging Face pipelines see a photo:
 // `PIL.ImageOps.exif_transpose(img).convert("RGB")`.
 //
-// - Formats: JPEG, PNG, WebP, GIF (first frame), TIFF (first page), HEIF/AVIF where this sharp
-//   build has the codec (AV1 yes; HEVC "HEIC" usually not → IMAGE_UNSUPPORTED), and BMP (our own
+// - Formats: JPEG, PNG, WebP, GIF (first frame), TIFF (first page), AVIF and other AV1-coded HEIF
+//   (sharp), HEVC-coded HEIF ("HEIC", phones; libheif as WebAssembly, heic.ts) and BMP (our own
 //   decoder, bmp.ts). Anything else (SVG, PDF, …) is refused from its magic bytes before any
 //   decoder sees it.
+// - Orientation: EXIF Orientation is applied (JPEG, TIFF, WebP, PNG…); HEIF stores it as irot/imir
+//   properties, which are applied, and its EXIF copy only when it has none (heic.ts).
 // - Decompression bombs: the pixel count is read from the header and checked before decoding.
 // - Colour like PIL's convert("RGB"): alpha is dropped (no compositing), grey is replicated,
 //   palettes are looked up, 16-bit samples keep their high byte, CMYK uses PIL's naive
@@ -16,6 +18,7 @@ import sharp, { type Metadata } from "sharp";
 import { fail, failWith, isSightlineError } from "../errors.js";
 import type { RgbImage } from "./rgb-image.js";
 import { decodeBmp, isBmp, readBmpHeader } from "./bmp.js";
+import { applyOrientation, decodeHeic, exifOrientation, hasHeifTransform } from "./heic.js";
 
 export interface DecodeLimits {
   /** Largest width x height accepted (default 100 megapixels). */
@@ -103,11 +106,11 @@ function decodeError(e: unknown, format: ImageFormat): Error {
   if (isSightlineError(e)) return e;
   const msg = e instanceof Error ? e.message : String(e);
   if (/compression format has not been built in|no decoder|not built with|unsupported codec/i.test(msg)) {
-    const what =
-      format === "heif"
-        ? "HEIF/HEIC with a codec this build cannot decode (HEVC-coded HEIC needs libde265)"
-        : format;
-    return failWith(e, "IMAGE_UNSUPPORTED", what);
+    return failWith(
+      e,
+      "IMAGE_UNSUPPORTED",
+      format === "heif" ? "HEIF with a codec other than HEVC or AV1" : format,
+    );
   }
   if (/exceeds pixel limit/i.test(msg)) return failWith(e, "IMAGE_TOO_LARGE", firstLine(e));
   if (/unsupported image format/i.test(msg)) return failWith(e, "IMAGE_UNSUPPORTED", firstLine(e));
@@ -259,6 +262,10 @@ export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits = {}):
   const { format, meta, width, height } = await readHeader(bytes);
   checkPixels(width, height, maxPixels, format);
   if (format === "bmp" || meta === null) return decodeBmp(bytes);
+  if (format === "heif" && meta.compression === "hevc") {
+    const upright = await decodeHeic(bytes);
+    return hasHeifTransform(bytes) ? upright : applyOrientation(upright, exifOrientation(meta.exif));
+  }
   const cmyk = meta.space === "cmyk";
 
   let raw: RawPixels;

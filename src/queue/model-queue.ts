@@ -5,7 +5,8 @@
 // is loaded on first use — every request that arrives meanwhile waits for that one load — and the
 // worker is ended after `idleUnloadMs` with nothing queued or running (ending the process is what
 // really returns a model's memory to the OS). A worker that dies fails only the request it was
-// running; the next request starts a fresh worker.
+// running; the next request starts a fresh worker. With a resident-model cap (`slots`), a load
+// first takes a slot, which may end another model's idle worker (resident-models.ts).
 //
 // A request whose client went away, or that ran out of time, is answered at once. Waiting, it
 // leaves the queue; running, its generation is cancelled in the worker, which stops between
@@ -13,6 +14,7 @@
 // `cancelGraceMs` of being cancelled (a hung model) is ended and started afresh.
 import { fail, failWith, isSightlineError, SightlineError } from "../errors.js";
 import type { CaptionOptions, CaptionResult, RgbImage } from "../models/types.js";
+import type { LoadSlots, ResidentModel } from "./resident-models.js";
 import { WorkerProcess } from "./worker-process.js";
 
 export interface ModelQueueOptions {
@@ -32,6 +34,8 @@ export interface ModelQueueOptions {
   cancelGraceMs?: number;
   /** A model load that takes longer is given up (default 10 minutes). */
   loadTimeoutMs?: number;
+  /** The resident-model cap shared by all queues (`--max-loaded-models`); none: no cap. */
+  slots?: LoadSlots;
   events?: ModelQueueEvents;
 }
 
@@ -43,7 +47,7 @@ export interface ModelQueueEvents {
   depth?(model: string, waiting: number, running: boolean): void;
   done?(
     model: string,
-    info: { queueMs: number; runMs: number; result?: CaptionResult; error?: unknown },
+    info: { queueMs: number; loadWaitMs: number; runMs: number; result?: CaptionResult; error?: unknown },
   ): void;
 }
 
@@ -56,7 +60,10 @@ export interface SubmitOptions {
 
 export interface QueuedCaption {
   result: CaptionResult;
+  /** Waiting behind other requests (not counting loadWaitMs). */
   queueMs: number;
+  /** Waiting for the model to load (0 when it was loaded). */
+  loadWaitMs: number;
   runMs: number;
 }
 
@@ -80,7 +87,10 @@ interface Job {
   cleanup(): void;
 }
 
-export class ModelQueue {
+/** Orders uses across all queues for least-recently-used eviction (clock ticks can tie). */
+let useCounter = 0;
+
+export class ModelQueue implements ResidentModel {
   readonly name: string;
   idleUnloadMs: number;
   private readonly waiting: Job[] = [];
@@ -93,11 +103,15 @@ export class ModelQueue {
   private unloadWhenIdle = false;
   private closed = false;
   private avgRunMs = 1000;
+  /** The latest model load, ms on the performance clock (for load-wait times and Retry-After). */
+  private lastLoad: { start: number; end?: number } | undefined;
   private info: ModelInfo | undefined;
   private idleWaiters: (() => void)[] = [];
   /** When the worker will be ended if nothing arrives (ms since epoch), for status pages. */
   expiresAt: number | undefined;
   lastUsedAt: number | undefined;
+  /** Grows with each load and finished request of any queue: higher = used more recently. */
+  lastUse = 0;
 
   constructor(private readonly options: ModelQueueOptions) {
     this.name = options.name;
@@ -118,6 +132,15 @@ export class ModelQueue {
     return this.running !== undefined || this.waiting.length > 0;
   }
 
+  /** Loaded with nothing queued, running or loading: ending it now loses no work. */
+  get evictable(): boolean {
+    return Boolean(this.worker?.alive) && !this.busy && !this.loading && !this.closed;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   get pid(): number | undefined {
     return this.worker?.alive ? this.worker.pid : undefined;
   }
@@ -131,9 +154,20 @@ export class ModelQueue {
     return this.info;
   }
 
-  /** Seconds a client should wait before retrying when the queue is full. */
+  /**
+   * Seconds a client should wait before retrying when the queue is full: the work ahead (what waits
+   * plus the running request, at the recent average run time) and a model load still to come.
+   */
   retryAfterSeconds(): number {
-    return Math.max(1, Math.ceil(((this.waiting.length + 1) * this.avgRunMs) / 1000));
+    const load = this.worker?.alive || !this.lastLoad?.end ? 0 : this.lastLoad.end - this.lastLoad.start;
+    return Math.max(1, Math.ceil(((this.waiting.length + 1) * this.avgRunMs + load) / 1000));
+  }
+
+  /** How much of [from, to] a job spent waiting for the model to load. */
+  private loadWaitBetween(from: number, to: number): number {
+    if (!this.lastLoad) return 0;
+    const end = this.lastLoad.end ?? to;
+    return Math.max(0, Math.min(to, end) - Math.max(from, this.lastLoad.start));
   }
 
   submit(
@@ -203,6 +237,14 @@ export class ModelQueue {
     this.endWorker(reason);
   }
 
+  /** Ends the worker to make room for another model, if it is still idle; resolves on its exit. */
+  async evict(): Promise<void> {
+    if (!this.evictable) return;
+    const worker = this.worker!;
+    this.endWorker("evicted");
+    await worker.waitExit();
+  }
+
   /** Resolves once nothing is queued or running. */
   whenIdle(): Promise<void> {
     if (!this.busy) return Promise.resolve();
@@ -214,6 +256,7 @@ export class ModelQueue {
     this.closed = true;
     for (const job of this.waiting.splice(0)) this.settle(job, fail("SHUTTING_DOWN"));
     this.reportDepth();
+    this.options.slots?.notify(); // a load of ours waiting for room gives up
     if (this.loading) await this.loading.catch(() => {});
     const worker = this.worker;
     this.endWorker("shutdown");
@@ -260,31 +303,47 @@ export class ModelQueue {
     if (this.worker?.alive) return Promise.resolve(this.worker);
     if (!this.loading) {
       this.clearIdle();
+      const load = { start: performance.now() } as { start: number; end?: number };
+      this.lastLoad = load;
       this.loading = (async () => {
-        const started = performance.now();
-        let worker: WorkerProcess | undefined = undefined;
+        const slots = this.options.slots;
+        await slots?.acquire(this);
+        // Until a process exists, a failure here gives the slot back; after, the exit does.
+        let processStarted = false;
         try {
+          if (this.closed) throw fail("SHUTTING_DOWN");
           const folder = await this.options.resolveFolder();
-          worker = await WorkerProcess.start({
+          const started = performance.now();
+          let worker: WorkerProcess | undefined = undefined;
+          const starting = WorkerProcess.start({
             folder,
             loaderModule: this.options.loaderModule,
             threads: this.options.threads,
             loadTimeoutMs: this.options.loadTimeoutMs,
-            onExit: (detail, stoppedFor) => this.onWorkerExit(worker, detail, stoppedFor),
+            onExit: (detail, stoppedFor) => {
+              this.onWorkerExit(worker, detail, stoppedFor);
+              slots?.release(this);
+            },
           });
+          processStarted = true;
+          worker = await starting;
+          this.worker = worker;
+          this.lastUse = ++useCounter;
+          this.info = { arch: worker.info.arch, taskPrompts: worker.info.taskPrompts };
+          this.options.events?.loaded?.(this.name, {
+            loadMs: performance.now() - started,
+            rssBytes: worker.rssBytes,
+            pid: worker.pid,
+          });
+          return worker;
         } catch (e) {
+          if (!processStarted) slots?.release(this);
           throw withoutPaths(e, this.name);
         }
-        this.worker = worker;
-        this.info = { arch: worker.info.arch, taskPrompts: worker.info.taskPrompts };
-        this.options.events?.loaded?.(this.name, {
-          loadMs: performance.now() - started,
-          rssBytes: worker.rssBytes,
-          pid: worker.pid,
-        });
-        return worker;
       })().finally(() => {
+        load.end = performance.now();
         this.loading = undefined;
+        if (!this.busy) this.options.slots?.notify(); // loaded and idle (a preload): evictable now
       });
     }
     return this.loading;
@@ -323,8 +382,11 @@ export class ModelQueue {
         const error = e instanceof Error ? e : fail("INTERNAL", String(e));
         this.settle(job, error);
         for (const other of this.waiting.splice(0)) this.settle(other, error);
+        const waited = performance.now() - job.enqueuedAt;
+        const loadWaitMs = this.loadWaitBetween(job.enqueuedAt, performance.now());
         this.options.events?.done?.(this.name, {
-          queueMs: performance.now() - job.enqueuedAt,
+          queueMs: waited - loadWaitMs,
+          loadWaitMs,
           runMs: 0,
           error,
         });
@@ -333,7 +395,8 @@ export class ModelQueue {
       if (job.settled) return; // timed out or abandoned while the model loaded
       if (this.closed) return this.settle(job, fail("SHUTTING_DOWN"));
       job.startedAt = performance.now();
-      const queueMs = job.startedAt - job.enqueuedAt;
+      const loadWaitMs = this.loadWaitBetween(job.enqueuedAt, job.startedAt);
+      const queueMs = job.startedAt - job.enqueuedAt - loadWaitMs;
       const runLimitS = this.options.runTimeoutMs / 1000;
       const guard = setTimeout(
         () =>
@@ -344,13 +407,13 @@ export class ModelQueue {
         const result = await worker.caption(job.image, { ...job.options, signal: job.cancel.signal });
         const runMs = performance.now() - job.startedAt;
         this.avgRunMs = 0.8 * this.avgRunMs + 0.2 * runMs;
-        this.settle(job, { result, queueMs, runMs });
-        this.options.events?.done?.(this.name, { queueMs, runMs, result });
+        this.settle(job, { result, queueMs, loadWaitMs, runMs });
+        this.options.events?.done?.(this.name, { queueMs, loadWaitMs, runMs, result });
       } catch (e) {
         const runMs = performance.now() - job.startedAt;
         const error = e instanceof Error ? e : fail("INTERNAL", String(e));
         this.settle(job, error); // no-op when the job was answered already (cancelled, timed out)
-        this.options.events?.done?.(this.name, { queueMs, runMs, error });
+        this.options.events?.done?.(this.name, { queueMs, loadWaitMs, runMs, error });
       } finally {
         clearTimeout(guard);
         clearTimeout(this.graceTimer);
@@ -358,11 +421,13 @@ export class ModelQueue {
     } finally {
       this.running = undefined;
       this.lastUsedAt = Date.now();
+      this.lastUse = ++useCounter;
       this.reportDepth();
       if (this.waiting.length > 0) {
         void this.pump();
       } else {
         for (const resolve of this.idleWaiters.splice(0)) resolve();
+        this.options.slots?.notify();
         if (this.unloadWhenIdle) {
           this.unloadWhenIdle = false;
           this.endWorker("requested");
@@ -417,7 +482,7 @@ function withoutPaths(e: unknown, model: string): Error {
   const hidden = message.replace(absolutePath, `$1<folder of ${model}>`);
   if (hidden === message && e instanceof Error) return e;
   if (isSightlineError(e)) {
-    return new SightlineError(e.code, hidden, { cause: e, retryAfter: e.retryAfter });
+    return new SightlineError(e.code, hidden, { cause: e, status: e.status, retryAfter: e.retryAfter });
   }
   return failWith(e, "INTERNAL", hidden);
 }

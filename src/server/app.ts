@@ -25,7 +25,7 @@ export interface AppOptions {
   /** The server's long-lived state; built from runtimeOptions when absent (and closed with the app). */
   runtime?: Runtime;
   runtimeOptions?: RuntimeOptions;
-  /** Bearer key required on every route but /healthz and /readyz. */
+  /** Key required on every route but /healthz and /readyz (Bearer, or Basic with the key as password). */
   apiKey?: string;
   /** Let image URLs reach loopback/private/link-local addresses (a NAS at home). */
   allowPrivateUrls?: boolean;
@@ -77,13 +77,27 @@ export function jsonBodyLimit(maxImageBytes: number): number {
   return imagesPerBody * 4 * Math.ceil(maxImageBytes / 3) + 64 * 1024;
 }
 
+/**
+ * The key a request presents: `Authorization: Bearer KEY`, or `Basic` credentials whose password
+ * is the key (any user name: PhotoPrism turns Service.Username/Password into basic auth).
+ */
+function presentedKey(header: string | undefined): string | undefined {
+  const m = /^(Bearer|Basic)\s+(.+)$/i.exec(header ?? "");
+  if (!m) return undefined;
+  if (m[1]!.toLowerCase() === "bearer") return m[2]!.trim();
+  const decoded = Buffer.from(m[2]!.trim(), "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  return colon < 0 ? undefined : decoded.slice(colon + 1);
+}
+
 function keyMatches(expected: string, header: string | undefined): boolean {
-  const m = /^Bearer\s+(.+)$/i.exec(header ?? "");
-  if (!m) return false;
+  const given = presentedKey(header);
   // Compare digests so the comparison takes the same time whatever the lengths.
   const a = createHash("sha256").update(expected).digest();
-  const b = createHash("sha256").update(m[1]!.trim()).digest();
-  return timingSafeEqual(a, b);
+  const b = createHash("sha256")
+    .update(given ?? "")
+    .digest();
+  return timingSafeEqual(a, b) && given !== undefined;
 }
 
 // The try-it page's static files are open too (a browser cannot send a key when it navigates).

@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { fail } from "../errors.js";
 
-type Kind = "string" | "int" | "number" | "bool" | "models";
+type Kind = "string" | "int" | "number" | "bool" | "models" | "names";
 
 interface Setting {
   flag: string;
@@ -60,14 +60,35 @@ const settings = [
     kind: "int",
     arg: "N",
     default: 32,
-    help: "requests waiting per model before answering 503 + Retry-After",
+    help: "requests waiting per model before answering 429 + Retry-After",
   },
   {
     flag: "request-timeout",
     kind: "number",
     arg: "SECONDS",
-    default: 120,
-    help: "time limit per request, queue included (0 = none)",
+    default: 600,
+    help: "time limit per request, model load and queue included (0 = none; PhotoPrism waits 600)",
+  },
+  {
+    flag: "busy-status",
+    kind: "int",
+    arg: "429|503",
+    default: 429,
+    help: "status of a full queue (429: what PhotoPrism retries; 503: Ollama's)",
+  },
+  {
+    flag: "nsfw-model",
+    kind: "string",
+    arg: "NAME",
+    default: "MobileNetV2",
+    help: "NSFW classifier bundled with nsfwjs: MobileNetV2, InceptionV3, or off",
+  },
+  {
+    flag: "nsfw-threshold",
+    kind: "number",
+    arg: "P",
+    default: 0.75,
+    help: "unsafe at or above this max(Porn, Sexy, Hentai) probability (PhotoPrism's 0.75)",
   },
   {
     flag: "drain-timeout",
@@ -134,12 +155,31 @@ const settings = [
     arg: "N",
     help: "ONNX Runtime threads per model worker (default: all cores)",
   },
+  {
+    flag: "preload",
+    kind: "names",
+    arg: "NAME",
+    help: "load NAME at start and keep it loaded; /readyz waits for it (repeatable)",
+  },
+  {
+    flag: "max-loaded-models",
+    kind: "int",
+    arg: "N",
+    default: 0,
+    help: "most models loaded at once; the least recently used idle one makes room (0 = no limit)",
+  },
   { flag: "offline", kind: "bool", default: false, help: "never download models (also HF_HUB_OFFLINE=1)" },
   {
     flag: "allow-pull",
     kind: "bool",
     default: false,
     help: "offer every model alias; requests may download what no --model names",
+  },
+  {
+    flag: "safetensors-only",
+    kind: "bool",
+    default: false,
+    help: "refuse models whose only weights are pytorch_model.bin pickles",
   },
   {
     flag: "log-level",
@@ -182,6 +222,9 @@ export interface ServeConfig {
   idleUnload: number;
   maxQueue: number;
   requestTimeout: number;
+  busyStatus: number;
+  nsfwModel: string;
+  nsfwThreshold: number;
   drainTimeout: number;
   apiKey?: string;
   allowPrivateUrls: boolean;
@@ -192,8 +235,11 @@ export interface ServeConfig {
   labelsModel?: string;
   labelsTask?: string;
   threads?: number;
+  preload: string[];
+  maxLoadedModels: number;
   offline: boolean;
   allowPull: boolean;
+  safetensorsOnly: boolean;
   logLevel: string;
   logFormat: "auto" | "pretty" | "json";
   config?: string;
@@ -208,7 +254,7 @@ export function serveHelp(): string {
     "usage: sightline serve [options]",
     "",
     "Serves the describe API (/api/v1/vision/describe), the Florence API (/model, /prompts,",
-    "/process_image), PhotoPrism's Vision API (/api/v1/vision/caption, /labels), the Ollama API",
+    "/process_image), PhotoPrism's Vision API (/api/v1/vision/caption, /labels, /nsfw), the Ollama API",
     "(/api/generate, /api/chat, …), the OpenAI API (/v1/chat/completions, /v1/responses, /v1/models)",
     "and /healthz, /readyz, /metrics (docs/api.md). Every option can also be set through the",
     "environment variable shown, or in a JSON --config file (flag > environment > file).",
@@ -266,6 +312,10 @@ function convert(s: Setting, value: unknown, origin: string): unknown {
       }
       return out;
     }
+    case "names": {
+      const names = Array.isArray(value) ? value.map(String) : String(value).split(",");
+      return names.map((n) => n.trim()).filter((n) => n !== "");
+    }
   }
 }
 
@@ -298,6 +348,11 @@ export function parseServeConfig(argv: string[], env: NodeJS.ProcessEnv = proces
         ...((fromFlags.model as Record<string, string>) ?? {}),
         ...(v as Record<string, string>),
       };
+    } else if (s.kind === "names") {
+      fromFlags[s.flag as FlagName] = [
+        ...((fromFlags[s.flag as FlagName] as string[]) ?? []),
+        ...(v as string[]),
+      ];
     } else fromFlags[s.flag as FlagName] = v;
   }
 
@@ -334,11 +389,17 @@ export function parseServeConfig(argv: string[], env: NodeJS.ProcessEnv = proces
       if (fileValue !== undefined) value = convert(s, fileValue, `config ${s.flag}`);
     }
     value ??= s.default;
+    if (s.kind === "names") value ??= [];
     out[s.kind === "models" ? "models" : key] = value ?? (s.kind === "models" ? {} : undefined);
   }
   if ((out.port as number) > 65535) throw fail("INVALID_ARGUMENT", `--port ${out.port} is not a port`);
   if (!["auto", "pretty", "json"].includes(out.logFormat as string)) {
     throw fail("INVALID_ARGUMENT", `--log-format ${out.logFormat}: expected auto, pretty or json`);
   }
+  if (out.busyStatus !== 429 && out.busyStatus !== 503)
+    throw fail("INVALID_ARGUMENT", `--busy-status must be 429 or 503, got ${out.busyStatus}`);
+  const threshold = out.nsfwThreshold as number;
+  if (!(threshold > 0 && threshold <= 1))
+    throw fail("INVALID_ARGUMENT", `--nsfw-threshold must be above 0 and at most 1, got ${threshold}`);
   return out as unknown as ServeConfig;
 }

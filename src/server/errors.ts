@@ -51,7 +51,7 @@ export function normalizeError(e: unknown): SightlineError {
   return failWith(e, "INTERNAL", clip(err?.message ?? String(e), 300));
 }
 
-/** Headers an error answer carries: Retry-After when the client may try again, the auth scheme on 401. */
+/** Headers an error answer carries: Retry-After on 429s and 503s, the auth scheme on 401. */
 export function errorHeaders(e: SightlineError, status = e.status): Record<string, string> {
   if (status === 503 || status === 429) return { "retry-after": String(e.retryAfter ?? 1) };
   if (e.code === "UNAUTHORIZED") return { "www-authenticate": 'Bearer realm="sightline"' };
@@ -77,6 +77,7 @@ export function replyError(
   if (e.message.length > maxMessage) {
     e = new SightlineError(e.code, clip(e.message, maxMessage), {
       cause: e.cause ?? e,
+      status: e.status,
       retryAfter: e.retryAfter,
     });
   }

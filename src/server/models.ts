@@ -11,6 +11,7 @@ import { existsSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
 import { clip, fail, type SightlineError } from "../errors.js";
+import { checkWeightsAllowed } from "../graph/weight-files.js";
 import { modelAliases, parseModelRef } from "../hub/model-ref.js";
 import { readModelConfig } from "../models/index.js";
 
@@ -80,7 +81,12 @@ function hubRef(entry: ModelEntry): string {
  * Local folders first: the configured folder, then under --models-dir the name, the hub repo's
  * last part, `owner/name` and `owner--name`; then the hub resolver, offline unless `download`.
  */
-export function folderResolver(options: { modelsDir?: string; hub?: HubResolve }): ModelResolver {
+export function folderResolver(options: {
+  modelsDir?: string;
+  hub?: HubResolve;
+  /** Refuse folders whose only weights are PyTorch pickles (the hub resolver checks its own). */
+  safetensorsOnly?: boolean;
+}): ModelResolver {
   return async (entry, { download }) => {
     const candidates: string[] = [];
     if (entry.origin === "configured" && isDir(resolvePath(expandHome(entry.source)))) {
@@ -95,7 +101,12 @@ export function folderResolver(options: { modelsDir?: string; hub?: HubResolve }
         candidates.push(join(dir, entry.hubRepo.replace("/", "--")));
       }
     }
-    for (const c of candidates) if (isDir(c) && existsSync(join(c, "config.json"))) return c;
+    for (const c of candidates) {
+      if (isDir(c) && existsSync(join(c, "config.json"))) {
+        checkWeightsAllowed(c, options);
+        return c;
+      }
+    }
     const ref = hubRef(entry);
     if (options.hub && ref && !looksLikePath(ref)) {
       return options.hub(ref, { offline: !download, cacheDir: options.modelsDir });
@@ -128,7 +139,11 @@ export function modelNotFound(name: string): SightlineError {
   return fail("MODEL_NOT_FOUND", `${clip(name)} (GET /v1/models or /api/tags lists this server's models)`);
 }
 
+/** Model names match in any case (PhotoPrism keeps vision.yml's `Name: Kosmos-2` as written). */
+export const foldName = (name: string) => name.toLowerCase();
+
 export class ModelRegistry {
+  /** Keyed by foldName(name). */
   private readonly entries = new Map<string, ModelEntry>();
   readonly defaultModel: string;
   readonly florenceModel: string;
@@ -138,12 +153,20 @@ export class ModelRegistry {
   constructor(options: RegistryOptions = {}) {
     this.allowPull = options.allowPull ?? false;
     this.offline = options.offline ?? false;
-    const seeds = new Map(seedModels.map((s) => [s.name, s]));
+    const seeds = new Map(seedModels.map((s) => [foldName(s.name), s]));
     const explicit = Object.entries(options.models ?? {});
+    const seen = new Map<string, string>();
+    for (const [name] of explicit) {
+      const other = seen.get(foldName(name));
+      if (other !== undefined) {
+        throw fail("INVALID_ARGUMENT", `model names ${other} and ${name} differ only in case; rename one`);
+      }
+      seen.set(foldName(name), name);
+    }
     for (const [name, source] of explicit) {
       if (options.checkFolders !== false) checkSource(name, source);
-      const seed = seeds.get(name);
-      this.entries.set(name, {
+      const seed = seeds.get(foldName(name));
+      this.entries.set(foldName(name), {
         name,
         version: seed?.version ?? "latest",
         hubRepo: seed?.hubRepo ?? sourceRepo(source),
@@ -153,19 +176,21 @@ export class ModelRegistry {
       });
     }
     if (explicit.length === 0) {
-      for (const seed of seedModels) this.entries.set(seed.name, { ...seed, source: "", origin: "seed" });
+      for (const seed of seedModels)
+        this.entries.set(foldName(seed.name), { ...seed, source: "", origin: "seed" });
     }
     for (const name of options.preload ?? []) {
-      const entry = this.entries.get(name);
+      const key = foldName(name);
+      const entry = this.entries.get(key);
       if (entry) {
         if (entry.origin !== "configured")
-          this.entries.set(name, { ...entry, origin: "configured", source: name });
-      } else if (modelAliases[name]) {
-        this.entries.set(name, {
-          name,
-          version: seeds.get(name)?.version ?? "latest",
-          hubRepo: modelAliases[name]!.repo,
-          source: name,
+          this.entries.set(key, { ...entry, origin: "configured", source: entry.name });
+      } else if (modelAliases[key]) {
+        this.entries.set(key, {
+          name: key,
+          version: seeds.get(key)?.version ?? "latest",
+          hubRepo: modelAliases[key]!.repo,
+          source: key,
           origin: "configured",
         });
       } else {
@@ -174,9 +199,9 @@ export class ModelRegistry {
     }
     if (this.allowPull) {
       for (const name of Object.keys(modelAliases)) {
-        if (this.entries.has(name)) continue;
+        if (this.has(name)) continue;
         const seed = seeds.get(name);
-        this.entries.set(name, {
+        this.entries.set(foldName(name), {
           name,
           version: seed?.version ?? "latest",
           hubRepo: modelAliases[name]!.repo,
@@ -185,28 +210,29 @@ export class ModelRegistry {
         });
       }
     }
-    this.defaultModel = options.defaultModel ?? (explicit.length > 0 ? explicit[0]![0] : seedDefaultModel);
-    if (!this.entries.has(this.defaultModel))
-      throw startupNotFound(this.defaultModel, "--default-model", this);
+    const defaultModel = options.defaultModel ?? (explicit.length > 0 ? explicit[0]![0] : seedDefaultModel);
+    if (!this.has(defaultModel)) throw startupNotFound(defaultModel, "--default-model", this);
+    this.defaultModel = this.get(defaultModel).name;
     // A folder's config.json says florence2; a hub reference not yet downloaded only has its name.
     const florence = explicit.find(([name, source]) =>
-      /florence/i.test(this.entries.get(name)!.modelType ?? source),
+      /florence/i.test(this.entries.get(foldName(name))!.modelType ?? source),
     );
-    this.florenceModel = options.florenceModel ?? florence?.[0] ?? this.defaultModel;
-    if (!this.entries.has(this.florenceModel))
-      throw startupNotFound(this.florenceModel, "--florence-model", this);
+    const florenceModel = options.florenceModel ?? florence?.[0] ?? this.defaultModel;
+    if (!this.has(florenceModel)) throw startupNotFound(florenceModel, "--florence-model", this);
+    this.florenceModel = this.get(florenceModel).name;
   }
 
   /** The entry for `name` (default model when empty); MODEL_NOT_FOUND for names this server does not offer. */
   get(name?: string): ModelEntry {
     const key = name === undefined || name === "" ? this.defaultModel : name;
-    const entry = this.entries.get(key);
+    const entry = this.entries.get(foldName(key));
     if (!entry) throw modelNotFound(key);
     return entry;
   }
 
+  /** Whether `name` (in any case) is a served model. */
   has(name: string): boolean {
-    return this.entries.has(name);
+    return this.entries.has(foldName(name));
   }
 
   /** Every name the server knows, servable or not (see Runtime.servable() for what can be served now). */

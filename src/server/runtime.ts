@@ -1,9 +1,17 @@
 // Everything long-lived in a server, in one place: the model registry, one queue (and worker)
 // per model, the metrics. The app factory takes a Runtime (or builds one); tests build their own
 // with a fake model loader and drive the same code paths.
-import { fail, isSightlineError } from "../errors.js";
+import { fail, isSightlineError, withStatus } from "../errors.js";
+import type { NsfwVariant } from "../nsfw/bundled.js";
+import { NsfwDetector } from "../nsfw/detector.js";
 import type { CaptionOptions, RgbImage } from "../models/types.js";
-import { ModelQueue, type ModelInfo, type QueuedCaption } from "../queue/model-queue.js";
+import {
+  ModelQueue,
+  type ModelInfo,
+  type ModelQueueEvents,
+  type QueuedCaption,
+} from "../queue/model-queue.js";
+import { ResidentModels } from "../queue/resident-models.js";
 import { Metrics } from "./metrics.js";
 import {
   folderResolver,
@@ -16,6 +24,7 @@ import {
 export interface RuntimeLogger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
+  debug?(obj: object, msg?: string): void;
 }
 
 export interface RuntimeOptions {
@@ -30,6 +39,8 @@ export interface RuntimeOptions {
   offline?: boolean;
   /** `--allow-pull`: requests may download seed and alias models (see models.ts). */
   allowPull?: boolean;
+  /** Refuse model folders whose only weights are PyTorch pickles (`--safetensors-only`). */
+  safetensorsOnly?: boolean;
   /** Module exporting loadModel() for the workers (tests: a fake model); default src/models. */
   loaderModule?: string;
   /** ORT threads per worker. */
@@ -38,8 +49,20 @@ export interface RuntimeOptions {
   maxQueue?: number;
   /** Seconds idle before a worker ends (default 300; 0 = never). */
   idleUnloadSeconds?: number;
-  /** Seconds a request may wait for its answer, queue included (default 120; 0 = no limit). */
+  /** Seconds a request may wait for its answer, queue included (default 600; 0 = no limit). */
   requestTimeoutSeconds?: number;
+  /** HTTP status of a full queue: 429 (default, what PhotoPrism retries) or 503 (Ollama's). */
+  busyStatus?: 429 | 503;
+  /** The NSFW classifier (nsfwjs' MobileNetV2 unless set), or "off" for none. */
+  nsfwModel?: NsfwVariant | "off";
+  /** Unsafe at or above this score (default 0.75). */
+  nsfwThreshold?: number;
+  /** Worker loader module of the NSFW classifier (tests). */
+  nsfwLoaderModule?: string;
+  /** Models loaded by preload() at start (`--preload`); not ready until they are; never idle-unloaded. */
+  preload?: string[];
+  /** Most models resident at once; the least recently used idle one makes room (0 = no cap). */
+  maxLoadedModels?: number;
   metrics?: Metrics;
   logger?: RuntimeLogger;
 }
@@ -67,27 +90,105 @@ export class Runtime {
   readonly metrics: Metrics;
   readonly maxQueue: number;
   readonly requestTimeoutMs: number;
+  readonly busyStatus: 429 | 503;
+  /** The NSFW detector; undefined with nsfwModel "off". */
+  readonly nsfw: NsfwDetector | undefined;
   private readonly idleUnloadMs: number;
   private readonly queues = new Map<string, ModelQueue>();
   private readonly resolver: ModelResolver;
   private readonly log: RuntimeLogger;
   private draining = false;
   private closedPromise: Promise<void> | undefined;
+  private readonly resident: ResidentModels;
+  private readonly preloadNames: string[];
+  private preloadState: "pending" | "done" | "failed";
 
   constructor(private readonly options: RuntimeOptions = {}) {
-    this.resolver = options.resolver ?? folderResolver({ modelsDir: options.modelsDir, hub: options.hub });
+    this.resolver =
+      options.resolver ??
+      folderResolver({
+        modelsDir: options.modelsDir,
+        hub: options.hub,
+        safetensorsOnly: options.safetensorsOnly,
+      });
     this.registry = new ModelRegistry({
       models: options.models,
       defaultModel: options.defaultModel,
       florenceModel: options.florenceModel,
       allowPull: options.allowPull,
       offline: options.offline,
+      preload: options.preload,
     });
     this.metrics = options.metrics ?? new Metrics();
     this.maxQueue = options.maxQueue ?? 32;
     this.idleUnloadMs = (options.idleUnloadSeconds ?? 300) * 1000;
-    this.requestTimeoutMs = (options.requestTimeoutSeconds ?? 120) * 1000;
+    this.requestTimeoutMs = (options.requestTimeoutSeconds ?? 600) * 1000;
+    this.busyStatus = options.busyStatus ?? 429;
     this.log = options.logger ?? silent;
+    this.nsfw =
+      options.nsfwModel === "off"
+        ? undefined
+        : new NsfwDetector({
+            variant: options.nsfwModel,
+            threshold: options.nsfwThreshold,
+            threads: options.threads,
+            maxQueue: this.maxQueue,
+            idleUnloadMs: this.idleUnloadMs,
+            runTimeoutMs: this.requestTimeoutMs > 0 ? this.requestTimeoutMs : 2 ** 31 - 1,
+            loaderModule: options.nsfwLoaderModule,
+            events: this.queueEvents(),
+          });
+    this.resident = new ResidentModels(options.maxLoadedModels ?? 0, (victim, forModel) =>
+      this.log.info(
+        { model: victim.name, for: forModel.name, maxLoadedModels: options.maxLoadedModels },
+        "ending the least recently used idle model to make room",
+      ),
+    );
+    // Unknown names fail here, at startup, not when the first request comes.
+    this.preloadNames = [...new Set((options.preload ?? []).map((name) => this.registry.get(name).name))];
+    const max = options.maxLoadedModels ?? 0;
+    if (max > 0 && this.preloadNames.length > max) {
+      throw fail(
+        "INVALID_ARGUMENT",
+        `--preload names ${this.preloadNames.length} models but --max-loaded-models is ${max}`,
+      );
+    }
+    this.preloadState = this.preloadNames.length > 0 ? "pending" : "done";
+  }
+
+  /**
+   * Ready for work: not draining, and every --preload model loaded. "loading" until preload() is
+   * done, "failed" when it failed.
+   */
+  get readiness(): "ready" | "loading" | "failed" | "draining" {
+    if (this.draining) return "draining";
+    return this.preloadState === "done" ? "ready" : this.preloadState === "pending" ? "loading" : "failed";
+  }
+
+  /** The --preload models, in the order given. */
+  get preloads(): readonly string[] {
+    return this.preloadNames;
+  }
+
+  /** Loads the --preload models one after another and keeps them loaded (no idle unload). */
+  async preload(): Promise<void> {
+    for (const name of this.preloadNames) {
+      const queue = this.queue(name);
+      queue.setIdleUnload(0);
+      try {
+        await queue.load();
+      } catch (e) {
+        this.preloadState = "failed";
+        this.log.warn({ model: name, err: e }, `preloading ${name} failed`);
+        throw e;
+      }
+    }
+    this.preloadState = "done";
+  }
+
+  /** A full queue answers with the configured busy status. */
+  busy(e: unknown): unknown {
+    return isSightlineError(e) && e.code === "QUEUE_FULL" ? withStatus(e, this.busyStatus) : e;
   }
 
   /** True once shutdown began: new work is refused. */
@@ -100,7 +201,6 @@ export class Runtime {
     const entry = this.registry.get(name);
     let q = this.queues.get(entry.name);
     if (!q) {
-      const m = this.metrics;
       q = new ModelQueue({
         name: entry.name,
         resolveFolder: () => this.locate(entry),
@@ -109,43 +209,65 @@ export class Runtime {
         maxQueue: this.maxQueue,
         idleUnloadMs: this.idleUnloadMs,
         runTimeoutMs: this.requestTimeoutMs > 0 ? this.requestTimeoutMs : 2 ** 31 - 1,
-        events: {
-          loaded: (model, info) => {
-            m.modelLoaded.set({ model }, 1);
-            m.workerRss.set({ model }, info.rssBytes);
-            m.stageDuration.observe({ model, stage: "load" }, info.loadMs / 1000);
-            this.log.info({ model, ...info }, "model loaded");
-          },
-          unloaded: (model, info) => {
-            m.modelLoaded.set({ model }, 0);
-            m.workerRss.set({ model }, 0);
-            this.log.info({ model, ...info }, "model unloaded, worker process ended");
-          },
-          crashed: (model, detail) => {
-            m.modelLoaded.set({ model }, 0);
-            m.workerRestarts.inc({ model });
-            this.log.warn({ model, detail }, "model worker died");
-          },
-          depth: (model, waiting) => m.queueDepth.set({ model }, waiting),
-          done: (model, info) => {
-            const cancelled = isSightlineError(info.error) && info.error.code === "REQUEST_CANCELLED";
-            m.captions.inc({ model, outcome: cancelled ? "cancelled" : info.error ? "error" : "ok" });
-            m.stageDuration.observe({ model, stage: "queue" }, info.queueMs / 1000);
-            if (info.result) {
-              m.stageDuration.observe({ model, stage: "run" }, info.runMs / 1000);
-              const t = info.result.timings;
-              if (t) {
-                m.stageDuration.observe({ model, stage: "preprocess" }, t.preprocess / 1000);
-                m.stageDuration.observe({ model, stage: "encode" }, t.encode / 1000);
-                m.stageDuration.observe({ model, stage: "decode" }, t.decode / 1000);
-              }
-            }
-          },
-        },
+        slots: this.resident,
+        events: this.queueEvents(),
       });
       this.queues.set(entry.name, q);
     }
     return q;
+  }
+
+  /** What the queues report, as metrics and log lines. */
+  private queueEvents(): ModelQueueEvents {
+    const m = this.metrics;
+    return {
+      loaded: (model, info) => {
+        m.modelLoaded.set({ model }, 1);
+        m.workerRss.set({ model }, info.rssBytes);
+        m.stageDuration.observe({ model, stage: "load" }, info.loadMs / 1000);
+        this.log.info({ model, ...info }, "model loaded");
+      },
+      unloaded: (model, info) => {
+        m.modelLoaded.set({ model }, 0);
+        m.workerRss.set({ model }, 0);
+        this.log.info({ model, ...info }, "model unloaded, worker process ended");
+      },
+      crashed: (model, detail) => {
+        m.modelLoaded.set({ model }, 0);
+        m.workerRestarts.inc({ model });
+        this.log.warn({ model, detail }, "model worker died");
+      },
+      depth: (model, waiting) => m.queueDepth.set({ model }, waiting),
+      done: (model, info) => {
+        const cancelled = isSightlineError(info.error) && info.error.code === "REQUEST_CANCELLED";
+        const outcome = cancelled ? "cancelled" : info.error ? "error" : "ok";
+        m.captions.inc({ model, outcome });
+        m.stageDuration.observe({ model, stage: "queue" }, info.queueMs / 1000);
+        if (info.loadWaitMs > 0)
+          m.stageDuration.observe({ model, stage: "load_wait" }, info.loadWaitMs / 1000);
+        // Where the time went, per request: waiting for a load, waiting behind others, running. At
+        // debug: the request's own log line (logging.ts) is the one line per request at info.
+        this.log.debug?.(
+          {
+            model,
+            loadWaitMs: Math.round(info.loadWaitMs),
+            queueMs: Math.round(info.queueMs),
+            runMs: Math.round(info.runMs),
+            outcome,
+          },
+          "model request done",
+        );
+        if (info.result) {
+          m.stageDuration.observe({ model, stage: "run" }, info.runMs / 1000);
+          const t = info.result.timings;
+          if (t) {
+            m.stageDuration.observe({ model, stage: "preprocess" }, t.preprocess / 1000);
+            m.stageDuration.observe({ model, stage: "encode" }, t.encode / 1000);
+            m.stageDuration.observe({ model, stage: "decode" }, t.decode / 1000);
+          }
+        }
+      },
+    };
   }
 
   /** Captions `image` with model `name` (default model when absent), in that model's FIFO order. */
@@ -157,10 +279,9 @@ export class Runtime {
   ): Promise<RuntimeCaption> {
     if (this.draining) throw fail("SHUTTING_DOWN");
     const model = this.registry.get(name);
-    const queued = await this.queue(model.name).submit(image, options, {
-      signal: extra.signal,
-      timeoutMs: extra.timeoutMs ?? this.requestTimeoutMs,
-    });
+    const queued = await this.queue(model.name)
+      .submit(image, options, { signal: extra.signal, timeoutMs: extra.timeoutMs ?? this.requestTimeoutMs })
+      .catch((e) => Promise.reject(this.busy(e)));
     return { model, ...queued };
   }
 
@@ -230,7 +351,7 @@ export class Runtime {
 
   /** Models with a running (or starting) worker. */
   loaded(): LoadedModel[] {
-    return [...this.queues.values()]
+    return [...this.queues.values(), ...(this.nsfw ? [this.nsfw.queue] : [])]
       .filter((q) => q.state !== "unloaded")
       .map((q) => ({
         name: q.name,
@@ -255,12 +376,12 @@ export class Runtime {
       if (drainMs > 0) {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
-          Promise.all(queues.map((q) => q.whenIdle())),
+          Promise.all([...queues, ...(this.nsfw ? [this.nsfw.queue] : [])].map((q) => q.whenIdle())),
           new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs))),
         ]);
         clearTimeout(timer);
       }
-      await Promise.all(queues.map((q) => q.close()));
+      await Promise.all([...queues.map((q) => q.close()), this.nsfw?.close()]);
     })();
     return this.closedPromise;
   }

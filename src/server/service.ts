@@ -3,6 +3,7 @@
 // service.caption(), and writes the CaptionResponse back in its own shape; it never touches
 // model queues or workers itself.
 import type { Entity, RgbImage, Timings } from "../models/types.js";
+import { checkPromptLength } from "../models/prompt-limit.js";
 import {
   decodeImageBytes,
   readImageBytes,
@@ -38,8 +39,8 @@ export interface CaptionResponse {
   /** Florence-2's structured task result. */
   result?: unknown;
   image: { width: number; height: number };
-  /** ms per stage: image (fetch + decode), queue, run, and the model's own timings. */
-  timings: Timings & { image: number; queue: number; run: number };
+  /** ms per stage: image (fetch + decode), load (waiting for the model to load), queue, run, and the model's own timings. */
+  timings: Timings & { image: number; load: number; queue: number; run: number };
 }
 
 export class CaptionService {
@@ -52,6 +53,11 @@ export class CaptionService {
   /** Per model: the admission of the latest request (see caption()). */
   private readonly admission = new Map<string, Promise<void>>();
 
+  /** The bytes of a request's image, fetched/checked under the server's limits (to use them twice). */
+  async readBytes(source: ImageSource): Promise<ImageSource> {
+    return { kind: "bytes", bytes: await readImageBytes(source, this.imageOptions) };
+  }
+
   /** The image of a request, fetched/decoded under the server's limits. */
   async readImage(source: ImageSource): Promise<RgbImage> {
     return readImageInput(source, this.imageOptions, this.decode);
@@ -61,6 +67,7 @@ export class CaptionService {
     // Unknown model names (and names this server cannot serve now) fail before any image is fetched.
     const entry = this.runtime.registry.get(request.model);
     await this.runtime.checkServable(entry);
+    if (request.prompt) await this.checkPrompt(entry.name, request.prompt);
     const started = performance.now();
     const bytes = await readImageBytes(request.image, this.imageOptions);
     // Decoding runs in parallel across requests and would let a small image overtake a large one
@@ -97,8 +104,13 @@ export class CaptionService {
       entities: r.entities,
       result: r.result,
       image: { width: image.width, height: image.height },
-      timings: { ...r.timings, image: imageMs, queue: out.queueMs, run: out.runMs },
+      timings: { ...r.timings, image: imageMs, load: out.loadWaitMs, queue: out.queueMs, run: out.runMs },
     };
+  }
+
+  /** PROMPT_TOO_LONG, before any image or queue, for a prompt longer than the model takes. */
+  async checkPrompt(model: string | undefined, prompt: string | undefined): Promise<void> {
+    await checkPromptLength(this.runtime.registry.get(model).source, prompt);
   }
 
   /** Model entry by name (default model when absent); MODEL_NOT_FOUND otherwise. */

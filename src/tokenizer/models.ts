@@ -1,15 +1,16 @@
 // Tokenizer models of HF `tokenizers` (BPE, WordPiece, Unigram), matching the Rust library's output.
 import { fail } from "../errors.js";
+import { PairHeap, PairTable } from "./int-tables.js";
 import type { ComponentJson } from "./tokenizer-json.js";
 
 export interface TokenizerModel {
-  /** Token strings of one pre-tokenized piece. */
-  tokenize(piece: string): string[];
+  /** Token ids of one pre-tokenized piece (tokens outside the vocabulary are left out). */
+  encode(piece: string): number[];
   tokenToId(token: string): number | undefined;
   idToToken(id: number): string | undefined;
   /** Number of entries (max id + 1) in the model's own vocabulary. */
   readonly size: number;
-  /** The id for tokens tokenize() returned that are not in the vocabulary (fused unknowns). */
+  /** The unknown token's id, if the vocabulary has one. */
   readonly unkId: number | undefined;
 }
 
@@ -55,8 +56,11 @@ function vocabTables(vocab: Record<string, number>): {
 export class BpeModel implements TokenizerModel {
   private readonly vocab: Map<string, number>;
   private readonly vocabR: (string | undefined)[];
-  private readonly ranks = new Map<string, number>();
-  private readonly cache = new Map<string, string[]>();
+  // Merges by the ids of their pair → rank; mergedId[rank] is the id of the merged token. Merges whose
+  // parts or result are not in the vocabulary never apply; of repeated pairs the first counts.
+  private readonly mergeRanks: PairTable;
+  private readonly mergedId: Int32Array;
+  private readonly cache = new Map<string, number[]>();
   private readonly prefix: string;
   private readonly suffix: string;
   private readonly unkToken: string | null;
@@ -70,9 +74,15 @@ export class BpeModel implements TokenizerModel {
     this.vocab = byToken;
     this.vocabR = byId;
     const merges = (config.merges ?? []) as (string | [string, string])[];
+    this.mergedId = new Int32Array(merges.length);
+    this.mergeRanks = new PairTable(merges.length);
     merges.forEach((m, rank) => {
       const [a, b] = typeof m === "string" ? splitMerge(m) : m;
-      if (!this.ranks.has(`${a} ${b}`)) this.ranks.set(`${a} ${b}`, rank);
+      const left = byToken.get(a);
+      const right = byToken.get(b);
+      const merged = byToken.get(a + b);
+      if (left === undefined || right === undefined || merged === undefined) return;
+      if (this.mergeRanks.addIfAbsent(left, right, rank) === rank) this.mergedId[rank] = merged;
     });
     this.prefix = (config.continuing_subword_prefix as string | null) ?? "";
     this.suffix = (config.end_of_word_suffix as string | null) ?? "";
@@ -93,86 +103,125 @@ export class BpeModel implements TokenizerModel {
     return this.vocabR[id];
   }
 
-  tokenize(word: string): string[] {
+  encode(word: string): number[] {
     if (word.length === 0) return [];
     const cached = this.cache.get(word);
     if (cached) return cached;
-    const result = this.ignoreMerges && this.vocab.has(word) ? [word] : this.mergeWord(word);
+    const known = this.ignoreMerges ? this.vocab.get(word) : undefined;
+    // An unknown token the vocabulary lacks (NO_ID) is left out.
+    const result = known !== undefined ? [known] : this.mergeAll(this.symbols(word)).filter((id) => id >= 0);
     if (this.cache.size >= 10_000) this.cache.clear();
     this.cache.set(word, result);
     return result;
   }
 
-  private mergeWord(word: string): string[] {
-    const chars = Array.from(word);
-    const symbols: string[] = [];
-    let unk: string | null = null; // pending unknown symbol (fused when fuse_unk)
-    chars.forEach((ch, i) => {
-      let s = ch;
-      if (i > 0 && this.prefix) s = this.prefix + s;
-      if (i === chars.length - 1 && this.suffix) s = s + this.suffix;
-      if (this.vocab.has(s)) {
+  // The word's characters as vocabulary ids (with the continuing-subword prefix and end-of-word
+  // suffix), byte fallback and unknown tokens (fused when fuse_unk).
+  private symbols(word: string): number[] {
+    const symbols: number[] = [];
+    let unk: number | null = null; // pending unknown symbol (fused when fuse_unk)
+    const unkSymbol = this.unkId ?? NO_ID;
+    const plain = !this.prefix && !this.suffix;
+    for (let i = 0; i < word.length;) {
+      const cp = word.codePointAt(i)!;
+      const next = i + (cp > 0xffff ? 2 : 1);
+      let s: string | undefined;
+      let id: number | undefined;
+      if (plain && cp <= 0xffff) {
+        id = this.unitId(cp);
+      } else {
+        s = word.slice(i, next);
+        if (i > 0 && this.prefix) s = this.prefix + s;
+        if (next === word.length && this.suffix) s = s + this.suffix;
+        id = this.vocab.get(s);
+      }
+      i = next;
+      if (id !== undefined) {
         if (unk !== null) symbols.push(unk);
         unk = null;
-        symbols.push(s);
-        return;
+        symbols.push(id);
+        continue;
       }
+      s ??= String.fromCharCode(cp);
       if (this.byteFallback) {
-        const bytes = Array.from(
-          new TextEncoder().encode(s),
-          (b) => `<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`,
+        const bytes = Array.from(utf8.encode(s), (b) =>
+          this.vocab.get(`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`),
         );
-        if (bytes.every((b) => this.vocab.has(b))) {
-          symbols.push(...bytes);
-          return;
+        if (bytes.every((b) => b !== undefined)) {
+          symbols.push(...(bytes as number[]));
+          continue;
         }
       }
       if (this.unkToken !== null) {
-        if (unk !== null && this.fuseUnk) return;
+        if (unk !== null && this.fuseUnk) continue;
         if (unk !== null) symbols.push(unk);
-        unk = this.unkToken;
+        unk = unkSymbol;
       }
-    });
+    }
     if (unk !== null) symbols.push(unk);
-
-    return this.mergeAll(symbols);
+    return symbols;
   }
 
-  // Repeatedly merges the adjacent pair with the lowest rank, leftmost on ties (what Rust's heap of
-  // (rank, position) does), over a linked list so long words stay O(n²) in cheap steps.
-  private mergeAll(symbols: string[]): string[] {
-    const n = symbols.length;
-    const next = Int32Array.from({ length: n }, (_, i) => (i + 1 < n ? i + 1 : -1));
-    const prev = Int32Array.from({ length: n }, (_, i) => i - 1);
-    const rankOf = (i: number): number => {
-      const j = next[i]!;
-      if (j < 0) return Infinity;
-      const rank = this.ranks.get(`${symbols[i]} ${symbols[j]}`);
-      return rank !== undefined && this.vocab.has(symbols[i]! + symbols[j]!) ? rank : Infinity;
-    };
-    const ranks = Float64Array.from({ length: n }, (_, i) => rankOf(i));
-    for (;;) {
-      let best = -1;
-      let bestRank = Infinity;
-      for (let i = 0; i >= 0; i = next[i]!) {
-        if (ranks[i]! < bestRank) {
-          bestRank = ranks[i]!;
-          best = i;
-        }
-      }
-      if (best < 0) break;
-      const right = next[best]!;
-      symbols[best] = symbols[best]! + symbols[right]!;
-      next[best] = next[right]!;
-      if (next[right]! >= 0) prev[next[right]!] = best;
-      ranks[best] = rankOf(best);
-      if (prev[best]! >= 0) ranks[prev[best]!] = rankOf(prev[best]!);
+  // The vocabulary id of a one-code-unit token, remembered per unit (−2: not looked up yet).
+  private unitIds: Int32Array | undefined;
+  private unitId(unit: number): number | undefined {
+    this.unitIds ??= new Int32Array(0x10000).fill(-2);
+    let id = this.unitIds[unit]!;
+    if (id === -2) id = this.unitIds[unit] = this.vocab.get(String.fromCharCode(unit)) ?? -1;
+    return id >= 0 ? id : undefined;
+  }
+
+  // Merges the adjacent pair with the lowest rank, leftmost on ties, until none is left. As in Rust:
+  // a heap of (rank, position) entries over a linked list of symbols; an entry whose pair has changed
+  // since it was pushed is skipped when it comes up. O(n log n) in the word's length.
+  private mergeAll(ids: number[]): number[] {
+    const n = ids.length;
+    if (n < 2) return ids;
+    const symbol = Int32Array.from(ids);
+    const next = new Int32Array(n);
+    const prev = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      next[i] = i + 1 < n ? i + 1 : -1;
+      prev[i] = i - 1;
     }
-    const out: string[] = [];
-    for (let i = 0; i >= 0 && n > 0; i = next[i]!) out.push(symbols[i]!);
+    const rankAt = (i: number): number => {
+      const j = next[i]!;
+      if (j < 0 || symbol[i]! < 0 || symbol[j]! < 0) return -1;
+      return this.mergeRanks.get(symbol[i]!, symbol[j]!);
+    };
+    const heap = new PairHeap(n, this.mergedId.length);
+    for (let i = 0; i + 1 < n; i++) {
+      const rank = rankAt(i);
+      if (rank >= 0) heap.push(rank, i);
+    }
+    while (heap.size > 0) {
+      const rank = heap.topRank();
+      const i = heap.pop();
+      if (symbol[i] === MERGED || rankAt(i) !== rank) continue;
+      const j = next[i]!;
+      symbol[i] = this.mergedId[rank]!;
+      symbol[j] = MERGED;
+      next[i] = next[j]!;
+      if (next[j]! >= 0) prev[next[j]!] = i;
+      const before = prev[i]!;
+      if (before >= 0) {
+        const r = rankAt(before);
+        if (r >= 0) heap.push(r, before);
+      }
+      const after = rankAt(i);
+      if (after >= 0) heap.push(after, i);
+    }
+    const out: number[] = [];
+    for (let i = 0; i >= 0; i = next[i]!) out.push(symbol[i]!);
     return out;
   }
 }
+
+const utf8 = new TextEncoder();
+/** A symbol for the unknown token when the vocabulary lacks it. */
+const NO_ID = -1;
+/** A symbol merged into the one on its left. */
+const MERGED = -2;
 
 // A merges.txt / tokenizer.json merge line "a b" (tokens never contain a plain space).
 function splitMerge(line: string): [string, string] {
@@ -184,19 +233,23 @@ function splitMerge(line: string): [string, string] {
 export class WordPieceModel implements TokenizerModel {
   private readonly vocab: Map<string, number>;
   private readonly vocabR: (string | undefined)[];
-  private readonly unkToken: string;
   private readonly prefix: string;
   private readonly maxChars: number;
+  private readonly maxTokenLength: number;
+  private readonly cache = new Map<string, number[]>();
   readonly unkId: number | undefined;
 
   constructor(config: ComponentJson) {
     const { byToken, byId } = vocabTables(config.vocab as Record<string, number>);
     this.vocab = byToken;
     this.vocabR = byId;
-    this.unkToken = (config.unk_token as string | undefined) ?? "[UNK]";
+    const unkToken = (config.unk_token as string | undefined) ?? "[UNK]";
     this.prefix = (config.continuing_subword_prefix as string | undefined) ?? "##";
     this.maxChars = (config.max_input_chars_per_word as number | undefined) ?? 100;
-    this.unkId = this.vocab.get(this.unkToken);
+    this.unkId = this.vocab.get(unkToken);
+    let longest = 0;
+    for (const token of byToken.keys()) longest = Math.max(longest, token.length);
+    this.maxTokenLength = longest; // UTF-16 length bounds the code point count
   }
 
   get size(): number {
@@ -209,24 +262,34 @@ export class WordPieceModel implements TokenizerModel {
     return this.vocabR[id];
   }
 
-  tokenize(word: string): string[] {
+  encode(word: string): number[] {
+    const cached = this.cache.get(word);
+    if (cached) return cached;
+    const ids = this.greedy(word);
+    if (this.cache.size >= 10_000) this.cache.clear();
+    this.cache.set(word, ids);
+    return ids;
+  }
+
+  // Longest vocabulary match first, from the left; a word with an unmatchable part is one unknown token.
+  private greedy(word: string): number[] {
     const chars = Array.from(word);
-    if (chars.length > this.maxChars) return [this.unkToken];
-    const out: string[] = [];
+    const unk = this.unkId === undefined ? [] : [this.unkId];
+    if (chars.length > this.maxChars) return unk;
+    const out: number[] = [];
     let start = 0;
     while (start < chars.length) {
-      let end = chars.length;
-      let found: string | null = null;
+      // No vocabulary entry is longer than maxTokenLength, so longer candidates are not tried.
+      let end = Math.min(chars.length, start + this.maxTokenLength);
+      let found: number | undefined;
       while (start < end) {
         let sub = chars.slice(start, end).join("");
         if (start > 0) sub = this.prefix + sub;
-        if (this.vocab.has(sub)) {
-          found = sub;
-          break;
-        }
+        found = this.vocab.get(sub);
+        if (found !== undefined) break;
         end--;
       }
-      if (found === null) return [this.unkToken];
+      if (found === undefined) return unk;
       out.push(found);
       start = end;
     }
@@ -242,25 +305,21 @@ export class WordPieceModel implements TokenizerModel {
 export class UnigramModel implements TokenizerModel {
   private readonly pieces: [string, number][];
   private readonly vocab = new Map<string, number>();
-  // Longest piece in code points: candidate pieces at a position are looked up by length instead of
-  // walking a trie (a trie of 64k pieces costs far more to build than these lookups cost).
-  private readonly maxPieceChars: number;
+  // Built on the first encode: loading stays as cheap as reading the pieces.
+  private trieOfPieces: PieceTrie | undefined;
   private readonly minScore: number;
   private readonly byteFallback: boolean;
-  private readonly cache = new Map<string, string[]>();
+  private readonly cache = new Map<string, number[]>();
   readonly unkId: number | undefined;
 
   constructor(config: ComponentJson) {
     this.pieces = config.vocab as [string, number][];
     let minScore = Infinity;
-    let maxChars = 0;
     this.pieces.forEach(([token, score], id) => {
       this.vocab.set(token, id);
-      maxChars = Math.max(maxChars, token.length); // UTF-16 length bounds the code point count
       if (score < minScore) minScore = score;
     });
     this.minScore = minScore;
-    this.maxPieceChars = maxChars;
     this.unkId = (config.unk_id as number | null | undefined) ?? undefined;
     this.byteFallback = config.byte_fallback === true;
   }
@@ -275,77 +334,133 @@ export class UnigramModel implements TokenizerModel {
     return this.pieces[id]?.[0];
   }
 
-  tokenize(sentence: string): string[] {
+  encode(sentence: string): number[] {
     if (sentence.length === 0) return [];
     const cached = this.cache.get(sentence);
     if (cached) return cached;
-    const tokens = this.viterbi(sentence).flatMap((t) => this.byteFallbackPieces(t));
+    const ids = this.viterbi(sentence);
     if (this.cache.size >= 10_000) this.cache.clear();
-    this.cache.set(sentence, tokens);
-    return tokens;
+    this.cache.set(sentence, ids);
+    return ids;
   }
 
-  private byteFallbackPieces(token: string): string[] {
-    if (!this.byteFallback || this.vocab.has(token)) return [token];
-    const bytes = Array.from(
-      new TextEncoder().encode(token),
-      (b) => `<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`,
-    );
-    return bytes.every((b) => this.vocab.has(b)) ? bytes : [token];
+  // A run of unknown characters as one token: its bytes with byte fallback (if all are pieces), else
+  // the unknown token.
+  private pushUnknown(token: string, ids: number[]): void {
+    if (this.byteFallback && !this.vocab.has(token)) {
+      const bytes = Array.from(utf8.encode(token), (b) =>
+        this.vocab.get(`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`),
+      );
+      if (bytes.every((b) => b !== undefined)) {
+        for (const b of bytes as number[]) ids.push(b);
+        return;
+      }
+    }
+    const id = this.vocab.get(token) ?? this.unkId;
+    if (id !== undefined) ids.push(id);
   }
 
-  private viterbi(sentence: string): string[] {
-    const chars = Array.from(sentence);
-    const n = chars.length;
+  /** The best segmentation's token ids (Viterbi over the pieces' log scores). */
+  private viterbi(sentence: string): number[] {
+    // Positions are UTF-16 offsets; paths only start and end on code point boundaries.
+    const n = sentence.length;
     const unkScore = this.minScore - 10;
-    // best[i]: best path ending at char i (score, start char, token id)
+    // best*[i]: the best path ending at offset i (score, start offset, token id)
     const bestScore = new Float64Array(n + 1);
     const bestStart = new Int32Array(n + 1).fill(-1);
     const bestId = new Int32Array(n + 1);
-    for (let start = 0; start < n; start++) {
+    const trie = (this.trieOfPieces ??= new PieceTrie(this.pieces));
+    for (let start = 0; start < n;) {
       const base = bestScore[start]!;
+      const single = start + (isSurrogatePairAt(sentence, start) ? 2 : 1);
       let hasSingle = false;
-      let candidate = "";
-      const last = Math.min(n, start + this.maxPieceChars);
-      for (let end = start; end < last; end++) {
-        candidate += chars[end]!;
-        const id = this.vocab.get(candidate);
-        if (id === undefined) continue;
+      // Every piece that starts here, shortest first (the trie's common-prefix search).
+      for (let node = 0, end = start; end < n;) {
+        node = trie.child(node, sentence.charCodeAt(end++));
+        if (node < 0) break;
+        const id = trie.pieceAt(node);
+        if (id < 0) continue;
         const score = this.pieces[id]![1] + base;
-        const at = end + 1;
-        if (bestStart[at] === -1 || score > bestScore[at]!) {
-          bestScore[at] = score;
-          bestStart[at] = start;
-          bestId[at] = id;
+        if (bestStart[end] === -1 || score > bestScore[end]!) {
+          bestScore[end] = score;
+          bestStart[end] = start;
+          bestId[end] = id;
         }
-        if (end === start) hasSingle = true;
+        if (end === single) hasSingle = true;
       }
       if (!hasSingle) {
         if (this.unkId === undefined)
           throw fail("TOKENIZER_INVALID", "Unigram model has no unk_id for an unknown character");
-        const at = start + 1;
         const score = unkScore + base;
-        if (bestStart[at] === -1 || score > bestScore[at]!) {
-          bestScore[at] = score;
-          bestStart[at] = start;
-          bestId[at] = this.unkId;
+        if (bestStart[single] === -1 || score > bestScore[single]!) {
+          bestScore[single] = score;
+          bestStart[single] = start;
+          bestId[single] = this.unkId;
         }
       }
+      start = single;
     }
-    const out: string[] = [];
-    let unkRun: string[] = [];
-    for (let end = n; end > 0;) {
-      const start = bestStart[end]!;
-      const piece = chars.slice(start, end).join("");
-      if (bestId[end] === this.unkId) unkRun.push(piece);
-      else {
-        if (unkRun.length > 0) out.push(unkRun.reverse().join(""));
-        unkRun = [];
-        out.push(piece);
+    const ends: number[] = [];
+    for (let end = n; end > 0; end = bestStart[end]!) ends.push(end);
+    // Consecutive unknown pieces are fused into one token.
+    const ids: number[] = [];
+    let start = 0;
+    let unknownFrom = -1;
+    for (let k = ends.length - 1; k >= 0; k--) {
+      const end = ends[k]!;
+      if (bestId[end] === this.unkId) {
+        if (unknownFrom < 0) unknownFrom = start;
+      } else {
+        if (unknownFrom >= 0) this.pushUnknown(sentence.slice(unknownFrom, start), ids);
+        unknownFrom = -1;
+        ids.push(bestId[end]!);
       }
-      end = start;
+      start = end;
     }
-    if (unkRun.length > 0) out.push(unkRun.reverse().join(""));
-    return out.reverse();
+    if (unknownFrom >= 0) this.pushUnknown(sentence.slice(unknownFrom, n), ids);
+    return ids;
+  }
+}
+
+function isSurrogatePairAt(s: string, i: number): boolean {
+  const u = s.charCodeAt(i);
+  return u >= 0xd800 && u <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
+}
+
+/**
+ * A trie over the UTF-16 code units of the pieces, its edges in one hash table of (node, code unit) →
+ * child node: cheap to build for a large vocabulary, and a walk stops as soon as no piece continues.
+ */
+class PieceTrie {
+  private readonly edges: PairTable;
+  private readonly pieceIds: Int32Array;
+
+  constructor(pieces: readonly [string, number][]) {
+    let total = 0;
+    for (const [piece] of pieces) total += piece.length;
+    this.edges = new PairTable(total);
+    const pieceIds = new Int32Array(total + 1).fill(-1);
+    let nodes = 1; // node 0 is the root
+    pieces.forEach(([piece], id) => {
+      let node = 0;
+      for (let k = 0; k < piece.length; k++) {
+        const child = this.edges.addIfAbsent(node, piece.charCodeAt(k), nodes);
+        if (child === nodes) nodes++;
+        node = child;
+      }
+      // As in a dictionary built from the list, the last piece with the same text wins.
+      if (piece.length > 0) pieceIds[node] = id;
+    });
+    this.pieceIds = pieceIds;
+  }
+
+  /** The child of `node` by `unit`, or −1. */
+  child(node: number, unit: number): number {
+    return this.edges.get(node, unit);
+  }
+
+  /** The id of the piece ending at `node`, or −1. */
+  pieceAt(node: number): number {
+    return this.pieceIds[node]!;
   }
 }

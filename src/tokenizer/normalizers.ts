@@ -4,6 +4,7 @@ import { fail } from "../errors.js";
 import {
   type ComponentJson,
   isWhitespace,
+  isWhitespaceCode,
   lowercasePerChar,
   patternToRegExp,
   trailingWhitespaceStart,
@@ -82,24 +83,37 @@ function bertNormalizer(config: ComponentJson): Normalizer {
   const lowercase = config.lowercase !== false;
   const stripAccents = (config.strip_accents as boolean | null | undefined) ?? lowercase;
   return (text) => {
+    // Unchanged stretches are copied in one slice; `kept` is where the current one began.
     let out = "";
-    for (const ch of text) {
-      const cp = ch.codePointAt(0)!;
-      if (cleanText) {
+    let kept = 0;
+    for (let i = 0; i < text.length;) {
+      const cp = text.codePointAt(i)!;
+      const next = i + (cp > 0xffff ? 2 : 1);
+      let replacement: string | undefined;
+      if (isChineseChar(cp)) {
+        if (handleChinese) replacement = ` ${text.slice(i, next)} `;
+      } else if (cleanText) {
         // Control characters go first, so the ones that are also whitespace (VT, FF, NEL) are dropped.
-        const tabOrNewline = ch === "\t" || ch === "\n" || ch === "\r";
-        if (cp === 0 || cp === 0xfffd || (!tabOrNewline && CONTROL_RE.test(ch))) continue;
-        if (tabOrNewline || isWhitespace(ch)) {
-          out += " ";
-          continue;
-        }
+        const tabOrNewline = cp === 0x09 || cp === 0x0a || cp === 0x0d;
+        if (cp === 0 || cp === 0xfffd || (!tabOrNewline && isOther(cp))) replacement = "";
+        else if (tabOrNewline || (cp !== 0x20 && isWhitespaceCode(cp))) replacement = " ";
       }
-      out += handleChinese && isChineseChar(cp) ? ` ${ch} ` : ch;
+      if (replacement !== undefined) {
+        out += text.slice(kept, i) + replacement;
+        kept = next;
+      }
+      i = next;
     }
+    out += text.slice(kept);
     if (stripAccents) out = out.normalize("NFD").replace(/\p{Mn}/gu, "");
     if (lowercase) out = lowercasePerChar(out);
     return out;
   };
+}
+
+function isOther(cp: number): boolean {
+  if (cp < 0x80) return cp < 0x20 || cp === 0x7f;
+  return CONTROL_RE.test(String.fromCodePoint(cp));
 }
 
 /**
@@ -159,15 +173,125 @@ export class PrecompiledCharsmap {
 }
 
 const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
-const utf8 = new TextEncoder();
+
+// Code units of characters that no grapheme break rule joins to a neighbour of the same kind: ASCII and
+// the common letters, symbols and punctuation of Latin, Greek, Cyrillic, CJK, kana and Hangul syllables
+// (no combining marks, Prepend, jamo, regional indicators or surrogates). Between two of them there is
+// always a cluster boundary, except CR LF.
+const SIMPLE_UNITS = (() => {
+  const table = new Uint8Array(0x10000);
+  const ranges: [number, number][] = [
+    [0x0000, 0x007f],
+    [0x00a0, 0x02ff],
+    [0x0370, 0x0482],
+    [0x048a, 0x052f],
+    [0x2010, 0x2027],
+    [0x2030, 0x205f],
+    [0x3000, 0x3029],
+    [0x3030, 0x303f],
+    [0x3041, 0x3096],
+    [0x309b, 0x30ff],
+    [0x3400, 0x4dbf],
+    [0x4e00, 0x9fff],
+    [0xac00, 0xd7a3],
+    [0xf900, 0xfaff],
+    [0xff01, 0xff9d],
+  ];
+  for (const [from, to] of ranges) table.fill(1, from, to + 1);
+  return table;
+})();
+
+/** Whether a cluster boundary lies between the code units at `at − 1` and `at` for certain. */
+function surelyBoundary(text: string, at: number): boolean {
+  const before = text.charCodeAt(at - 1);
+  return SIMPLE_UNITS[before] === 1 && before !== 0x0d && SIMPLE_UNITS[text.charCodeAt(at)] === 1;
+}
+
+/**
+ * The extended grapheme clusters of `text`, as Intl.Segmenter finds them. Runs of simple characters
+ * (SIMPLE_UNITS) are one cluster per character and skip the segmenter. The rest goes through it in
+ * windows: Intl.Segmenter takes time proportional to the whole string for each cluster it yields
+ * (quadratic overall).
+ */
+export function* graphemeClusters(text: string): Generator<string> {
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    if (i + 1 === n ? SIMPLE_UNITS[text.charCodeAt(i)] === 1 : surelyBoundary(text, i + 1)) {
+      yield text[i]!;
+      i++;
+      continue;
+    }
+    if (text.charCodeAt(i) === 0x0d && text.charCodeAt(i + 1) === 0x0a) {
+      yield "\r\n";
+      i += 2;
+      continue;
+    }
+    // Up to the next certain boundary, or the end.
+    let end = i + 1;
+    while (end < n && !surelyBoundary(text, end)) end++;
+    yield* segmentInWindows(text.slice(i, end));
+    i = end;
+  }
+}
+
+// A window's clusters are final except its last one (cut off, or decided without the character after
+// it), which starts the next window. Every break rule looks only at the code point after the break and
+// back within the cluster, so a window starting on a true boundary segments like the whole text.
+function* segmentInWindows(text: string, window = 256): Generator<string> {
+  let pos = 0;
+  let size = window;
+  while (pos < text.length) {
+    let end = Math.min(text.length, pos + size);
+    // Never end between the halves of a surrogate pair: the last cluster's first code point is whole.
+    if (end < text.length && isHighSurrogate(text.charCodeAt(end - 1))) end++;
+    const atEnd = end === text.length;
+    let last: string | undefined;
+    let lastIndex = 0;
+    for (const { segment, index } of graphemes.segment(text.slice(pos, end))) {
+      if (last !== undefined) yield last;
+      last = segment;
+      lastIndex = index;
+    }
+    if (atEnd) {
+      if (last !== undefined) yield last;
+      return;
+    }
+    if (lastIndex === 0) {
+      size *= 2; // one cluster fills the window: look further
+      continue;
+    }
+    pos += lastIndex;
+    size = window;
+  }
+}
+
+function isHighSurrogate(unit: number): boolean {
+  return unit >= 0xd800 && unit <= 0xdbff;
+}
+
+/** UTF-8 length of a string (lone surrogates count 3, as their U+FFFD replacement). */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const u = s.charCodeAt(i);
+    if (u < 0x80) n += 1;
+    else if (u < 0x800) n += 2;
+    else if (isHighSurrogate(u) && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
 
 function precompiledNormalizer(base64: string | null): Normalizer {
   if (!base64) return (text) => text;
   const charsmap = new PrecompiledCharsmap(Buffer.from(base64, "base64"));
   return (text) => {
     let out = "";
-    for (const { segment } of graphemes.segment(text)) {
-      if (utf8.encode(segment).length < 6) {
+    for (const segment of graphemeClusters(text)) {
+      if (utf8Length(segment) < 6) {
         const norm = charsmap.transform(segment);
         if (norm !== null) {
           out += norm;

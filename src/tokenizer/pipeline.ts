@@ -7,6 +7,7 @@ import {
   startsWithWord,
   trailingWhitespaceStart,
 } from "./tokenizer-json.js";
+import { PairTable } from "./int-tables.js";
 import { type TokenizerModel, createModel } from "./models.js";
 import { type Normalizer, createNormalizer } from "./normalizers.js";
 import { type Decoder, type PostProcessor, createDecoder, createPostProcessor } from "./post-processors.js";
@@ -14,46 +15,52 @@ import { type Piece, type PreTokenizer, createPreTokenizer } from "./pre-tokeniz
 
 export type AddedTokenSpec = Omit<AddedTokenJson, "id">;
 
-interface TrieNode {
-  next: Map<string, TrieNode>;
-  id: number; // -1 when no pattern ends here
-}
-
 /** Leftmost-longest matcher over added-token contents (the Aho-Corasick automaton in Rust). */
 class TokenMatcher {
-  private readonly root: TrieNode = { next: new Map(), id: -1 };
+  // A trie over UTF-16 code units: edges (node, unit) → child, tokenIds[node] (−1: no pattern ends).
+  private readonly edges = new PairTable();
+  private readonly tokenIds: number[] = [-1];
+  // Code units that start some pattern: other positions are skipped at once.
+  private readonly firstUnits = new Uint8Array(0x10000);
 
   /** Patterns with their token ids; for equal patterns the first one wins (as in Aho-Corasick). */
   constructor(entries: [string, number][]) {
     for (const [pattern, id] of entries) {
       if (pattern.length === 0) continue;
-      let node = this.root;
+      this.firstUnits[pattern.charCodeAt(0)] = 1;
+      let node = 0;
       for (let k = 0; k < pattern.length; k++) {
-        const unit = pattern[k]!;
-        let child = node.next.get(unit);
-        if (!child) node.next.set(unit, (child = { next: new Map(), id: -1 }));
+        const child = this.edges.addIfAbsent(node, pattern.charCodeAt(k), this.tokenIds.length);
+        if (child === this.tokenIds.length) this.tokenIds.push(-1);
         node = child;
       }
-      if (node.id < 0) node.id = id;
+      if (this.tokenIds[node]! < 0) this.tokenIds[node] = id;
     }
   }
 
   /** Non-overlapping leftmost-longest matches: [start, end, token id]. */
   matches(text: string): [number, number, number][] {
     const out: [number, number, number][] = [];
-    if (this.root.next.size === 0) return out;
+    if (this.edges.size === 0) return out;
     let i = 0;
     while (i < text.length) {
-      let node: TrieNode | undefined = this.root;
-      let best: [number, number] | null = null;
-      for (let j = i; j < text.length; j++) {
-        node = node.next.get(text[j]!);
-        if (!node) break;
-        if (node.id >= 0) best = [j + 1, node.id];
+      if (this.firstUnits[text.charCodeAt(i)] === 0) {
+        i++;
+        continue;
       }
-      if (best) {
-        out.push([i, best[0], best[1]]);
-        i = best[0];
+      let bestEnd = -1;
+      let bestId = -1;
+      for (let j = i, node = 0; j < text.length; j++) {
+        node = this.edges.get(node, text.charCodeAt(j));
+        if (node < 0) break;
+        if (this.tokenIds[node]! >= 0) {
+          bestEnd = j + 1;
+          bestId = this.tokenIds[node]!;
+        }
+      }
+      if (bestEnd >= 0) {
+        out.push([i, bestEnd, bestId]);
+        i = bestEnd;
       } else i++;
     }
     return out;
@@ -169,12 +176,7 @@ export class TokenizerPipeline {
         continue;
       }
       const pieces = this.preTokenizer ? this.preTokenizer([split.piece]) : [split.piece];
-      for (const piece of pieces) {
-        for (const token of this.model.tokenize(piece.text)) {
-          const id = this.model.tokenToId(token) ?? this.model.unkId;
-          if (id !== undefined) ids.push(id);
-        }
-      }
+      for (const piece of pieces) for (const id of this.model.encode(piece.text)) ids.push(id);
     }
     return this.postProcessor ? this.postProcessor(ids, addSpecialTokens) : ids;
   }
@@ -196,7 +198,9 @@ export class TokenizerPipeline {
       }
       const normalizedText = this.normalizer ? this.normalizer(first.piece.text) : first.piece.text;
       if (normalizedText.length === 0) continue;
-      out.push(...findTokens(normalizedText, this.normalizedMatcher, flags, first.piece.atStart));
+      for (const split of findTokens(normalizedText, this.normalizedMatcher, flags, first.piece.atStart)) {
+        out.push(split);
+      }
     }
     return out;
   }
@@ -243,12 +247,13 @@ function findTokens(
     let start = matchStart;
     let stop = matchEnd;
     if (token.single_word) {
-      const startSpace = start === 0 || !endsWithWord(text.slice(0, start));
-      const stopSpace = stop === text.length || !startsWithWord(text.slice(stop));
+      const startSpace = start === 0 || !endsWithWord(text, start);
+      const stopSpace = stop === text.length || !startsWithWord(text, stop);
       if (!startSpace || !stopSpace) continue;
     }
-    if (token.lstrip) start = Math.max(trailingWhitespaceStart(text.slice(0, start)), offset);
-    if (token.rstrip) stop += leadingWhitespaceEnd(text.slice(stop));
+    // Whitespace an earlier match took is not taken again.
+    if (token.lstrip) start = Math.max(trailingWhitespaceStart(text, start, Math.min(offset, start)), offset);
+    if (token.rstrip) stop = leadingWhitespaceEnd(text, stop);
     pushText(offset, start);
     out.push({ kind: "token", id: token.id });
     offset = stop;

@@ -16,20 +16,21 @@ export function createPostProcessor(config: ComponentJson | null): PostProcessor
     case "BertProcessing": {
       const [, cls] = config.cls as [string, number];
       const [, sep] = config.sep as [string, number];
-      return (ids, add) => (add ? [cls, ...ids, sep] : ids);
+      return (ids, add) => (add ? [cls].concat(ids, [sep]) : ids);
     }
     case "TemplateProcessing": {
       const special = config.special_tokens as Record<string, { ids: number[] }>;
       const single = config.single as ({ SpecialToken: { id: string } } | { Sequence: { id: string } })[];
       return (ids, add) => {
         if (!add) return ids;
-        return single.flatMap((item) => {
+        const parts = single.map((item) => {
           if ("Sequence" in item) return ids;
           const tok = special[item.SpecialToken.id];
           if (!tok)
             throw fail("TOKENIZER_INVALID", `template names unknown special token ${item.SpecialToken.id}`);
           return tok.ids;
         });
+        return ([] as number[]).concat(...parts);
       };
     }
     case "Sequence": {

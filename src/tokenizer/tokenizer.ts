@@ -322,3 +322,32 @@ export async function loadTokenizer(folder: string): Promise<TextTokenizer> {
     throw failWith(e, "TOKENIZER_INVALID", `${folder}: ${(e as Error).message}`);
   }
 }
+
+/**
+ * The length (UTF-16 units) of the longest token of a folder's tokenizer: vocabulary entries and
+ * added tokens, without building the tokenizer. A byte-level token's characters are bytes, so no
+ * token stands for more input characters than this; other tokenizers may drop whitespace and
+ * combining marks between tokens.
+ */
+export async function longestTokenLength(folder: string): Promise<number> {
+  try {
+    const config = await readTokenizerConfig(folder);
+    const { json } = await readTokenizerJson(folder, config);
+    const vocab = json.model.vocab as Record<string, number> | [string, number][] | undefined;
+    let longest = 0;
+    const see = (token: string | undefined) => {
+      if (token !== undefined && token.length > longest) longest = token.length;
+    };
+    if (Array.isArray(vocab)) for (const [piece] of vocab) see(piece);
+    else for (const token of Object.keys(vocab ?? {})) see(token);
+    for (const t of json.added_tokens) see(t.content);
+    for (const t of Object.values(config.added_tokens_decoder ?? {})) see(t.content);
+    for (const t of config.additional_special_tokens ?? []) see(tokenName(t));
+    const extra = (await readJsonIfPresent<Record<string, number>>(join(folder, "added_tokens.json"))) ?? {};
+    for (const token of Object.keys(extra)) see(token);
+    return longest;
+  } catch (e) {
+    if (isSightlineError(e)) throw e;
+    throw failWith(e, "TOKENIZER_INVALID", `${folder}: ${(e as Error).message}`);
+  }
+}

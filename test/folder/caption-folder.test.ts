@@ -24,10 +24,23 @@ import {
   type FakeCaptionServer,
 } from "../helpers/fake-caption-server.js";
 import { seedText } from "../helpers/fixtures.js";
+import { waitFor } from "../server/helpers.js";
 
 const shared = resolve(process.cwd(), "../shared");
 const cli = resolve(process.cwd(), "bin/sightline.js");
 const tsxCli = ["--import", "tsx", resolve(process.cwd(), "src/cli/main.ts")];
+
+/** The CLI in a child process, without blocking this one (fake servers here must keep answering). */
+function runCli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [...tsxCli, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (status) => done({ status, stdout, stderr }));
+  });
+}
 
 /** nested folders, mixed formats, a corrupt image, a non-image, a symlink loop */
 async function makeTree(): Promise<{ root: string; images: string[] }> {
@@ -199,7 +212,8 @@ test("XMP sidecars and EXIF written through exiftool, read back", async () => {
 });
 
 test("CLI: SIGTERM mid-run, then re-run: no partial file, every image captioned exactly once (append mode)", async () => {
-  const slow = await startFakeCaptionServer({ delayMs: 150 });
+  // Three captions are answered, then the server holds the fourth until the signal has arrived.
+  const slow = await startFakeCaptionServer({ holdAfter: 3 });
   const { root, images } = await makeTree();
   for (let i = 0; i < 8; i++) copyFileSync(join(root, "a", "two.png"), join(root, `copy${i}.png`));
   for (const rel of images) writeFileSync(sidecar(root, rel), "seed");
@@ -208,20 +222,13 @@ test("CLI: SIGTERM mid-run, then re-run: no partial file, every image captioned 
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
     let err = "";
     child.stderr.on("data", (d) => (err += d));
-    await new Promise<void>((r, reject) => {
-      const deadline = Date.now() + 60_000;
-      const check = setInterval(() => {
-        if ((err.match(/captioned/g) ?? []).length >= 3) {
-          clearInterval(check);
-          r();
-        } else if (Date.now() > deadline || child.exitCode !== null) {
-          clearInterval(check);
-          reject(new Error(`caption-folder did not get going: ${err}`));
-        }
-      }, 20);
-    });
+    const exited = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+    await waitFor(() => (err.match(/captioned/g) ?? []).length >= 3 || child.exitCode !== null, 120_000);
+    assert.equal(child.exitCode, null, `caption-folder did not get going: ${err}`);
     child.kill("SIGTERM");
-    const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+    await waitFor(() => err.includes("SIGTERM: finishing the images in flight"), 120_000);
+    slow.release();
+    const code = await exited;
     assert.equal(code, 130, err);
     const leftovers = readdirSync(root, { recursive: true })
       .map(String)
@@ -269,6 +276,73 @@ test("in-process model: captions equal the fixture's seed generation", async () 
     await cap.close();
     assert.equal(r.captioned, 1);
     assert.equal(readFileSync(join(root, "image1.txt"), "utf8"), `${seedText("vit-gpt2")}\n`);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("a sidecar deleted or changed since the journal recorded it is written again", async () => {
+  const { root } = await makeTree();
+  try {
+    const caps = [serverCaptioner(servers[0].url)];
+    // broken.jpg fails, so the run's journal stays for the next run of the same command.
+    const first = await captionFolder(opts(root, { mode: "overwrite" }), caps);
+    assert.equal(first.captioned, 4);
+    assert.equal(first.failed.length, 1);
+    rmSync(sidecar(root, "one.jpg"));
+    writeFileSync(sidecar(root, "a/two.png"), "edited by hand\n");
+    const second = await captionFolder(opts(root, { mode: "overwrite" }), caps);
+    assert.equal(second.captioned, 2, "the deleted and the changed sidecar");
+    assert.equal(second.skipped, 2, "the two untouched sidecars are done");
+    for (const rel of ["one.jpg", "a/two.png"])
+      assert.equal(readFileSync(sidecar(root, rel), "utf8"), `${expectedCaption(root, rel)}\n`, rel);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("a server that does not serve --server-model is asked once, not once per image", async () => {
+  const { root } = await makeTree();
+  try {
+    const server = await startFakeCaptionServer(); // answers 404 to the chat API a model name needs
+    try {
+      const r = await captionFolder(opts(root), [serverCaptioner(server.url, { model: "nope", slots: 2 })]);
+      assert.equal(r.failed.length, 0);
+      assert.equal(r.captioned, 0);
+      assert.equal(r.notDone, 5);
+      assert.equal(r.unusable.length, 1);
+      assert.match(r.unusable[0].reason, /404/);
+      assert.ok(server.requests <= 2, `${server.requests} requests (one per slot at most)`);
+      assert.equal(readdirSync(root).filter((n) => n.endsWith(".txt")).length, 0);
+
+      // Beside a server that works, the other one takes every image, including the one handed back.
+      const mixed = await captionFolder(opts(root), [
+        serverCaptioner(server.url, { model: "nope", slots: 2 }),
+        serverCaptioner(servers[0].url, { slots: 1 }),
+      ]);
+      assert.equal(mixed.captioned, 4);
+      assert.equal(mixed.failed.length, 1); // broken.jpg
+      assert.equal(mixed.notDone, 0);
+    } finally {
+      await server.close();
+    }
+
+    // The CLI: one line saying which server could not be used, exit 1, no per-image failures.
+    // (Not spawnSync: the fake server lives in this process and must keep answering.)
+    const cliRun = await runCli([
+      "caption-folder",
+      root,
+      "--server",
+      servers[0].url,
+      "--server-model",
+      "nope",
+      "--overwrite",
+    ]);
+    assert.equal(cliRun.status, 1, cliRun.stderr);
+    assert.equal((cliRun.stderr.match(/404/g) ?? []).length, 1, cliRun.stderr);
+    assert.match(cliRun.stderr, /not used: http:\/\/127\.0\.0\.1:\d+#nope: .*404/);
+    assert.match(cliRun.stderr, /^stopped: /m);
+    assert.doesNotMatch(cliRun.stderr, /failed: /);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

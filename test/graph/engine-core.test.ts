@@ -86,7 +86,7 @@ test("missing and mis-shaped tensors name the tensor", () => {
   }
 });
 
-test("folder without weights, or with only a pickle, is refused", () => {
+test("a folder without weights is refused", () => {
   const dir = mkdtempSync(join(tmpdir(), "sl-empty-"));
   try {
     assert.throws(

@@ -7,6 +7,8 @@ import type { AddressInfo } from "node:net";
 export interface FakeCaptionServer {
   url: string;
   requests: number;
+  /** Lets captions held by `holdAfter` go (and every later one). */
+  release(): void;
   close(): Promise<void>;
 }
 
@@ -15,8 +17,16 @@ export function captionFor(bytes: Buffer, prompt: string): string {
   return prompt === "<GENERATE_TAGS>" ? `tag${h.slice(0, 2)}, shared tag` : `caption ${h}`;
 }
 
-export async function startFakeCaptionServer(opts: { delayMs?: number } = {}): Promise<FakeCaptionServer> {
-  const state = { requests: 0 };
+/**
+ * `holdAfter: n`: the first n captions are answered at once, later ones only after release(), so a
+ * test can act while a run is known to be in the middle.
+ */
+export async function startFakeCaptionServer(
+  opts: { delayMs?: number; holdAfter?: number } = {},
+): Promise<FakeCaptionServer> {
+  const state = { requests: 0, answered: 0 };
+  let releaseHeld: () => void = () => undefined;
+  const released = new Promise<void>((r) => (releaseHeld = r));
   const server: Server = createServer((req, res) => {
     let body = "";
     req.on("data", (c) => (body += c));
@@ -38,7 +48,11 @@ export async function startFakeCaptionServer(opts: { delayMs?: number } = {}): P
         bytes[0] === 0x4d;
       if (!isImage || bytes.length < 64)
         return answer(400, { error: "invalid image", code: "IMAGE_INVALID" });
-      setTimeout(() => answer(200, { result: captionFor(bytes, prompt) }), opts.delayMs ?? 0);
+      const send = () =>
+        setTimeout(() => answer(200, { result: captionFor(bytes, prompt) }), opts.delayMs ?? 0);
+      state.answered++;
+      if (opts.holdAfter !== undefined && state.answered > opts.holdAfter) void released.then(send);
+      else send();
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -48,6 +62,7 @@ export async function startFakeCaptionServer(opts: { delayMs?: number } = {}): P
     get requests() {
       return state.requests;
     },
+    release: () => releaseHeld(),
     close: () =>
       new Promise((r) => {
         server.close(() => r());

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { planDownload, shardNames } from "../../src/hub/files.js";
+import { shardFileNames } from "../../src/graph/weight-files.js";
 import { resolveModel } from "../../src/hub/index.js";
 import { isSightlineError } from "../../src/errors.js";
 import { startFakeHub } from "../helpers/hub-server.js";
@@ -79,9 +80,36 @@ test("sharded safetensors: the index is planned and names the shards", () => {
   );
 });
 
-test("pickle-only, weightless and config-less repos are refused with their own codes", () => {
+test("pickle-only repos: the .bin (or its index) is planned; safetensors stay preferred", () => {
+  const single = planDownload(listing("config.json", "vocab.json", "pytorch_model.bin", "tf_model.h5"), "x");
+  assert.deepEqual(names(single.files).sort(), ["config.json", "pytorch_model.bin", "vocab.json"]);
+  assert.equal(single.weights, "pytorch");
+  const sharded = planDownload(
+    listing("config.json", "pytorch_model.bin.index.json", "pytorch_model-00001-of-00002.bin"),
+    "x",
+  );
+  assert.equal(sharded.shardIndex?.name, "pytorch_model.bin.index.json");
+  assert.equal(sharded.weights, "pytorch");
+  const index = JSON.stringify({
+    weight_map: { a: "pytorch_model-00001-of-00002.bin", b: "pytorch_model-00002-of-00002.bin" },
+  });
+  assert.deepEqual(shardFileNames(index, "pytorch", "x"), [
+    "pytorch_model-00001-of-00002.bin",
+    "pytorch_model-00002-of-00002.bin",
+  ]);
   assert.equal(
-    codeOf(() => planDownload(listing("config.json", "pytorch_model.bin"), "x")),
+    codeOf(() => shardFileNames(JSON.stringify({ weight_map: { a: "../evil.bin" } }), "pytorch", "x")),
+    "CHECKPOINT_INVALID",
+  );
+  const both = planDownload(listing("config.json", "pytorch_model.bin", "model.safetensors"), "x");
+  assert.deepEqual(names(both.files).sort(), ["config.json", "model.safetensors"]);
+  assert.equal(both.weights, "safetensors");
+});
+
+test("pickle-only repos under safetensorsOnly, weightless and config-less repos are refused with their own codes", () => {
+  const strict = { safetensorsOnly: true };
+  assert.equal(
+    codeOf(() => planDownload(listing("config.json", "pytorch_model.bin"), "x", strict)),
     "MODEL_WEIGHTS_PICKLE_ONLY",
   );
   assert.equal(
@@ -89,9 +117,14 @@ test("pickle-only, weightless and config-less repos are refused with their own c
       planDownload(
         listing("config.json", "pytorch_model.bin.index.json", "pytorch_model-00001-of-00002.bin"),
         "x",
+        strict,
       ),
     ),
     "MODEL_WEIGHTS_PICKLE_ONLY",
+  );
+  assert.equal(
+    codeOf(() => planDownload(listing("config.json", "model.safetensors"), "x", strict)),
+    undefined,
   );
   assert.equal(
     codeOf(() => planDownload(listing("config.json", "tf_model.h5"), "x")),

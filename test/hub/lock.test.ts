@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { acquireLock } from "../../src/hub/lock.js";
 import { resolveModel } from "../../src/hub/index.js";
 import { startFakeHub } from "../helpers/hub-server.js";
+import { waitFor } from "../server/helpers.js";
 import { fixture, folderDifferences, withTempDir } from "./fixture-files.js";
 
 function deadPid(): number {
@@ -55,9 +56,8 @@ test("the second holder waits until the first releases", async () => {
       secondHeld = true;
       return l;
     });
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => waited); // the second found the lock taken and waits
     assert.equal(secondHeld, false);
-    assert.equal(waited, true);
     await first.release();
     const l2 = await second;
     assert.equal(secondHeld, true);
@@ -101,8 +101,8 @@ test("the holder keeps its lock fresh while it works", async () => {
     const lock = await acquireLock(path, { heartbeatMs: 20 });
     const old = new Date(Date.now() - 60_000);
     await utimes(path, old, old);
-    await new Promise((r) => setTimeout(r, 80));
-    assert.ok(Date.now() - (await stat(path)).mtimeMs < 1000);
+    // The heartbeat touches it again (a stale lock would stay an hour old).
+    await waitFor(async () => Date.now() - (await stat(path)).mtimeMs < 1000);
     await lock.release();
   });
 });

@@ -98,13 +98,20 @@ test("settings come from options, then HF_* / SIGHTLINE_* variables, then defaul
     token: "t",
     offline: true,
     modelsDir: "/m",
+    safetensorsOnly: false,
   });
   assert.deepEqual(hubSettings({ offline: false, cacheDir: "/x", endpoint: "http://e", token: "u" }, env), {
     endpoint: "http://e",
     token: "u",
     offline: false,
     modelsDir: "/x",
+    safetensorsOnly: false,
   });
+  assert.equal(hubSettings({}, { SIGHTLINE_SAFETENSORS_ONLY: "1" }).safetensorsOnly, true);
+  assert.equal(
+    hubSettings({ safetensorsOnly: false }, { SIGHTLINE_SAFETENSORS_ONLY: "1" }).safetensorsOnly,
+    false,
+  );
   assert.deepEqual(hubSettings({}, {}).endpoint, "https://huggingface.co");
   assert.equal(hubSettings({}, { HF_HUB_OFFLINE: "0" }).offline, false);
   assert.equal(defaultModelsDir({ XDG_CACHE_HOME: "/c" }), "/c/sightline/models");

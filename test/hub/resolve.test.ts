@@ -252,16 +252,30 @@ test("a revision such as refs/pr/1 is URL-encoded and cached under its own ref",
   );
 });
 
-test("a repo with only pytorch_model.bin is refused before anything is downloaded", async () => {
+test("safetensorsOnly: a repo with only pytorch_model.bin is refused before anything is downloaded", async () => {
   await withHub(async (hub) =>
     withTempDir(async (cacheDir) => {
       await rejectsWith(
-        resolveModel("legacy/pickle-only", opts(hub, cacheDir)),
+        resolveModel("legacy/pickle-only", opts(hub, cacheDir, { safetensorsOnly: true })),
         "MODEL_WEIGHTS_PICKLE_ONLY",
-        /pytorch_model\.bin.*refs\/pr\/N/s,
+        /pytorch_model\.bin.*--safetensors-only.*refs\/pr\/N/s,
       );
       assert.ok(hub.log.every((e) => e.path.startsWith("/api/")));
       assert.deepEqual(await readdir(cacheDir), []);
+    }),
+  );
+});
+
+test("a pytorch_model.bin that is no checkpoint is downloaded, refused, and leaves no snapshot", async () => {
+  await withHub(async (hub) =>
+    withTempDir(async (cacheDir) => {
+      await rejectsWith(resolveModel("legacy/pickle-only", opts(hub, cacheDir)), "CHECKPOINT_INVALID");
+      assert.equal(hub.contentRequests("legacy/pickle-only/pytorch_model.bin").length, 1);
+      assert.deepEqual(await readdir(join(cacheDir, "legacy--pickle-only", "snapshots")), []);
+      await rejectsWith(
+        resolveModel("legacy/pickle-only", { cacheDir, offline: true }),
+        "MODEL_NOT_DOWNLOADED",
+      );
     }),
   );
 });

@@ -1,12 +1,16 @@
 // A stand-in model for server and queue tests, loaded by the real worker process through the
 // same path as real architectures (the worker imports this module instead of src/models).
-// Its folder's config.json can set: load_delay_ms, caption_delay_ms, task_prompts, fail_load.
+// Its folder's config.json can set: load_delay_ms, caption_delay_ms, task_prompts, fail_load,
+// load_gate (a file path: loading finishes only once that file exists), and caption_gate (a folder:
+// each caption writes "started-<n>" there, n counting from 1, then waits until a file "open" exists,
+// so a test can hold requests running and queued as long as it needs).
 // Prompts steer it: "<CRASH>" ends the process, "<SLEEP:ms>" waits without looking at the
 // cancel signal (a hung model), "<STEPS:n:ms>" runs n "decoder steps" of ms each, "<FAIL>" throws.
 // Like the real decoders it honours CaptionOptions.signal between its steps (caption_delay_ms is
-// slept in steps too) and throws REQUEST_CANCELLED. It appends what it does to <folder>/steps.log
-// ("start #seq", "step #seq k", "cancelled #seq k", "done #seq") so tests can wait for a state.
-import { appendFileSync, readFileSync } from "node:fs";
+// slept in steps too, and a caption held at the gate looks at it while it waits) and throws
+// REQUEST_CANCELLED. It appends what it does to <folder>/steps.log ("start #seq", "step #seq k",
+// "cancelled #seq k", "done #seq") so tests can wait for a state.
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fail } from "../../src/errors.js";
 import type { CaptionModel, CaptionOptions, RgbImage } from "../../src/models/types.js";
@@ -17,6 +21,7 @@ export async function loadModel(folder: string): Promise<CaptionModel> {
   const config = JSON.parse(readFileSync(join(folder, "config.json"), "utf8"));
   if (config.fail_load) throw Object.assign(new Error("fake load failure"), { name: "Error" });
   await sleep(config.load_delay_ms ?? 0);
+  while (config.load_gate && !existsSync(config.load_gate)) await sleep(20);
   let seq = 0;
   const taskPrompts: Record<string, string> | undefined = config.task_prompts;
   const log = (line: string) => appendFileSync(join(folder, "steps.log"), line + "\n");
@@ -43,6 +48,16 @@ export async function loadModel(folder: string): Promise<CaptionModel> {
       seq += 1;
       const run = seq;
       log(`start #${run}`);
+      if (config.caption_gate) {
+        writeFileSync(join(config.caption_gate, `started-${run}`), "");
+        while (!existsSync(join(config.caption_gate, "open"))) {
+          if (options.signal?.aborted) {
+            log(`cancelled #${run} 0`);
+            throw fail("REQUEST_CANCELLED", String(options.signal.reason));
+          }
+          await sleep(5);
+        }
+      }
       const sleepFor = /^<SLEEP:(\d+)>$/.exec(prompt);
       const stepped = /^<STEPS:(\d+):(\d+)>$/.exec(prompt);
       if (sleepFor) await sleep(Number(sleepFor[1]));

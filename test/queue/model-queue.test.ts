@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ModelQueue, type ModelQueueOptions } from "../../src/queue/model-queue.js";
 import { isSightlineError } from "../../src/errors.js";
-import { alive, fakeLoader, fakeModelDir, rgb, sleep, waitFor } from "../server/helpers.js";
+import { alive, captionGate, fakeLoader, fakeModelDir, rgb, waitFor } from "../server/helpers.js";
 
 const folders = new WeakMap<ModelQueue, string>();
 
@@ -235,18 +235,21 @@ test("a load failure fails every request waiting for it; a later request tries a
 });
 
 test("unload() while busy waits for the queued work; close() fails what still waits", async () => {
-  const { q, events } = queue({ caption_delay_ms: 100 });
+  const gate = captionGate();
+  const { q, events } = queue({ caption_gate: gate.dir });
   after(() => q.close());
   const a = q.submit(rgb(2, 2), {});
   const b = q.submit(rgb(2, 2), {});
-  await sleep(10);
+  await waitFor(() => gate.started(1) && q.depth === 1, 120_000); // a runs (held by the gate), b waits
   q.unload();
+  gate.open();
   await Promise.all([a, b]);
   await waitFor(() => q.state === "unloaded");
   assert.deepEqual(events.unloads, ["requested"]);
-  const c = q.submit(rgb(2, 2), { prompt: "<SLEEP:300>" });
+  gate.close();
+  const c = q.submit(rgb(2, 2), {});
   const d = q.submit(rgb(2, 2), {});
-  await sleep(50);
+  await waitFor(() => gate.started(1) && q.state === "ready" && q.depth === 1, 120_000); // c runs (a new worker), d waits
   const outcomes = [assert.rejects(d, (e) => code(e) === "SHUTTING_DOWN"), assert.rejects(c)]; // c: its worker ends under it
   await q.close();
   await Promise.all(outcomes);

@@ -1,6 +1,6 @@
 // Shared by the server and queue tests: fake model folders, a Runtime that loads the fake model
 // in real worker processes, tiny test images.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -65,10 +65,34 @@ export function alive(pid: number | undefined): boolean {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function waitFor(check: () => boolean, timeoutMs = 5000): Promise<void> {
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > end) throw new Error("condition not met in time");
     await sleep(20);
   }
+}
+
+/**
+ * A gate for the fake model (its caption_gate setting): captions start, say so, and wait until
+ * the test opens it. `started(n)` is true once the n-th caption of the worker is running.
+ */
+export function captionGate(): { dir: string; started(n: number): boolean; open(): void; close(): void } {
+  const dir = mkdtempSync(join(tmpdir(), "sightline-gate-"));
+  madeDirs.push(dir);
+  return {
+    dir,
+    started: (n) => existsSync(join(dir, `started-${n}`)),
+    open: () => writeFileSync(join(dir, "open"), ""),
+    // Closed again, and the started markers forgotten (a new worker counts from 1 again).
+    close: () => {
+      for (const name of readdirSync(dir)) rmSync(join(dir, name), { force: true });
+    },
+  };
+}
+
+/** The sightline_queue_depth gauge for `model` (requests waiting behind the running one). */
+export async function queueDepth(runtime: Runtime, model: string): Promise<number> {
+  const { values } = await runtime.metrics.queueDepth.get();
+  return values.find((v) => v.labels.model === model)?.value ?? 0;
 }

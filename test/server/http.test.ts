@@ -1,4 +1,4 @@
-// Scheduling seen through real sockets: arrival order under 20 concurrent requests, 503 +
+// Scheduling seen through real sockets: arrival order under 20 concurrent requests, 429 +
 // Retry-After when a model's queue is full, idle unload ending the worker and a reload after it.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -6,17 +6,19 @@ import { connect, type Socket } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { build } from "../../src/server/app.js";
 import type { Runtime } from "../../src/server/runtime.js";
-import { alive, fakeModelDir, fakeRuntime, png, sleep, waitFor } from "./helpers.js";
+import { alive, captionGate, fakeModelDir, fakeRuntime, png, queueDepth, waitFor } from "./helpers.js";
 
 let app: FastifyInstance;
 let runtime: Runtime;
 let base: string;
 const images: string[] = [];
+const gate = captionGate();
 
 before(async () => {
   runtime = fakeRuntime({
     models: {
       "kosmos-2": fakeModelDir({ caption_delay_ms: 40 }),
+      gated: fakeModelDir({ caption_gate: gate.dir }),
       idle: fakeModelDir(),
     },
     idleUnloadSeconds: 0,
@@ -68,9 +70,9 @@ function rawPost(
 }
 
 test("20 concurrent requests to one model are answered in arrival order", async () => {
-  await describe(images[0]!); // load first, so arrival order is not blurred by the load
-  // 20 connections opened up front, so connection set-up cannot reorder the requests; then the
-  // requests are written one after another, 20 ms apart.
+  // 20 connections opened up front, so connection set-up cannot reorder the requests; then each
+  // request is written once the one before it has reached the model's queue (the first one is
+  // running, held by the gate, the others wait), and the gate opens when all 20 are queued.
   const { port } = new URL(base);
   const sockets = await Promise.all(
     Array.from(
@@ -84,9 +86,15 @@ test("20 concurrent requests to one model are answered in arrival order", async 
   );
   const pending: ReturnType<typeof rawPost>[] = [];
   for (let i = 0; i < 20; i++) {
-    pending.push(rawPost(sockets[i]!, "/api/v1/vision/describe", JSON.stringify({ image: images[i] })));
-    await sleep(20);
+    pending.push(
+      rawPost(sockets[i]!, "/api/v1/vision/describe", JSON.stringify({ image: images[i], model: "gated" })),
+    );
+    await waitFor(
+      async () => (i === 0 ? gate.started(1) : (await queueDepth(runtime, "gated")) === i),
+      120_000,
+    );
   }
+  gate.open();
   const answers = await Promise.all(pending);
   const seqs = answers.map((a) => {
     assert.equal(a.status, 200, JSON.stringify(a.body));
@@ -103,18 +111,34 @@ test("20 concurrent requests to one model are answered in arrival order", async 
   }
 });
 
-test("past --max-queue: 503 QUEUE_FULL with Retry-After; the others are served", async (t) => {
-  const small = fakeRuntime({ models: { slow: fakeModelDir({ caption_delay_ms: 400 }) }, maxQueue: 3 });
+test("past --max-queue: 429 QUEUE_FULL with Retry-After; the others are served", async (t) => {
+  const slowGate = captionGate();
+  const small = fakeRuntime({ models: { slow: fakeModelDir({ caption_gate: slowGate.dir }) }, maxQueue: 3 });
   const smallApp = await build({ runtime: small });
   t.after(async () => {
     await smallApp.close();
     await small.close();
   });
   const server = await smallApp.listen({ host: "127.0.0.1", port: 0 });
+  slowGate.open();
   await describe(images[0]!, "slow", server); // loaded
-  const burst = await Promise.all(Array.from({ length: 7 }, (_, i) => describe(images[i]!, "slow", server)));
+  slowGate.close();
+  // One runs (held by the gate), three wait, three are refused at once; then the gate opens.
+  let answered = 0;
+  const pending = Array.from({ length: 7 }, (_, i) =>
+    describe(images[i]!, "slow", server).then((r) => {
+      answered++;
+      return r;
+    }),
+  );
+  await waitFor(
+    async () => slowGate.started(2) && (await queueDepth(small, "slow")) === 3 && answered === 3,
+    120_000,
+  );
+  slowGate.open();
+  const burst = await Promise.all(pending);
   const ok = burst.filter((r) => r.status === 200);
-  const full = burst.filter((r) => r.status === 503);
+  const full = burst.filter((r) => r.status === 429);
   assert.equal(ok.length, 4, "1 running + 3 waiting");
   assert.equal(full.length, 3);
   for (const r of full) {

@@ -15,8 +15,8 @@ import type { FastifyInstance, InjectOptions } from "fastify";
 import sharp from "sharp";
 import { build } from "../../src/server/app.js";
 import { Runtime } from "../../src/server/runtime.js";
-import { labelsOf, mergeLabels } from "../../src/server/chat/labels.js";
-import { fakeModelDir, fakeRuntime, fixturesDir } from "./helpers.js";
+import { labelsOf, mergeLabels, priorityFromTopicality, singleWord } from "../../src/server/chat/labels.js";
+import { captionGate, fakeModelDir, fakeRuntime, fixturesDir, queueDepth, waitFor } from "./helpers.js";
 import { parsePythonJson } from "../helpers/fixtures.js";
 
 const key = "pp-secret";
@@ -251,14 +251,20 @@ test("V5/V6/V8: labels with 3 tiles, the JSON-schema prompt and every extra fiel
   assert.equal(new Set(names).size, names.length, "de-duplicated");
   for (const l of labels) {
     assert.match(l.name, /^\p{Lu}/u);
+    // The system prompt asks for single-word nouns.
+    assert.doesNotMatch(l.name, /[\s-]/);
     assert.ok(typeof l.confidence === "number" && l.confidence > 0 && l.confidence <= 1);
     assert.ok(typeof l.topicality === "number" && l.topicality >= 0 && l.topicality <= 1);
   }
-  // Kosmos-2 found no grounded entities in these random-weight captions: the captions' nouns, merged.
+  // Kosmos-2 found no grounded entities in these random-weight captions: the captions' nouns, merged,
+  // with PhotoPrism's priority for their topicality.
   const per = ["image1.png", "image2.png", "image1.png"].map((img) =>
-    labelsOf({ text: seedText("kosmos-2", img), image: { width: 1, height: 1 } }),
+    labelsOf({ text: seedText("kosmos-2", img), image: { width: 1, height: 1 } }).map(singleWord),
   );
-  assert.deepEqual(labels, mergeLabels(per));
+  assert.deepEqual(
+    labels,
+    mergeLabels(per).map((l) => ({ ...l, priority: priorityFromTopicality(l.topicality) })),
+  );
 });
 
 test("labels: the configured task on Florence-2 (<GENERATE_TAGS>), the labels model when none is named", async () => {
@@ -285,20 +291,15 @@ test("labels: the configured task on Florence-2 (<GENERATE_TAGS>), the labels mo
   assert.equal(assertEnvelope(unnamed, "labels").model.name, "kosmos-2");
 });
 
-test("nsfw and face: 501 with the error body until such a model is configured", async () => {
-  for (const path of ["nsfw", "face"]) {
-    const res = await app.inject(
-      post(path, photoprismRequest({ id: "N", images: [dataUrl(png("kosmos-2", 1))] })),
-    );
-    assert.equal(res.statusCode, 501, res.body);
-    assert.equal(res.json().id, "N");
-    assert.equal(res.json().code, 501);
-    assert.equal(res.json().error, "Not Implemented");
-    assert.match(
-      res.json().message,
-      new RegExp(`no ${path === "nsfw" ? "nsfw" : "face embedding"} model configured`),
-    );
-  }
+test("face: 501 with the error body, saying why (no model in PhotoPrism's FaceNet space on npm)", async () => {
+  const res = await app.inject(
+    post("face", photoprismRequest({ id: "N", images: [dataUrl(png("kosmos-2", 1))] })),
+  );
+  assert.equal(res.statusCode, 501, res.body);
+  assert.equal(res.json().id, "N");
+  assert.equal(res.json().code, 501);
+  assert.equal(res.json().error, "Not Implemented");
+  assert.match(res.json().message, /FaceNet.*keep faces local/);
 });
 
 test("E1–E9: errors are {id, code, error} with the status PhotoPrism expects", async () => {
@@ -386,15 +387,18 @@ test("E1–E9: errors are {id, code, error} with the status PhotoPrism expects",
 });
 
 test("E8: an overloaded model answers 429 + Retry-After (the status PhotoPrism retries)", async () => {
-  const slow = fakeRuntime({ models: { slow: fakeModelDir({ caption_delay_ms: 600 }) }, maxQueue: 1 });
+  const gate = captionGate();
+  const slow = fakeRuntime({ models: { slow: fakeModelDir({ caption_gate: gate.dir }) }, maxQueue: 1 });
   const server = await build({ runtime: slow });
   try {
     const req = post("caption", { id: "Q", model: "slow", images: [dataUrl(png("kosmos-2", 1))] }, {});
     const running = server.inject(req);
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(() => gate.started(1), 120_000);
     const waiting = server.inject(req);
-    await new Promise((r) => setTimeout(r, 50));
-    const [busy, ...done] = await Promise.all([server.inject(req), running, waiting]);
+    await waitFor(async () => (await queueDepth(slow, "slow")) === 1, 120_000);
+    const busy = await server.inject(req); // the queue (1 waiting) is full
+    gate.open();
+    const done = await Promise.all([running, waiting]);
     for (const d of done) assert.equal(d.statusCode, 200, d.body);
     assert.equal(busy.statusCode, 429, busy.body);
     assert.ok(Number(busy.headers["retry-after"]) >= 1);

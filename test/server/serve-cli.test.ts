@@ -1,6 +1,6 @@
 // The real `sightline serve` process: SIGTERM drains (queued requests finish, new connections
 // are refused, exit 0), the drain timeout bounds it; settings from flags, env and a config file.
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseServeConfig } from "../../src/server/config.js";
-import { fakeLoader, fakeModelDir, png } from "./helpers.js";
+import { captionGate, fakeLoader, fakeModelDir, png, waitFor } from "./helpers.js";
 
 const mainTs = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 
@@ -19,11 +19,18 @@ interface Served {
   logs: string[];
 }
 
+// Servers still running when the file's tests end (a failed test) are ended, or the file never would.
+const started: ChildProcess[] = [];
+after(() => {
+  for (const child of started) if (child.exitCode === null) child.kill("SIGKILL");
+});
+
 async function serve(args: string[], env: Record<string, string> = {}): Promise<Served> {
   const child = spawn(process.execPath, ["--import", "tsx", mainTs, "serve", "--port", "0", ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  started.push(child);
   const logs: string[] = [];
   const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const base = await new Promise<string>((resolve, reject) => {
@@ -41,9 +48,20 @@ async function serve(args: string[], env: Record<string, string> = {}): Promise<
     });
     child.stderr!.on("data", (chunk: Buffer) => logs.push(chunk.toString()));
     void exit.then((code) => reject(new Error(`serve exited ${code}: ${logs.join("\n")}`)));
-    setTimeout(() => reject(new Error(`serve did not start: ${logs.join("\n")}`)), 20_000).unref();
+    // An upper bound, not a wait: a loaded machine takes a while to compile and start the server.
+    setTimeout(() => reject(new Error(`serve did not start: ${logs.join("\n")}`)), 120_000).unref();
+  }).catch((e: unknown) => {
+    child.kill("SIGKILL"); // a server left running would keep this test file from ending
+    throw e;
   });
   return { child, base, exit, logs };
+}
+
+/** The server's sightline_queue_depth for `model`, read from /metrics. */
+async function queueDepth(base: string, model: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const m = new RegExp(`^sightline_queue_depth\\{model="${model}"\\} (\\d+)$`, "m").exec(text);
+  return m ? Number(m[1]) : 0;
 }
 
 async function describe(base: string, image: string) {
@@ -56,7 +74,8 @@ async function describe(base: string, image: string) {
 }
 
 test("SIGTERM: queued requests finish, new connections are refused, exit code 0", async () => {
-  const model = fakeModelDir({ caption_delay_ms: 300 });
+  const gate = captionGate();
+  const model = fakeModelDir({ caption_gate: gate.dir });
   const s = await serve([
     "--model",
     `kosmos-2=${model}`,
@@ -66,10 +85,12 @@ test("SIGTERM: queued requests finish, new connections are refused, exit code 0"
     "20",
   ]);
   const image = (await png(5, 4)).toString("base64");
-  assert.equal((await describe(s.base, image)).status, 200); // loaded
   const inFlight = [describe(s.base, image), describe(s.base, image), describe(s.base, image)];
-  await new Promise((r) => setTimeout(r, 150)); // all three have arrived
+  // All three have arrived: the first is running (held by the gate), two wait behind it.
+  await waitFor(async () => gate.started(1) && (await queueDepth(s.base, "kosmos-2")) === 2, 120_000);
   s.child.kill("SIGTERM");
+  await waitFor(() => s.logs.some((l) => l.includes("shutting down")), 120_000);
+  gate.open();
   const answers = await Promise.all(inFlight);
   for (const a of answers) {
     assert.equal(a.status, 200, JSON.stringify(a.body));
@@ -81,7 +102,8 @@ test("SIGTERM: queued requests finish, new connections are refused, exit code 0"
 });
 
 test("SIGTERM with a short drain timeout: what is still queued gets 503, exit code 0", async () => {
-  const model = fakeModelDir({ caption_delay_ms: 1500 });
+  const gate = captionGate(); // never opened: the running caption outlasts the drain timeout
+  const model = fakeModelDir({ caption_gate: gate.dir });
   const s = await serve([
     "--model",
     `kosmos-2=${model}`,
@@ -92,7 +114,7 @@ test("SIGTERM with a short drain timeout: what is still queued gets 503, exit co
   ]);
   const image = (await png(5, 4)).toString("base64");
   const inFlight = [describe(s.base, image), describe(s.base, image), describe(s.base, image)];
-  await new Promise((r) => setTimeout(r, 300));
+  await waitFor(async () => gate.started(1) && (await queueDepth(s.base, "kosmos-2")) === 2, 120_000);
   const started = Date.now();
   s.child.kill("SIGTERM");
   const answers = await Promise.all(inFlight);
@@ -130,7 +152,13 @@ test("settings: flag > environment > config file > default; --model repeatable; 
   assert.equal(c.allowPrivateUrls, true);
   assert.deepEqual(c.models, { x: "/m/x", y: "/m/y" });
   assert.equal(c.host, "127.0.0.1");
-  assert.equal(c.requestTimeout, 120);
+  // PhotoPrism's 10-minute budget, model load and queue included.
+  assert.equal(c.requestTimeout, 600);
+  assert.equal(c.busyStatus, 429);
+  assert.equal(c.nsfwModel, "MobileNetV2");
+  assert.equal(c.nsfwThreshold, 0.75);
+  assert.throws(() => parseServeConfig(["--busy-status", "500"], {}), /429 or 503/);
+  assert.throws(() => parseServeConfig(["--nsfw-threshold", "0"], {}), /nsfw-threshold/);
   const fromEnv = parseServeConfig([], {
     SIGHTLINE_MODEL: "a=/d/a,b=/d/b",
     SIGHTLINE_ALLOW_PRIVATE_URLS: "1",
@@ -156,12 +184,12 @@ test("settings: flag > environment > config file > default; --model repeatable; 
 });
 
 test("Ctrl-C to the whole process group drains too: workers ignore it, the server finishes the queue", async () => {
-  const model = fakeModelDir({ caption_delay_ms: 300 });
+  const gate = captionGate();
+  const model = fakeModelDir({ caption_gate: gate.dir });
   const s = await serve(["--model", `kosmos-2=${model}`, "--worker-loader", fakeLoader]);
   const image = (await png(5, 4)).toString("base64");
-  assert.equal((await describe(s.base, image)).status, 200);
   const inFlight = [describe(s.base, image), describe(s.base, image)];
-  await new Promise((r) => setTimeout(r, 100));
+  await waitFor(async () => gate.started(1) && (await queueDepth(s.base, "kosmos-2")) === 1, 120_000);
   // What a terminal does on Ctrl-C: SIGINT to every process of the group (server and workers).
   const { execFileSync } = await import("node:child_process");
   const workers = execFileSync("pgrep", ["-P", String(s.child.pid)])
@@ -170,6 +198,8 @@ test("Ctrl-C to the whole process group drains too: workers ignore it, the serve
     .split("\n")
     .map(Number);
   for (const pid of [s.child.pid!, ...workers]) process.kill(pid, "SIGINT");
+  await waitFor(() => s.logs.some((l) => l.includes("shutting down")), 120_000);
+  gate.open();
   for (const a of await Promise.all(inFlight)) assert.equal(a.status, 200, JSON.stringify(a.body));
   assert.equal(await s.exit, 0);
 });

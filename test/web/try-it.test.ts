@@ -114,6 +114,9 @@ test(
     const timings = await page.evaluate<string>(`document.getElementById("timings").textContent`);
     assert.match(timings, /Round trip/);
     assert.match(timings, /Decode/);
+    // The first request waited for the model to load: shown apart from the queue.
+    assert.match(timings, /Model load/);
+    assert.match(timings, /Queue/);
 
     await screenshot(t, page, "");
 

@@ -144,7 +144,7 @@ test("POST /api/v1/web/caption: raw image body → caption, image size, timings"
   assert.equal(body.text, String(seed.text[0]).trim());
   assert.deepEqual(body.model, { name: "vit-gpt2-image-captioning", version: "latest" });
   assert.deepEqual(body.image, { width: 64, height: 48 });
-  for (const stage of ["image", "queue", "run", "preprocess", "encode", "decode"]) {
+  for (const stage of ["image", "load", "queue", "run", "preprocess", "encode", "decode"]) {
     assert.equal(typeof body.timings[stage], "number", stage);
   }
 
@@ -182,4 +182,30 @@ test("POST /api/v1/web/caption: errors in the server's {error, code} shape", asy
   });
   assert.equal(model.statusCode, 404);
   assert.equal(model.json().code, "MODEL_NOT_FOUND");
+});
+
+test("POST /api/v1/web/caption: the shared HEIC phone photos are captioned by a real model", async () => {
+  const heic = fileURLToPath(new URL("../../../shared/images/heic/", import.meta.url));
+  for (const [name, size] of [
+    ["IMG_5195.HEIC", { width: 2566, height: 3313 }],
+    ["samplefilehub.heif", { width: 640, height: 426 }],
+  ] as const) {
+    const res = await app.inject({
+      method: "POST",
+      url: "/api/v1/web/caption?model=vit-gpt2-image-captioning",
+      // What a browser sends for a .heic file it has no type for.
+      headers: { ...auth, "content-type": "application/octet-stream" },
+      body: readFileSync(join(heic, name)),
+    });
+    assert.equal(res.statusCode, 200, `${name}: ${res.body}`);
+    assert.deepEqual(res.json().image, size, name);
+    assert.ok(res.json().text.length > 0, name);
+  }
+});
+
+test("the page says where images and models come from, and takes HEIC files", async () => {
+  const page = (await app.inject({ method: "GET", url: "/" })).body;
+  assert.doesNotMatch(page, /Nothing leaves this server/);
+  assert.match(page, /fetched from the Hugging Face hub the first time/);
+  assert.match(page, /accept="image\/\*,\.heic,\.heif"/);
 });

@@ -8,8 +8,6 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { fail } from "../../errors.js";
 
-export const summary = "benchmark each architecture at full size (random weights) against HF PyTorch";
-
 export const ARCHES = ["vit-gpt2", "blip", "kosmos-2", "florence-2"] as const;
 export type BenchArch = (typeof ARCHES)[number];
 

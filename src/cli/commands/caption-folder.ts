@@ -6,8 +6,7 @@ import { fail } from "../../errors.js";
 import { captionFolder, type Captioner, type ExistingMode, type Progress } from "../../folder/run.js";
 import { modelCaptioner, serverCaptioner } from "../../folder/captioners.js";
 import type { XmpNaming } from "../../folder/metadata.js";
-
-export const summary = "caption every image of a folder into sidecar files (.txt, XMP, EXIF, JSONL/CSV)";
+import { modelFolder, withLoadingLine } from "../model-folder.js";
 
 const help = `usage: sightline caption-folder FOLDER (--model DIR|NAME | --server URL...) [options]
 
@@ -15,16 +14,23 @@ Captions every image under FOLDER (recursively) and writes one sidecar per image
 written atomically; an interrupted run (Ctrl-C, SIGTERM, crash) is resumed by running it again.
 
 where the captions come from (one of):
-  --model DIR|NAME        load a model in this process (a folder, an alias or owner/name)
+  --model DIR|NAME        load a model in this process: a folder, an alias or a hub repo
+                          owner/name[@revision] (downloaded once into the models folder)
+  --models-dir DIR        where names are downloaded (default $SIGHTLINE_MODELS_DIR, else
+                          ~/.cache/sightline/models)
+  --offline               never contact the hub (also HF_HUB_OFFLINE=1)
   --server URL            a running sightline server (repeatable: servers share the work);
                           key from SIGHTLINE_API_KEY or --api-key
-  --server-model NAME     with --server: a model the servers serve (default: their Florence model)
+  --server-model NAME     with --server: a model the servers serve (default: their Florence model);
+                          a server that answers it does not serve it is not asked again
 
 what to ask:
   --prompt P              prompt or task token (e.g. "<MORE_DETAILED_CAPTION>"); default: the model's caption task
   --max-new-tokens N      (in-process only)
   --num-beams N           (in-process only)
   --threads N             (in-process only) inference threads (default: all cores, or SIGHTLINE_THREADS)
+  --safetensors-only      (in-process only) refuse pytorch_model.bin (pickle) weights
+                          (also SIGHTLINE_SAFETENSORS_ONLY=1)
   --tags-prompt P         also ask P and use its comma-separated answer as keywords (XMP/EXIF)
 
 what to write:
@@ -50,7 +56,8 @@ which files:
   --dry-run               list what would be done, write nothing
   --verbose               stack traces on errors
 
-Exit status: 0 when every image was captioned or skipped, 1 when any failed, 130 when interrupted.`;
+Exit status: 0 when every image was captioned or skipped, 1 when any failed or no captioner could
+be used, 2 for a usage error, 130 when interrupted.`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -58,6 +65,8 @@ export async function run(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       model: { type: "string" },
+      "models-dir": { type: "string" },
+      offline: { type: "boolean" },
       server: { type: "string", multiple: true },
       "api-key": { type: "string" },
       "server-model": { type: "string" },
@@ -65,6 +74,7 @@ export async function run(argv: string[]): Promise<number> {
       "max-new-tokens": { type: "string" },
       "num-beams": { type: "string" },
       threads: { type: "string" },
+      "safetensors-only": { type: "boolean" },
       "tags-prompt": { type: "string" },
       ext: { type: "string", default: "txt" },
       "no-sidecar": { type: "boolean", default: false },
@@ -118,17 +128,24 @@ export async function run(argv: string[]): Promise<number> {
 
   const captioners: Captioner[] = [];
   if (values.model) {
-    const folder = await resolveModelFolder(values.model);
+    const folder = await modelFolder(values.model, {
+      offline: values.offline,
+      modelsDir: values["models-dir"],
+      safetensorsOnly: values["safetensors-only"],
+    });
+    const ref = values.model;
     captioners.push(
-      await modelCaptioner(
-        folder,
-        {
-          maxNewTokens: values["max-new-tokens"]
-            ? positiveInt(values["max-new-tokens"], "--max-new-tokens")
-            : undefined,
-          numBeams: values["num-beams"] ? positiveInt(values["num-beams"], "--num-beams") : undefined,
-        },
-        { threads: values.threads ? positiveInt(values.threads, "--threads") : undefined },
+      await withLoadingLine(ref, () =>
+        modelCaptioner(
+          folder,
+          {
+            maxNewTokens: values["max-new-tokens"]
+              ? positiveInt(values["max-new-tokens"], "--max-new-tokens")
+              : undefined,
+            numBeams: values["num-beams"] ? positiveInt(values["num-beams"], "--num-beams") : undefined,
+          },
+          { threads: values.threads ? positiveInt(values.threads, "--threads") : undefined },
+        ),
       ),
     );
   } else {
@@ -175,17 +192,22 @@ export async function run(argv: string[]): Promise<number> {
       captioners,
     );
     progress.stop();
+    const stopped = result.unusable.length === captioners.length;
     const lines = [
       `${result.captioned} captioned, ${result.skipped} skipped, ${result.failed.length} failed` +
         (result.planned ? `, ${result.planned} would be captioned (dry run)` : "") +
+        (result.notDone ? `, ${result.notDone} not done` : "") +
         ` (of ${result.total} images)`,
       ...result.failed.map((f) => `  failed: ${f.image}: ${f.reason}`),
       ...result.walkIssues.map((w) => `  not read: ${w.path}: ${w.reason}`),
+      ...result.unusable.map((u) => `  not used: ${u.captioner.replace(/^server:/, "")}: ${u.reason}`),
     ];
     if (result.interrupted) lines.push("interrupted: run the same command again to continue");
+    else if (stopped)
+      lines.push("stopped: no server could caption (see above); fix that and run the same command again");
     console.error(lines.join("\n"));
     if (result.interrupted) return 130;
-    return result.failed.length ? 1 : 0;
+    return result.failed.length || stopped ? 1 : 0;
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
@@ -198,12 +220,6 @@ function positiveInt(v: string | undefined, flag: string): number {
   if (!Number.isInteger(n) || n < 1)
     throw fail("INVALID_ARGUMENT", `${flag} must be a positive integer, not ${v}`);
   return n;
-}
-
-async function resolveModelFolder(ref: string): Promise<string> {
-  if (existsSync(ref)) return ref;
-  const { resolveModel } = await import("../../hub/index.js");
-  return resolveModel(ref);
 }
 
 /** A bar with count, rate and ETA on a terminal; one plain line per image otherwise. */

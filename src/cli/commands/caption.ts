@@ -1,29 +1,36 @@
-// sightline caption IMAGE --model DIR — caption one image with a local model folder (any architecture
-// in the loader table). Prints the caption, or with --json one object:
-//   {"text", "token_ids", "timings": {"preprocess", "encode", "decode"} (ms), "caption"?, "entities"?, "result"?}
+// sightline caption IMAGE --model DIR|NAME — caption one image with a model folder, an alias or a hub
+// repo (downloaded first when missing). Prints the caption, or with --json one object:
+//   {"text", "caption", "token_ids", "timings": {"preprocess", "encode", "decode"} (ms), "entities"?, "result"?}
 // Errors are thrown as SightlineErrors; main.ts prints them as one `error CODE: message` line.
-import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { fail, failWith } from "../../errors.js";
 import { readImageFile } from "../../images/decode.js";
 import { loadModel } from "../../models/index.js";
+import { checkPromptLength } from "../../models/prompt-limit.js";
 import type { CaptionOptions, CaptionResult } from "../../models/types.js";
+import { modelAliases } from "../../hub/model-ref.js";
+import { modelFolder, withLoadingLine } from "../model-folder.js";
 
-export const summary = "caption one image with a local model folder";
+const help = `usage: sightline caption IMAGE --model DIR|NAME [options]
 
-const help = `usage: sightline caption IMAGE --model DIR [options]
-
-Captions IMAGE (JPEG, PNG, WebP, GIF, TIFF, AVIF/HEIF) with the model in DIR (a Hugging Face
-folder with config.json and model.safetensors; a hub name or alias also works).
+Captions IMAGE (JPEG, PNG, WebP, GIF, TIFF, BMP, HEIC/HEIF, AVIF) with a model.
 
 options:
-  --model DIR             model folder (required)
+  --model DIR|NAME        the model (required): a Hugging Face model folder (config.json,
+                          model.safetensors, tokenizer), an alias (${Object.keys(modelAliases).join(", ")})
+                          or a hub repo owner/name[@revision]; names are downloaded once into
+                          the models folder (see sightline models --help)
+  --models-dir DIR        where names are downloaded (default $SIGHTLINE_MODELS_DIR, else
+                          ~/.cache/sightline/models)
+  --offline               never contact the hub: a name must be downloaded already
+                          (also HF_HUB_OFFLINE=1)
   --prompt TEXT           text prefix (BLIP, ViT-GPT2), grounding prompt (Kosmos-2) or task token (Florence-2)
   --max-new-tokens N      generate at most N tokens (default: the model's generation config)
   --num-beams N           beam search width; 1 = greedy (default: the model's generation config)
   --suppress-tokens IDS   comma-separated token ids that are never generated
-  --json                  print {"text", "token_ids", "timings", …} as one JSON object
+  --json                  print one JSON object: {"text", "caption", "token_ids", "timings", …}
   --threads N             inference threads (default: all cores)
+  --safetensors-only      refuse pytorch_model.bin (pickle) weights (also SIGHTLINE_SAFETENSORS_ONLY=1)
   --verbose               stack traces on errors
   --help                  this text`;
 
@@ -55,12 +62,15 @@ function parse(argv: string[]) {
       allowPositionals: true,
       options: {
         model: { type: "string" },
+        "models-dir": { type: "string" },
+        offline: { type: "boolean" },
         prompt: { type: "string" },
         "max-new-tokens": { type: "string" },
         "num-beams": { type: "string" },
         "suppress-tokens": { type: "string" },
         json: { type: "boolean", default: false },
         threads: { type: "string" },
+        "safetensors-only": { type: "boolean" },
         verbose: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -70,20 +80,15 @@ function parse(argv: string[]) {
   }
 }
 
-async function resolveModelFolder(ref: string): Promise<string> {
-  if (existsSync(ref)) return ref;
-  const { resolveModel } = await import("../../hub/index.js");
-  return resolveModel(ref);
-}
-
 /** The --json shape (snake_case keys, ms rounded to 0.1). */
 export function captionJson(result: CaptionResult): Record<string, unknown> {
   const ms = (v: number) => Math.round(v * 10) / 10;
   const out: Record<string, unknown> = {
-    // The contract: `text` is the decode with special tokens skipped, stripped; a post-processed
-    // caption (Kosmos-2) comes beside it as `caption`.
+    // The contract: `text` is the decode with special tokens skipped, stripped; `caption` is the
+    // caption as the model's processor post-processes it (Kosmos-2 drops its grounding markup;
+    // for the other models the two are the same, Florence-2's parsed task answer is `result`).
     text: result.decodedText ?? result.text,
-    ...(result.decodedText !== undefined ? { caption: result.text } : {}),
+    caption: result.text,
     token_ids: result.tokenIds,
     timings: {
       preprocess: ms(result.timings.preprocess),
@@ -108,7 +113,8 @@ export async function run(argv: string[]): Promise<number> {
       `expected exactly one IMAGE, got ${positionals.length} (see sightline caption --help)`,
     );
   }
-  if (!values.model) throw fail("INVALID_ARGUMENT", "--model DIR is required (see sightline caption --help)");
+  if (!values.model)
+    throw fail("INVALID_ARGUMENT", "--model DIR|NAME is required (see sightline caption --help)");
   const options: CaptionOptions = {
     prompt: values.prompt,
     maxNewTokens: positiveInt(values["max-new-tokens"], "--max-new-tokens"),
@@ -119,7 +125,13 @@ export async function run(argv: string[]): Promise<number> {
 
   // The image first: a bad file fails fast, before a model is loaded.
   const image = await readImageFile(positionals[0]);
-  const model = await loadModel(await resolveModelFolder(values.model), { threads });
+  const folder = await modelFolder(values.model, {
+    offline: values.offline,
+    modelsDir: values["models-dir"],
+    safetensorsOnly: values["safetensors-only"],
+  });
+  await checkPromptLength(folder, options.prompt); // before the model loads
+  const model = await withLoadingLine(values.model, () => loadModel(folder, { threads }));
   try {
     const result = await model.caption(image, options);
     console.log(values.json ? JSON.stringify(captionJson(result)) : result.text);

@@ -5,8 +5,6 @@ import { existsSync } from "node:fs";
 import { fail, isSightlineError } from "../../errors.js";
 import { captionByChat, captionByFlorenceApi, requestJson } from "../../folder/captioners.js";
 
-export const summary = "talk to a running server: client caption IMAGE | client prompts | client model";
-
 const help = `usage: sightline client <caption IMAGE | prompts | model> [options]
 
   caption IMAGE           caption a local image on the server

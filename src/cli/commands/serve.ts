@@ -1,13 +1,14 @@
 // sightline serve — the HTTP service (describe API, Florence API, operations routes).
-// SIGTERM/SIGINT: stop accepting, finish what is queued (at most --drain-timeout), exit 0.
+// SIGTERM/SIGINT: /readyz turns 503, stop accepting, finish what is queued (at most
+// --drain-timeout), exit 0. --preload models load after the server listens (/readyz says 503
+// until they are loaded); a preload that fails ends the server with exit code 1.
 import { build } from "../../server/app.js";
 import type { Logger } from "pino";
 import { createLogger } from "../../server/logging.js";
 import { parseServeConfig, serveHelp } from "../../server/config.js";
 import { Runtime } from "../../server/runtime.js";
 import { resolveModel } from "../../hub/index.js";
-
-export const summary = "serve the describe and Florence HTTP APIs (model queues, idle unload)";
+import { nsfwVariantNamed } from "../../nsfw/bundled.js";
 
 export async function run(argv: string[]): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
@@ -23,13 +24,23 @@ export async function run(argv: string[]): Promise<number> {
     florenceModel: config.florenceModel,
     offline: config.offline,
     allowPull: config.allowPull,
+    safetensorsOnly: config.safetensorsOnly,
     hub: (ref, options) =>
-      resolveModel(ref, { offline: options.offline || undefined, cacheDir: options.cacheDir }),
+      resolveModel(ref, {
+        offline: options.offline || undefined,
+        cacheDir: options.cacheDir,
+        safetensorsOnly: config.safetensorsOnly,
+      }),
     loaderModule: config.workerLoader,
     threads: config.threads,
     maxQueue: config.maxQueue,
     idleUnloadSeconds: config.idleUnload,
     requestTimeoutSeconds: config.requestTimeout,
+    busyStatus: config.busyStatus as 429 | 503,
+    nsfwModel: config.nsfwModel.toLowerCase() === "off" ? "off" : nsfwVariantNamed(config.nsfwModel),
+    nsfwThreshold: config.nsfwThreshold,
+    preload: config.preload,
+    maxLoadedModels: config.maxLoadedModels,
     logger,
   });
   const app = await build({
@@ -54,6 +65,7 @@ export async function run(argv: string[]): Promise<number> {
 
   return new Promise<number>((resolve) => {
     let stopping = false;
+    let exitCode = 0;
     const stop = async (signal: string) => {
       if (stopping) {
         // A second signal while draining: the operator does not want to wait.
@@ -74,10 +86,26 @@ export async function run(argv: string[]): Promise<number> {
       clearInterval(sweep);
       logger.info("stopped");
       logger.flush?.();
-      resolve(0);
+      resolve(exitCode);
     };
     process.on("SIGTERM", () => void stop("SIGTERM"));
     process.on("SIGINT", () => void stop("SIGINT"));
+    if (runtime.preloads.length > 0) {
+      const started = performance.now();
+      runtime.preload().then(
+        () =>
+          logger.info(
+            { models: runtime.preloads, ms: Math.round(performance.now() - started) },
+            "preloaded, ready",
+          ),
+        (e: unknown) => {
+          if (stopping) return; // shutdown began while loading
+          logger.error({ err: e }, `--preload failed: ${(e as Error).message}`);
+          exitCode = 1;
+          void stop("preload failure");
+        },
+      );
+    }
   });
 }
 

@@ -6,6 +6,7 @@ import { performance } from "node:perf_hooks";
 import { type ImageProcessor, loadImageProcessor } from "../../images/image-processor.js";
 import { type TextTokenizer, loadTokenizer } from "../../tokenizer/tokenizer.js";
 import type { CaptionModel, CaptionOptions, CaptionResult, LoadOptions, RgbImage } from "../types.js";
+import { checkPromptLength, checkPromptTokens } from "../prompt-limit.js";
 import { BlipModel } from "./model.js";
 
 export class BlipCaptioner implements CaptionModel {
@@ -31,11 +32,13 @@ export class BlipCaptioner implements CaptionModel {
   }
 
   async caption(image: RgbImage, options: CaptionOptions = {}): Promise<CaptionResult> {
+    await checkPromptLength(this.folder, options.prompt);
     const t0 = performance.now();
     const { pixelValues, dims } = this.imageProcessor.preprocess(image);
     // BlipProcessor tokenizes the prompt with the tokenizer's special tokens ([CLS] … [SEP]).
     const promptIds =
       options.prompt === undefined ? null : this.tokenizer.encode(options.prompt, { addSpecialTokens: true });
+    if (promptIds) await checkPromptTokens(this.folder, promptIds.length - 1); // [bos] replaces [CLS], no [SEP]
     const decoderIds = this.model.decoderInputIds(promptIds);
     const config = this.model.generationConfig({
       max_new_tokens: options.maxNewTokens,

@@ -3,6 +3,7 @@
 import { fixedOutputSize, loadImageProcessor, type ImageProcessor } from "../../images/image-processor.js";
 import { loadTokenizer, type TextTokenizer } from "../../tokenizer/tokenizer.js";
 import type { CaptionModel, CaptionOptions, CaptionResult, LoadOptions, RgbImage } from "../types.js";
+import { checkPromptLength, checkPromptTokens } from "../prompt-limit.js";
 import { Florence2, SEED_GENERATION_DEFAULTS } from "./model.js";
 import { postProcessGeneration } from "./post-process.js";
 import { PROCESSOR_ADDED_TOKENS, constructPrompt, taskOfPrompt, taskPromptTable } from "./tasks.js";
@@ -37,9 +38,11 @@ export class Florence2CaptionModel implements CaptionModel {
 
   async caption(image: RgbImage, options: CaptionOptions = {}): Promise<CaptionResult> {
     const prompt = options.prompt ?? DEFAULT_TASK;
+    await checkPromptLength(this.folder, prompt);
     const t0 = performance.now();
     const { pixelValues, dims } = this.imageProcessor.preprocess(image);
     const inputIds = this.promptIds(prompt);
+    await checkPromptTokens(this.folder, inputIds.length);
     const t1 = performance.now();
     const features = await this.model.encodeImage(pixelValues, dims);
     const encoded = await this.model.encodePrompt(features, inputIds);

@@ -15,6 +15,7 @@ import { WeightStore } from "../../graph/safetensors.js";
 import { type TextTokenizer, loadTokenizer } from "../../tokenizer/tokenizer.js";
 import { failWith } from "../../errors.js";
 import type { CaptionModel, CaptionOptions, CaptionResult, LoadOptions, RgbImage } from "../types.js";
+import { checkPromptLength, checkPromptTokens } from "../prompt-limit.js";
 import { parseKosmos2Config } from "./config.js";
 import { Kosmos2Model } from "./model.js";
 import { captionAfterImage, postProcessGeneration } from "./post-process.js";
@@ -64,11 +65,13 @@ export class Kosmos2Captioner implements CaptionModel {
   }
 
   async caption(image: RgbImage, options: CaptionOptions = {}): Promise<CaptionResult> {
+    await checkPromptLength(this.folder, options.prompt);
     const t0 = performance.now();
     const { pixelValues, dims } = this.imageProcessor.preprocess(image);
     const prompt = this.processor.process(options.prompt ?? DEFAULT_PROMPT, {
       numImageTokens: this.model.config.latentQueryNum,
     });
+    await checkPromptTokens(this.folder, prompt.inputIds.length);
     const config = this.generationConfig({
       max_new_tokens: options.maxNewTokens,
       num_beams: options.numBeams,

@@ -4,6 +4,7 @@
 import { loadImageProcessor, type ImageProcessor } from "../../images/image-processor.js";
 import { loadTokenizer, type TextTokenizer } from "../../tokenizer/tokenizer.js";
 import type { CaptionModel, CaptionOptions, CaptionResult, LoadOptions, RgbImage } from "../types.js";
+import { checkPromptLength, checkPromptTokens } from "../prompt-limit.js";
 import { VitGpt2 } from "./model.js";
 
 export class VitGpt2Captioner implements CaptionModel {
@@ -23,9 +24,11 @@ export class VitGpt2Captioner implements CaptionModel {
       num_beams: options.numBeams,
       suppress_tokens: options.suppressTokens,
     });
+    await checkPromptLength(this.folder, options.prompt);
     const promptTokens = options.prompt
       ? this.tokenizer.encode(options.prompt, { addSpecialTokens: false })
       : [];
+    await checkPromptTokens(this.folder, promptTokens.length + 1); // after the decoder start token
     const t0 = performance.now();
     const { pixelValues, dims } = this.processor.preprocess(image);
     const t1 = performance.now();

@@ -16,6 +16,9 @@ export interface Label {
   confidence: number;
   /** 0..1: how central the label is to the image. */
   topicality: number;
+  /** PhotoPrism's NSFW label fields, when the request's schema asks for them (chat/nsfw.ts). */
+  nsfw?: boolean;
+  nsfw_confidence?: number;
 }
 
 /** Where labels come from for one image: the caption output of one model run. */
@@ -232,11 +235,45 @@ export function mergeLabels(lists: Label[][]): Label[] {
     .slice(0, maxLabels);
 }
 
-/** The JSON text PhotoPrism's label prompt asks for: {"labels":[{"name","confidence","topicality"}]}. */
+/**
+ * The JSON text PhotoPrism's label prompt asks for: {"labels":[{"name","confidence","topicality"}]},
+ * plus nsfw and nsfw_confidence when its NSFW schema asked for them.
+ */
 export function labelsJson(labels: Label[]): string {
   return JSON.stringify({
-    labels: labels.map((l) => ({ name: l.name, confidence: l.confidence, topicality: l.topicality })),
+    labels: labels.map((l) => ({
+      name: l.name,
+      confidence: l.confidence,
+      topicality: l.topicality,
+      ...(l.nsfw === undefined ? {} : { nsfw: l.nsfw, nsfw_confidence: l.nsfw_confidence ?? 0 }),
+    })),
   });
+}
+
+/**
+ * Whether the client's instructions ask for one-word names (PhotoPrism's default label system
+ * prompt: "a single-word noun"). PhotoPrism then keeps only one word of a longer name, and not
+ * necessarily the right one ("Golden Retriever" → "Golden"), so the server picks it.
+ */
+export function asksForSingleWords(...texts: (string | undefined)[]): boolean {
+  return texts.some((t) => t !== undefined && /\b(single|one)[-\s]word\b/i.test(t));
+}
+
+/** A label as one word: its head noun, the last word ("Golden Retriever" → "Retriever", "T-Shirt" → "Shirt"). */
+export function singleWord(label: Label): Label {
+  const words = label.name.split(/[\s_/-]+/).filter((w) => w !== "");
+  return words.length <= 1 ? label : { ...label, name: words[words.length - 1]! };
+}
+
+/** PhotoPrism's label priority (-2..5) for a topicality, as its PriorityFromTopicality maps it. */
+export function priorityFromTopicality(topicality: number): number {
+  if (topicality >= 0.95) return 5;
+  if (topicality >= 0.9) return 4;
+  if (topicality >= 0.75) return 3;
+  if (topicality >= 0.6) return 2;
+  if (topicality >= 0.4) return 1;
+  if (topicality >= 0.15) return -1;
+  return -2;
 }
 
 /** The task a model runs for labels: an explicit label task token, the configured one, or by model. */

@@ -29,7 +29,7 @@ export const archOfModelType: Readonly<Record<string, string>> = {
 const captionKeywords: readonly [RegExp, string][] = [
   [/\b(ocr|read (the|all|any) text|text in the image|transcribe)\b/i, "<OCR>"],
   [/\b(paragraph|more detail(ed)?|very detailed|in depth|thorough(ly)?)\b/i, "<MORE_DETAILED_CAPTION>"],
-  [/\b(detail(ed|s)?|describe .* fully)\b/i, "<DETAILED_CAPTION>"],
+  [/\b(detail(ed|s)?|describe .{0,200} fully)\b/i, "<DETAILED_CAPTION>"], // bounded: `.*` is quadratic
 ];
 
 export function captionTaskFor(text: string): string {

@@ -6,7 +6,8 @@
 import { fail } from "../../errors.js";
 import type { ModelEntry } from "../models.js";
 import type { CaptionResponse, CaptionService, ImageSource } from "../service.js";
-import { labelsOf, labelTaskFor, mergeLabels, type Label } from "./labels.js";
+import { labelsOf, labelTaskFor, mergeLabels, singleWord, type Label } from "./labels.js";
+import { detectNsfw, withNsfwFields, type NsfwAnswer } from "./nsfw.js";
 import { archOfModelType, modelPromptFor, taskTokenIn, type ModelKind } from "./tasks.js";
 
 export interface LabelSettings {
@@ -22,6 +23,10 @@ export interface VisionRequest {
   images: ImageSource[];
   prompt?: string;
   want: "caption" | "labels";
+  /** Labels: one-word names (the client's prompt asks for them). */
+  singleWord?: boolean;
+  /** Labels: add PhotoPrism's nsfw / nsfw_confidence fields (runs the NSFW detector too). */
+  nsfw?: boolean;
   maxNewTokens?: number;
   signal?: AbortSignal;
 }
@@ -34,6 +39,8 @@ export interface VisionAnswer {
   /** The caption (want: caption), or the first image's caption text (want: labels). */
   text: string;
   labels?: Label[];
+  /** The NSFW detector's answer, when the labels asked for NSFW fields. */
+  nsfw?: NsfwAnswer;
   /** Tokens generation started from, summed over images (approximate: see usageOf). */
   promptTokens: number;
   /** Tokens generated, summed over images. */
@@ -42,15 +49,15 @@ export interface VisionAnswer {
   finishReason: "stop" | "length";
   outputs: CaptionResponse[];
   /** ms from the request to the answer, and of model runs. */
-  durations: { total: number; run: number; queue: number; image: number };
+  durations: { total: number; run: number; load: number; queue: number; image: number };
 }
 
 /** Most images one request may carry (PhotoPrism sends 1–3). */
 export const maxImages = 8;
 
 /**
- * A model entry for a name the way clients spell it: exact, or Ollama's `name:tag` with tag
- * `latest` or the entry's version.
+ * A model entry for a name the way clients spell it, in any case: the name, or Ollama's `name:tag`
+ * with tag `latest` or the entry's version.
  */
 export function resolveModel(service: CaptionService, name: string | undefined): ModelEntry {
   const wanted = name?.trim() || undefined;
@@ -62,7 +69,7 @@ export function resolveModel(service: CaptionService, name: string | undefined):
     const tag = wanted.slice(colon + 1);
     if (service.runtime.registry.has(base)) {
       const entry = service.model(base);
-      if (tag === "latest" || tag === entry.version) return entry;
+      if (/^latest$/i.test(tag) || tag.toLowerCase() === entry.version.toLowerCase()) return entry;
     }
   }
   return service.model(wanted); // throws MODEL_NOT_FOUND naming it and where models are listed
@@ -120,6 +127,22 @@ export function effectiveMaxNewTokens(arch: string, clientLimit: number | undefi
   return clientLimit < own ? clientLimit : undefined;
 }
 
+function labelsFor(
+  outputs: CaptionResponse[],
+  task: string | undefined,
+  request: VisionRequest,
+  nsfw: NsfwAnswer | undefined,
+  service: CaptionService,
+): Label[] {
+  const labels = mergeLabels(
+    outputs.map((o) => {
+      const own = labelsOf({ task, text: o.text, result: o.result, entities: o.entities, image: o.image });
+      return request.singleWord ? own.map(singleWord) : own;
+    }),
+  );
+  return nsfw ? withNsfwFields(labels, nsfw, service.runtime.nsfw!.threshold) : labels;
+}
+
 export async function runVision(
   service: CaptionService,
   labels: LabelSettings,
@@ -132,6 +155,7 @@ export async function runVision(
   }
   const wantLabels = request.want === "labels";
   const entry = resolveModel(service, request.model || (wantLabels ? labels.model : undefined));
+  await service.checkPrompt(entry.name, request.prompt);
   const kind = await kindOf(service, entry);
 
   let modelPrompt: { prompt?: string; task?: string };
@@ -150,7 +174,13 @@ export async function runVision(
   const maxNewTokens = effectiveMaxNewTokens(kind.arch, request.maxNewTokens);
   const limit = maxNewTokens ?? defaultNewTokens[kind.arch];
   // Captions describe the first image; labels come from every image and are merged.
-  const images = wantLabels ? request.images : request.images.slice(0, 1);
+  let images = wantLabels ? request.images : request.images.slice(0, 1);
+  let nsfw: NsfwAnswer | undefined;
+  if (wantLabels && request.nsfw) {
+    // Fetched once for both the labels model and the NSFW detector.
+    images = await Promise.all(images.map((i) => service.readBytes(i)));
+    nsfw = await detectNsfw(service, images, request.signal);
+  }
   const outputs: CaptionResponse[] = [];
   for (const image of images) {
     outputs.push(
@@ -179,19 +209,8 @@ export async function runVision(
     kind,
     task: modelPrompt.task,
     text: answerText(outputs[0]!, modelPrompt.task),
-    labels: wantLabels
-      ? mergeLabels(
-          outputs.map((o) =>
-            labelsOf({
-              task: modelPrompt.task,
-              text: o.text,
-              result: o.result,
-              entities: o.entities,
-              image: o.image,
-            }),
-          ),
-        )
-      : undefined,
+    labels: wantLabels ? labelsFor(outputs, modelPrompt.task, request, nsfw, service) : undefined,
+    nsfw,
     promptTokens,
     completionTokens,
     finishReason: hitLimit ? "length" : "stop",
@@ -199,6 +218,7 @@ export async function runVision(
     durations: {
       total: performance.now() - started,
       run: sum((o) => o.timings.run),
+      load: sum((o) => o.timings.load),
       queue: sum((o) => o.timings.queue),
       image: sum((o) => o.timings.image),
     },

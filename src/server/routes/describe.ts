@@ -50,10 +50,11 @@ async function describe(ctx: DialectContext, req: FastifyRequest, reply: Fastify
   const id = requestId(fields);
   const name = params.model ?? optionalString(fields, "model");
   const entry = ctx.service.model(name || undefined);
-  if (params.version && params.version !== entry.version && params.version !== "latest") {
+  const version = params.version?.toLowerCase();
+  if (version && version !== entry.version.toLowerCase() && version !== "latest") {
     throw fail(
       "MODEL_NOT_FOUND",
-      `${entry.name} version ${clip(params.version)} (this server has ${entry.version})`,
+      `${entry.name} version ${clip(params.version ?? "")} (this server has ${entry.version})`,
     );
   }
   const request: CaptionRequest = { model: entry.name, image, signal: clientGone(reply) };

@@ -38,6 +38,7 @@ async function processImage(ctx: DialectContext, req: FastifyRequest, reply: Fas
   const rawPrompt = optionalString(body, "prompt");
   if (!image) throw fail("IMAGE_INVALID", "image (base64) is required");
   if (!rawPrompt) throw fail("UNKNOWN_PROMPT", "(none given)");
+  await ctx.service.checkPrompt(ctx.service.florenceModel, rawPrompt);
   const task = rawPrompt.trim().toUpperCase();
   const known = await prompts(ctx);
   if (!known.includes(task))

@@ -13,6 +13,8 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { fail } from "../../errors.js";
 import { jsonShapeOf, jsonText, streamPieces } from "../chat/json-answer.js";
+import { asksForSingleWords } from "../chat/labels.js";
+import { asksForNsfwLabels } from "../chat/nsfw.js";
 import { kindOf, resolveModel, runVision, type VisionAnswer } from "../chat/vision.js";
 import { replyError } from "../errors.js";
 import type { ModelEntry } from "../models.js";
@@ -124,6 +126,7 @@ async function answerFor(
   c: Common,
   images: ImageSource[],
   prompt: string,
+  system: string | undefined,
   reply: FastifyReply,
 ) {
   const json = wantsJson(c.format);
@@ -132,6 +135,9 @@ async function answerFor(
     images,
     prompt,
     want: json ? "labels" : "caption",
+    singleWord: asksForSingleWords(system, prompt),
+    // PhotoPrism's Ollama engine puts its (NSFW) label schema into the prompt as text.
+    nsfw: json && asksForNsfwLabels(prompt, system, c.format),
     maxNewTokens: c.maxNewTokens,
     signal: clientGone(reply),
   });
@@ -142,7 +148,7 @@ async function answerFor(
 function stats(answer: VisionAnswer) {
   return {
     total_duration: ns(answer.durations.total),
-    load_duration: 0,
+    load_duration: ns(answer.durations.load),
     prompt_eval_count: answer.promptTokens,
     prompt_eval_duration: ns(answer.durations.image + answer.durations.queue),
     eval_count: answer.completionTokens,
@@ -189,7 +195,8 @@ async function generate(ctx: DialectContext, req: FastifyRequest, reply: Fastify
     return reply.send({ model, created_at: createdAt(), response: "", done: true, done_reason: reason });
   }
   if (images.length === 0) throw fail("IMAGE_REQUIRED", "this server describes images: send images (base64)");
-  const { answer, text } = await answerFor(ctx, c, images, prompt, reply);
+  const system = optionalString(body, "system");
+  const { answer, text } = await answerFor(ctx, c, images, prompt, system, reply);
   applyKeepAlive(ctx, c.entry, c.keepAlive);
   const final = {
     model,
@@ -222,10 +229,12 @@ async function chat(ctx: DialectContext, req: FastifyRequest, reply: FastifyRepl
   // The images of the conversation's user turns, and the last user turn's text as the prompt.
   const images: ImageSource[] = [];
   let prompt = "";
+  let system: string | undefined;
   messages.forEach((m, i) => {
     if (!m || typeof m !== "object" || Array.isArray(m))
       throw fail("INVALID_ARGUMENT", `messages[${i}] must be an object`);
     const msg = m as Fields;
+    if (msg.role === "system" && typeof msg.content === "string") system = msg.content;
     if ((msg.role ?? "user") !== "user") return;
     const content = optionalString(msg, "content");
     if (content !== undefined) prompt = content;
@@ -233,7 +242,7 @@ async function chat(ctx: DialectContext, req: FastifyRequest, reply: FastifyRepl
   });
   if (images.length === 0)
     throw fail("IMAGE_REQUIRED", "this server describes images: add images to a user message");
-  const { answer, text } = await answerFor(ctx, c, images, prompt, reply);
+  const { answer, text } = await answerFor(ctx, c, images, prompt, system, reply);
   applyKeepAlive(ctx, c.entry, c.keepAlive);
   const final = {
     model,
@@ -291,16 +300,20 @@ export const ollamaDialect: Dialect = {
       return { models: models.map((e) => modelListing(e, loaded.get(e.name))) };
     });
     app.get("/api/ps", async () => ({
-      models: ctx.service.loaded().map((m) => {
-        const entry = ctx.service.model(m.name);
-        return {
-          ...modelListing(entry, m.arch),
-          size: m.rssBytes ?? 0,
-          // No idle unload scheduled (busy, or keep_alive < 0): Ollama shows a far-future time.
-          expires_at: new Date(m.expiresAt ?? Date.UTC(2318, 0, 1)).toISOString(),
-          size_vram: 0,
-        };
-      }),
+      // Captioning models only: the NSFW detector is no model a client can name here.
+      models: ctx.service
+        .loaded()
+        .filter((m) => ctx.service.runtime.registry.has(m.name))
+        .map((m) => {
+          const entry = ctx.service.model(m.name);
+          return {
+            ...modelListing(entry, m.arch),
+            size: m.rssBytes ?? 0,
+            // No idle unload scheduled (busy, or keep_alive < 0): Ollama shows a far-future time.
+            expires_at: new Date(m.expiresAt ?? Date.UTC(2318, 0, 1)).toISOString(),
+            size_vram: 0,
+          };
+        }),
     }));
     app.post("/api/show", async (req) => {
       const body = jsonObject(req.body);

@@ -13,6 +13,8 @@ import { randomBytes } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { clip, fail, type SightlineError } from "../../errors.js";
 import { jsonShapeOf, jsonText, streamPieces, type JsonShape } from "../chat/json-answer.js";
+import { asksForSingleWords } from "../chat/labels.js";
+import { asksForNsfwLabels } from "../chat/nsfw.js";
 import { runVision, type VisionAnswer } from "../chat/vision.js";
 import { replyError } from "../errors.js";
 import {
@@ -69,6 +71,19 @@ function imageRef(value: unknown, where: string): ImageSource {
 interface Turn {
   prompt: string;
   images: ImageSource[];
+  /** The system (or developer) instructions, for what they ask of labels. */
+  system?: string;
+}
+
+/** The text of a message's content: a string or its text parts. */
+function contentText(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (!Array.isArray(content)) return "";
+  return content
+    .map((p) =>
+      p && typeof p === "object" && typeof (p as Fields).text === "string" ? (p as Fields).text : "",
+    )
+    .join("\n");
 }
 
 /** Text and images of the user turns: the last user text is the prompt, every user image is used. */
@@ -86,6 +101,10 @@ function userTurns(items: unknown[], where: string, contentKey: "content"): Turn
     }
     if (msg.type === "input_text" && typeof msg.text === "string") {
       turn.prompt = msg.text;
+      return;
+    }
+    if (role === "system" || role === "developer") {
+      turn.system = [turn.system, contentText(msg[contentKey])].filter(Boolean).join("\n");
       return;
     }
     if (role !== "user") return;
@@ -160,6 +179,7 @@ async function answer(
   shape: JsonShape | undefined,
   maxNewTokens: number | undefined,
   reply: FastifyReply,
+  format?: unknown,
 ): Promise<{ answer: VisionAnswer; text: string }> {
   if (turn.images.length === 0) {
     throw fail("IMAGE_REQUIRED", "this server describes images: add an image_url part to a user message");
@@ -169,6 +189,9 @@ async function answer(
     images: turn.images,
     prompt: turn.prompt,
     want: shape === "labels" ? "labels" : "caption",
+    singleWord: asksForSingleWords(turn.system, turn.prompt),
+    // PhotoPrism's NSFW label schema (text.format) or prompt names the nsfw fields.
+    nsfw: shape === "labels" && asksForNsfwLabels(turn.prompt, format),
     maxNewTokens,
     signal: clientGone(reply),
   });
@@ -191,7 +214,15 @@ async function chatCompletions(ctx: DialectContext, req: FastifyRequest, reply: 
   const shape = jsonFormat(body.response_format, "response_format");
   const stream = body.stream === true;
   const turn = userTurns(body.messages, "messages", "content");
-  const { answer: a, text } = await answer(ctx, model, turn, shape, maxNewTokens, reply);
+  const { answer: a, text } = await answer(
+    ctx,
+    model,
+    turn,
+    shape,
+    maxNewTokens,
+    reply,
+    body.response_format,
+  );
   const id = newId("chatcmpl-");
   const created = now();
   const usage = {
@@ -248,7 +279,7 @@ async function responses(ctx: DialectContext, req: FastifyRequest, reply: Fastif
   const maxNewTokens = optionalInt(body, "max_output_tokens", 1, 1 << 20);
   const text = body.text as Fields | undefined;
   const shape = jsonFormat(text && typeof text === "object" ? text.format : undefined, "text.format");
-  const { answer: a, text: out } = await answer(ctx, model, turn, shape, maxNewTokens, reply);
+  const { answer: a, text: out } = await answer(ctx, model, turn, shape, maxNewTokens, reply, text?.format);
   // Incomplete only when the client's max_output_tokens cut the answer (not the model's own limit).
   const incomplete = maxNewTokens !== undefined && a.completionTokens >= maxNewTokens * a.outputs.length;
   const message = {

@@ -4,7 +4,11 @@
 //        → {id, code: 200, model: {type, name, version}, result: {caption: {text, source, confidence}}}
 //   POST /api/v1/vision/labels   same request, 1–3 images → result: {labels: [{name, confidence, topicality}]}
 //        (one merged, de-duplicated list for all images)
-//   POST /api/v1/vision/nsfw, /face → 501 until such a model exists
+//        (+ priority -2..5; nsfw / nsfw_confidence when the prompt carries PhotoPrism's NSFW schema;
+//        one-word names when the system prompt asks for single words)
+//   POST /api/v1/vision/nsfw     same request, N images → result: {nsfw: [{status, score, threshold,
+//        Drawing, Hentai, Neutral, Porn, Sexy}, …]} one per image, in order (nsfwjs on our engine)
+//   POST /api/v1/vision/face     → 501: no model in PhotoPrism's FaceNet embedding space ships on npm
 // `/caption/<model>[/<version>]` and `/labels/<model>[/<version>]` name the model in the path.
 // Legacy `{"id", "url"}` requests are accepted too. Unknown fields (system, suffix, stream, options,
 // format, think, context) are ignored. Errors: `{id, code, error: <HTTP status text>, message}`
@@ -14,7 +18,9 @@ import { randomUUID } from "node:crypto";
 import { STATUS_CODES } from "node:http";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { fail } from "../../errors.js";
-import { runVision } from "../chat/vision.js";
+import { asksForSingleWords, priorityFromTopicality } from "../chat/labels.js";
+import { asksForNsfwLabels, detectNsfw } from "../chat/nsfw.js";
+import { maxImages, runVision } from "../chat/vision.js";
 import { replyError } from "../errors.js";
 import { clientGone, jsonObject, optionalInt, optionalString, requestId, type Fields } from "../request.js";
 import type { ImageSource } from "../service.js";
@@ -76,11 +82,15 @@ async function handle(
   const id = requestId(fields);
   const images = imagesOf(fields);
   const params = (req.params ?? {}) as { model?: string };
+  const prompt = optionalString(fields, "prompt");
+  const system = optionalString(fields, "system");
   const answer = await runVision(ctx.service, ctx.labels, {
     model: params.model ?? optionalString(fields, "model"),
     images,
-    prompt: optionalString(fields, "prompt"),
+    prompt,
     want: type,
+    singleWord: asksForSingleWords(system, prompt),
+    nsfw: type === "labels" && asksForNsfwLabels(prompt, system, fields.format, fields.schema),
     maxNewTokens: maxNewTokensOf(fields.options),
     signal: clientGone(reply),
   });
@@ -90,7 +100,25 @@ async function handle(
     // The models give no calibrated score: a caption is the model's answer (1), an empty one is nothing.
     return { id, code: 200, model, result: { caption: { text, source: "image", confidence: text ? 1 : 0 } } };
   }
-  return { id, code: 200, model, result: { labels: answer.labels ?? [] } };
+  const labels = (answer.labels ?? []).map((l) => ({ ...l, priority: priorityFromTopicality(l.topicality) }));
+  return { id, code: 200, model, result: { labels } };
+}
+
+/** One verdict per image, in order; any image that cannot be read fails the request (400), as PhotoPrism's own handler does. */
+async function nsfw(ctx: DialectContext, req: FastifyRequest, reply: FastifyReply) {
+  const fields = jsonObject(req.body);
+  const id = requestId(fields);
+  const images = imagesOf(fields);
+  if (images.length > maxImages) {
+    throw fail("INVALID_ARGUMENT", `at most ${maxImages} images per request, got ${images.length}`);
+  }
+  const answer = await detectNsfw(ctx.service, images, clientGone(reply));
+  return {
+    id,
+    code: 200,
+    model: { type: "nsfw", name: answer.model.name, version: "latest" },
+    result: { nsfw: answer.verdicts },
+  };
 }
 
 export const photoprismDialect: Dialect = {
@@ -99,8 +127,8 @@ export const photoprismDialect: Dialect = {
     app.setErrorHandler((err, req, reply) =>
       replyError(reply, err, (e) => {
         // PhotoPrism retries 429 only; an overloaded queue is exactly that case.
-        const status =
-          e.code === "QUEUE_FULL" || e.code === "SHUTTING_DOWN" ? 429 : e.status === 415 ? 400 : e.status;
+        // (--busy-status 503 applies here too: QUEUE_FULL carries the configured status.)
+        const status = e.code === "SHUTTING_DOWN" ? 429 : e.status === 415 ? 400 : e.status;
         const body = {
           id: errorId(req.body),
           code: status,
@@ -116,10 +144,7 @@ export const photoprismDialect: Dialect = {
         app.post(path, (req, reply) => handle(ctx, type, req, reply));
       }
     }
-    app.post(`${base}/nsfw`, async (req) => {
-      jsonObject(req.body);
-      throw fail("NSFW_NOT_CONFIGURED");
-    });
+    app.post(`${base}/nsfw`, (req, reply) => nsfw(ctx, req, reply));
     app.post(`${base}/face`, async (req) => {
       jsonObject(req.body);
       throw fail("FACE_NOT_CONFIGURED");

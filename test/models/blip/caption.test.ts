@@ -57,6 +57,6 @@ test("a prompt longer than the decoder's positions is refused before inference",
   const positions = (model as BlipCaptioner).model.config.text.maxPositionEmbeddings;
   await assert.rejects(
     model.caption(image, { prompt: "a ".repeat(positions) }),
-    (e) => isSightlineError(e) && e.code === "INVALID_ARGUMENT",
+    (e) => isSightlineError(e) && e.code === "PROMPT_TOO_LONG",
   );
 });
