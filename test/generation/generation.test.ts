@@ -2,13 +2,13 @@
 // sequence so far: expected outputs are derived by hand from HF 4.40's definitions.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { generate } from "../../src/generation/generate.js";
 import {
-  generate,
   resolveGenerationConfig,
   generationConfigFromModelConfig,
-  type DecoderSession,
   type GenerationOverrides,
-} from "../../src/generation/generate.js";
+} from "../../src/generation/config.js";
+import type { DecoderSession } from "../../src/generation/decoder-session.js";
 import { expNonPositive, logSoftmaxRows, topCandidates } from "../../src/generation/beam-search.js";
 
 const VOCAB = 6;

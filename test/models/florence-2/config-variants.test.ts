@@ -8,7 +8,7 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadModel } from "../../../src/models/index.js";
-import { Florence2CaptionModel } from "../../../src/models/florence-2/index.js";
+import { Florence2Captioner } from "../../../src/models/florence-2/captioner.js";
 import { writeSafetensors, type TensorSpec } from "../../helpers/safetensors-writer.js";
 import { FIXTURE, config as fixtureConfig } from "./fixture.js";
 
@@ -181,7 +181,7 @@ for (const v of variants) {
     try {
       writeVariant(v, dir);
       const m = await loadModel(dir, { threads: 1 });
-      assert.ok(m instanceof Florence2CaptionModel);
+      assert.ok(m instanceof Florence2Captioner);
       try {
         const image = {
           width: 31,

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WeightStore } from "../../../src/graph/safetensors.js";
 import { loadModel } from "../../../src/models/index.js";
-import { Florence2CaptionModel } from "../../../src/models/florence-2/index.js";
+import { Florence2Captioner } from "../../../src/models/florence-2/captioner.js";
 import { writeSafetensors, type TensorSpec } from "../../helpers/safetensors-writer.js";
 import { FIXTURE, cases, maxAbsDiff, readBin } from "./fixture.js";
 
@@ -33,7 +33,7 @@ test("no lm_head.weight / final_logits_bias: first-step logits from the shared e
       copyFileSync(join(FIXTURE, f), join(dir, f));
     }
     const m = await loadModel(dir, { threads: 1 });
-    assert.ok(m instanceof Florence2CaptionModel);
+    assert.ok(m instanceof Florence2Captioner);
     try {
       const c = cases[0];
       const features = await m.model.encodeImage(readBin(c.pixelValues.file), c.pixelValues.shape);

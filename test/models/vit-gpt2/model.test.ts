@@ -9,7 +9,7 @@ import { FIXTURE, expected, maxAbsDiff, readBin } from "./fixture.js";
 
 let model: VitGpt2;
 before(async () => {
-  model = await VitGpt2.create(FIXTURE, JSON.parse(readFileSync(`${FIXTURE}config.json`, "utf8")), {
+  model = await VitGpt2.load(FIXTURE, JSON.parse(readFileSync(`${FIXTURE}config.json`, "utf8")), {
     threads: 1,
   });
 });

@@ -107,7 +107,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), "sightline-vit-gpt2-variant-"));
   writeFileSync(join(dir, "config.json"), JSON.stringify(config));
   writeSafetensors(join(dir, "model.safetensors"), tensors(true));
-  model = await VitGpt2.create(dir, config, { threads: 1 });
+  model = await VitGpt2.load(dir, config, { threads: 1 });
 });
 after(async () => {
   await model.dispose();
@@ -164,7 +164,7 @@ test("a missing enc_to_dec_proj is reported by name", async () => {
   const other = mkdtempSync(join(tmpdir(), "sightline-vit-gpt2-noproj-"));
   try {
     writeSafetensors(join(other, "model.safetensors"), tensors(false));
-    await assert.rejects(VitGpt2.create(other, config), (e: Error & { code?: string }) => {
+    await assert.rejects(VitGpt2.load(other, config), (e: Error & { code?: string }) => {
       assert.equal(e.code, "WEIGHT_MISSING");
       assert.match(e.message, /enc_to_dec_proj\.weight/);
       return true;
