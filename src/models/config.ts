@@ -18,6 +18,8 @@ export interface Field<T> {
   check?(value: unknown): T | undefined;
   /** A nested object's own table. */
   table?: FieldTable;
+  /** Attention heads: the table entry (read before) whose width they must split evenly. */
+  divides?: string;
 }
 
 export type FieldTable = Record<string, Field<any>>;
@@ -37,8 +39,12 @@ function listOf<T>(item: (v: unknown) => v is T) {
 
 /** Field kinds. */
 export const f = {
-  /** A positive integer: widths, depths, heads, sizes. */
+  /** A positive integer: widths, depths, sizes. */
   size: field<number>("a positive integer", (v) => (isInt(v) && v > 0 ? v : undefined)),
+  /** Attention heads, which must split the table's `width` entry evenly (every attention reshapes to [.., heads, width / heads]). */
+  heads(key: string, fallback: number, width: string): Field<number> {
+    return { ...f.size(key, fallback), divides: width };
+  },
   /** Any integer: token ids. */
   int: field<number>("an integer", (v) => (isInt(v) ? v : undefined)),
   /** An integer, or null where HF's default is None. */
@@ -78,6 +84,10 @@ export function parseFields<T extends FieldTable>(json: Json, table: T, where: s
         throw fail("MODEL_CONFIG_INVALID", `${path} should be ${spec.kind}, got ${JSON.stringify(raw)}`);
     }
     out[name] = value;
+    if (spec.divides && out[spec.divides] % (value as number) !== 0) {
+      const width = `${where}.${table[spec.divides].key} ${out[spec.divides]}`;
+      throw fail("MODEL_CONFIG_INVALID", `${width} is not divisible by ${spec.key} ${value}`);
+    }
   }
   return out as ConfigOf<T>;
 }
@@ -97,13 +107,6 @@ export function section(json: Json, key: string, where?: string): Json {
     throw fail("MODEL_CONFIG_INVALID", `${path} should be an object, got ${JSON.stringify(v)}`);
   }
   return v;
-}
-
-/** Checks that attention heads split `width` evenly (every architecture reshapes to [.., heads, width / heads]). */
-export function checkHeadsDivide(width: number, heads: number, widthName: string, headsName: string): void {
-  if (width % heads !== 0) {
-    throw fail("MODEL_CONFIG_INVALID", `${widthName} ${width} is not divisible by ${headsName} ${heads}`);
-  }
 }
 
 /** A JSON file of the model folder (generation_config.json, processor_config.json), if it has one. */

@@ -7,7 +7,7 @@ import { throwIfCancelled } from "../../generation/decoder-session.js";
 import { checkGenerationLength } from "../../generation/generate.js";
 import { type ImageProcessor, loadImageProcessor } from "../../images/image-processor.js";
 import { type TextTokenizer, loadTokenizer } from "../../tokenizer/tokenizer.js";
-import type { Captioner, CaptionOptions, CaptionResult, LoadOptions, RgbImage } from "../types.js";
+import type { Captioner, CaptionOptions, CaptionResult, Loader, RgbImage } from "../types.js";
 import { BlipModel } from "./model.js";
 
 export class BlipCaptioner implements Captioner {
@@ -51,14 +51,10 @@ export class BlipCaptioner implements Captioner {
 }
 
 /** The loader registered for config.json `model_type: "blip"`. */
-export async function load(
-  folder: string,
-  config: Record<string, any>,
-  options: LoadOptions = {},
-): Promise<Captioner> {
+export const load: Loader = async (folder, config, options = {}) => {
   // Files first: a folder without a tokenizer or processor fails before any session exists.
   const tokenizer = await loadTokenizer(folder);
   const imageProcessor = loadImageProcessor(folder);
   const model = await BlipModel.load(folder, config, options);
   return new BlipCaptioner(folder, model, imageProcessor, tokenizer);
-}
+};

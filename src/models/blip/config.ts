@@ -1,21 +1,13 @@
 // BlipConfig (transformers 4.40 configuration_blip.py): a vision tower config and a text decoder
 // config, one field table each with the defaults HF's __init__ writes out.
-import {
-  checkHeadsDivide,
-  f,
-  fieldDefaults,
-  parseFields,
-  section,
-  type ConfigOf,
-  type Json,
-} from "../config.js";
+import { f, fieldDefaults, parseFields, section, type ConfigOf, type Json } from "../config.js";
 
 /** BlipVisionConfig: a ViT with a fused qkv projection and a final layer norm. */
 const VISION = {
   hiddenSize: f.size("hidden_size", 768),
   intermediateSize: f.size("intermediate_size", 3072),
   numHiddenLayers: f.size("num_hidden_layers", 12),
-  numAttentionHeads: f.size("num_attention_heads", 12),
+  numAttentionHeads: f.heads("num_attention_heads", 12, "hiddenSize"),
   numChannels: f.size("num_channels", 3),
   imageSize: f.size("image_size", 384),
   patchSize: f.size("patch_size", 16),
@@ -31,7 +23,7 @@ const TEXT = {
   encoderHiddenSize: f.size("encoder_hidden_size", 768),
   intermediateSize: f.size("intermediate_size", 3072),
   numHiddenLayers: f.size("num_hidden_layers", 12),
-  numAttentionHeads: f.size("num_attention_heads", 8),
+  numAttentionHeads: f.heads("num_attention_heads", 8, "hiddenSize"),
   maxPositionEmbeddings: f.size("max_position_embeddings", 512),
   hiddenAct: f.string("hidden_act", "gelu"),
   layerNormEps: f.number("layer_norm_eps", 1e-12),
@@ -51,23 +43,11 @@ export interface BlipConfig {
   textConfigJson: Json;
 }
 
-export function parseBlipVisionConfig(json: Json): BlipVisionConfig {
-  const cfg = parseFields(json, VISION, "vision_config");
-  checkHeadsDivide(cfg.hiddenSize, cfg.numAttentionHeads, "vision_config.hidden_size", "num_attention_heads");
-  return cfg;
-}
-
-export function parseBlipTextConfig(json: Json): BlipTextConfig {
-  const cfg = parseFields(json, TEXT, "text_config");
-  checkHeadsDivide(cfg.hiddenSize, cfg.numAttentionHeads, "text_config.hidden_size", "num_attention_heads");
-  return cfg;
-}
-
 /** BlipConfig from config.json (`model_type: "blip"`). */
 export function parseBlipConfig(config: Json): BlipConfig {
   const textJson = section(config, "text_config");
-  const vision = parseBlipVisionConfig(section(config, "vision_config"));
+  const vision = parseFields(section(config, "vision_config"), VISION, "vision_config");
   // BlipConfig.__init__: text_config.encoder_hidden_size = vision_config.hidden_size.
-  const text = { ...parseBlipTextConfig(textJson), encoderHiddenSize: vision.hiddenSize };
+  const text = { ...parseFields(textJson, TEXT, "text_config"), encoderHiddenSize: vision.hiddenSize };
   return { vision, text, textConfigJson: { ...fieldDefaults(TEXT), ...textJson } };
 }

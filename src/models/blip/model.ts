@@ -7,9 +7,8 @@ import {
   type GenerationConfig,
   type GenerationOverrides,
 } from "../../generation/config.js";
-import type { DecoderSession, GenerateOptions, GenerateResult } from "../../generation/decoder-session.js";
+import type { GenerateOptions, GenerateResult } from "../../generation/decoder-session.js";
 import { generate } from "../../generation/generate.js";
-import type { KvCache } from "../../generation/kv-cache.js";
 import { KvDecoder, type RowSource } from "../../generation/kv-decoder.js";
 import { Graph } from "../../graph/graph.js";
 import { WeightStore } from "../../graph/safetensors.js";
@@ -30,7 +29,8 @@ export interface EncodedImage extends RowSource {
 }
 
 export class BlipModel {
-  private readonly decoder: KvDecoder<EncodedImage>;
+  /** The decoder step with its cache: `kvDecoder.sessionFor(source)` is a DecoderSession for generate(). */
+  readonly kvDecoder: KvDecoder<EncodedImage>;
 
   private constructor(
     readonly folder: string,
@@ -39,7 +39,7 @@ export class BlipModel {
     private readonly crossKv: Session,
     step: Session,
   ) {
-    this.decoder = new KvDecoder<EncodedImage>(step, blipDecoderSpec(config.text));
+    this.kvDecoder = new KvDecoder<EncodedImage>(step, blipDecoderSpec(config.text));
   }
 
   static async load(folder: string, rawConfig: Json, options: LoadOptions = {}): Promise<BlipModel> {
@@ -109,16 +109,6 @@ export class BlipModel {
     });
   }
 
-  /** The text decoder step with its cache, all rows on `image` (rows of several images: `kvDecoder`). */
-  decoderFor(image: EncodedImage): DecoderSession<KvCache<EncodedImage>> {
-    return this.decoder.sessionFor(image);
-  }
-
-  /** The KV decoder itself, for rows of several images in one step. */
-  get kvDecoder(): KvDecoder<EncodedImage> {
-    return this.decoder;
-  }
-
   /** text_decoder.generate() from `decoderIds` against one encoded image. */
   generate(
     image: EncodedImage,
@@ -126,15 +116,15 @@ export class BlipModel {
     config: GenerationConfig,
     options: GenerateOptions = {},
   ): Promise<GenerateResult> {
-    return generate(this.decoderFor(image), decoderIds, config, options);
+    return generate(this.kvDecoder.sessionFor(image), decoderIds, config, options);
   }
 
   /** Logits at the last position of `decoderIds` (the first generation step), for checks. */
   async firstStepLogits(image: EncodedImage, decoderIds: number[]): Promise<Float32Array> {
-    return (await this.decoderFor(image).step([decoderIds], null)).logits;
+    return (await this.kvDecoder.sessionFor(image).step([decoderIds], null)).logits;
   }
 
   async dispose(): Promise<void> {
-    await Promise.all([this.vision.release(), this.crossKv.release(), this.decoder.release()]);
+    await Promise.all([this.vision.release(), this.crossKv.release(), this.kvDecoder.release()]);
   }
 }

@@ -4,7 +4,7 @@ import { throwIfCancelled } from "../../generation/decoder-session.js";
 import { checkGenerationLength } from "../../generation/generate.js";
 import { loadImageProcessor, type ImageProcessor } from "../../images/image-processor.js";
 import { loadTokenizer, type TextTokenizer } from "../../tokenizer/tokenizer.js";
-import type { Captioner, CaptionOptions, CaptionResult, LoadOptions, RgbImage } from "../types.js";
+import type { Captioner, CaptionOptions, CaptionResult, Loader, RgbImage } from "../types.js";
 import { Florence2, SEED_GENERATION_DEFAULTS } from "./model.js";
 import { postProcessGeneration } from "./post-process.js";
 import { PROCESSOR_ADDED_TOKENS, constructPrompt, taskOfPrompt, taskPromptTable } from "./tasks.js";
@@ -74,14 +74,10 @@ export class Florence2Captioner implements Captioner {
 }
 
 /** The loader registered for config.json `model_type: "florence2"`. */
-export async function load(
-  folder: string,
-  config: Record<string, any>,
-  options: LoadOptions = {},
-): Promise<Captioner> {
+export const load: Loader = async (folder, config, options = {}) => {
   // Files first: a folder without a tokenizer or processor fails before any session exists.
   const imageProcessor = loadImageProcessor(folder);
   const tokenizer = await loadFlorence2Tokenizer(folder);
   const model = await Florence2.load(folder, config, options);
   return new Florence2Captioner(model, tokenizer, imageProcessor);
-}
+};

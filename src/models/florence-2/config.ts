@@ -1,7 +1,7 @@
 // Florence2Config (configuration_florence2.py of microsoft/Florence-2-*): a DaViT vision config and a
 // BART-style language config, one field table each with the reference defaults.
 import { fail } from "../../errors.js";
-import { checkHeadsDivide, f, parseFields, section, type ConfigOf, type Json } from "../config.js";
+import { f, parseFields, section, type ConfigOf, type Json } from "../config.js";
 
 /** The DaViT vision config (`vision_config`). */
 const DAVIT = {
@@ -37,8 +37,8 @@ const LANGUAGE = {
   dModel: f.size("d_model", 1024),
   encoderLayers: f.size("encoder_layers", 12),
   decoderLayers: f.size("decoder_layers", 12),
-  encoderAttentionHeads: f.size("encoder_attention_heads", 16),
-  decoderAttentionHeads: f.size("decoder_attention_heads", 16),
+  encoderAttentionHeads: f.heads("encoder_attention_heads", 16, "dModel"),
+  decoderAttentionHeads: f.heads("decoder_attention_heads", 16, "dModel"),
   encoderFfnDim: f.size("encoder_ffn_dim", 4096),
   decoderFfnDim: f.size("decoder_ffn_dim", 4096),
   maxPositionEmbeddings: f.size("max_position_embeddings", 1024),
@@ -116,8 +116,6 @@ export function parseFlorence2Config(config: Json): Florence2Config {
     layerNormEps: 1e-5,
     raw: t,
   };
-  checkHeadsDivide(text.dModel, text.encoderAttentionHeads, "text_config.d_model", "encoder_attention_heads");
-  checkHeadsDivide(text.dModel, text.decoderAttentionHeads, "text_config.d_model", "decoder_attention_heads");
   return { vision, text };
 }
 

@@ -10,9 +10,8 @@ import {
   type GenerationConfig,
   type GenerationOverrides,
 } from "../../generation/config.js";
-import type { DecoderSession, GenerateOptions, GenerateResult } from "../../generation/decoder-session.js";
+import type { GenerateOptions, GenerateResult } from "../../generation/decoder-session.js";
 import { generate } from "../../generation/generate.js";
-import type { KvCache } from "../../generation/kv-cache.js";
 import { KvDecoder, type RowSource } from "../../generation/kv-decoder.js";
 import { Graph } from "../../graph/graph.js";
 import { WeightStore } from "../../graph/safetensors.js";
@@ -50,7 +49,8 @@ export interface EncodedPrompt extends RowSource {
 export class Florence2 {
   /** Vision sessions by input size: the graph's reshapes are static, so each size has its own. */
   private readonly vision = new Map<string, Promise<Session>>();
-  private readonly decoder: KvDecoder<EncodedPrompt>;
+  /** The decoder step with its cache: `kvDecoder.sessionFor(source)` is a DecoderSession for generate(). */
+  readonly kvDecoder: KvDecoder<EncodedPrompt>;
 
   private constructor(
     readonly folder: string,
@@ -60,7 +60,7 @@ export class Florence2 {
     private readonly encoder: Session,
     decoderStep: Session,
   ) {
-    this.decoder = new KvDecoder<EncodedPrompt>(decoderStep, bartDecoderSpec(config.text));
+    this.kvDecoder = new KvDecoder<EncodedPrompt>(decoderStep, bartDecoderSpec(config.text));
   }
 
   /**
@@ -144,17 +144,7 @@ export class Florence2 {
     cfg: GenerationConfig,
     options: GenerateOptions = {},
   ): Promise<GenerateResult> {
-    return generate(this.decoderFor(encoded), this.decoderPrompt(cfg), cfg, options);
-  }
-
-  /** The decoder step with its cache, all rows on this prompt's cross K/V (several: `kvDecoder`). */
-  decoderFor(encoded: EncodedPrompt): DecoderSession<KvCache<EncodedPrompt>> {
-    return this.decoder.sessionFor(encoded);
-  }
-
-  /** The KV decoder itself, for rows of several (image, prompt) pairs in one step. */
-  get kvDecoder(): KvDecoder<EncodedPrompt> {
-    return this.decoder;
+    return generate(this.kvDecoder.sessionFor(encoded), this.decoderPrompt(cfg), cfg, options);
   }
 
   async dispose(): Promise<void> {
@@ -163,7 +153,7 @@ export class Florence2 {
     await Promise.all([
       ...vision.map((v) => (v.status === "fulfilled" ? v.value.release() : undefined)),
       this.encoder.release(),
-      this.decoder.release(),
+      this.kvDecoder.release(),
     ]);
   }
 }

@@ -11,7 +11,7 @@ import { throwIfCancelled } from "../../generation/decoder-session.js";
 import { type ImageProcessor, loadImageProcessor } from "../../images/image-processor.js";
 import { type TextTokenizer, loadTokenizer } from "../../tokenizer/tokenizer.js";
 import { readOptionalJson, section, type Json } from "../config.js";
-import type { Captioner, CaptionOptions, CaptionResult, LoadOptions, RgbImage } from "../types.js";
+import type { Captioner, CaptionOptions, CaptionResult, Loader, RgbImage } from "../types.js";
 import { Kosmos2Model } from "./model.js";
 import { captionAfterImage, postProcessGeneration } from "./post-process.js";
 import { addKosmos2Tokens, Kosmos2Processor } from "./processor.js";
@@ -80,7 +80,7 @@ export class Kosmos2Captioner implements Captioner {
 }
 
 /** The loader registered for config.json `model_type: "kosmos-2"`. */
-export async function load(folder: string, config: Json, options: LoadOptions = {}): Promise<Captioner> {
+export const load: Loader = async (folder, config, options = {}) => {
   // Files first: a folder without a tokenizer or processor fails before any session exists.
   const tokenizer = await loadTokenizer(folder);
   const numPatchIndexTokens =
@@ -91,4 +91,4 @@ export async function load(folder: string, config: Json, options: LoadOptions = 
   const processor = new Kosmos2Processor(tokenizer, numPatchIndexTokens);
   const model = await Kosmos2Model.load(folder, config, options);
   return new Kosmos2Captioner(folder, config, model, imageProcessor, tokenizer, processor);
-}
+};

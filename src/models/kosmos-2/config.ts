@@ -1,13 +1,13 @@
 // Kosmos-2 config.json (HF Kosmos2Config / Kosmos2TextConfig / Kosmos2VisionConfig, transformers
 // 4.40): one field table per section with the defaults HF's classes write out.
-import { checkHeadsDivide, f, parseFields, section, type ConfigOf, type Json } from "../config.js";
+import { f, parseFields, section, type ConfigOf, type Json } from "../config.js";
 
 /** Kosmos2VisionConfig (a CLIP ViT). */
 const VISION = {
   hiddenSize: f.size("hidden_size", 1024),
   intermediateSize: f.size("intermediate_size", 4096),
   numHiddenLayers: f.size("num_hidden_layers", 24),
-  numAttentionHeads: f.size("num_attention_heads", 16),
+  numAttentionHeads: f.heads("num_attention_heads", 16, "hiddenSize"),
   numChannels: f.size("num_channels", 3),
   imageSize: f.size("image_size", 224),
   patchSize: f.size("patch_size", 14),
@@ -21,7 +21,7 @@ const TEXT = {
   embedDim: f.size("embed_dim", 2048),
   layers: f.size("layers", 24),
   ffnDim: f.size("ffn_dim", 8192),
-  attentionHeads: f.size("attention_heads", 32),
+  attentionHeads: f.heads("attention_heads", 32, "embedDim"),
   activationFunction: f.string("activation_function", "gelu"),
   maxPositionEmbeddings: f.size("max_position_embeddings", 2048),
   /** embed_scale = sqrt(embed_dim) when true. */
@@ -49,12 +49,5 @@ export interface Kosmos2Config extends ConfigOf<typeof TOP> {
 export function parseKosmos2Config(json: Json): Kosmos2Config {
   const vision = parseFields(section(json, "vision_config"), VISION, "vision_config");
   const text = parseFields(section(json, "text_config"), TEXT, "text_config");
-  checkHeadsDivide(
-    vision.hiddenSize,
-    vision.numAttentionHeads,
-    "vision_config.hidden_size",
-    "num_attention_heads",
-  );
-  checkHeadsDivide(text.embedDim, text.attentionHeads, "text_config.embed_dim", "attention_heads");
   return { ...parseFields(json, TOP, "config"), vision, text };
 }

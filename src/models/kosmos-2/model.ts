@@ -1,10 +1,9 @@
 // Kosmos2ForConditionalGeneration on ONNX Runtime: the image session (run once per image) and the text
-// decoder step with its KV cache (generation's KvDecoder), a DecoderSession for generate().
+// decoder step with its KV cache (generation's KvDecoder).
 import { fail } from "../../errors.js";
-import type { DecoderSession, GenerateOptions, GenerateResult } from "../../generation/decoder-session.js";
+import type { GenerateOptions, GenerateResult } from "../../generation/decoder-session.js";
 import { generate } from "../../generation/generate.js";
 import type { GenerationConfig } from "../../generation/config.js";
-import type { KvCache } from "../../generation/kv-cache.js";
 import { KvDecoder } from "../../generation/kv-decoder.js";
 import { Graph } from "../../graph/graph.js";
 import { WeightStore } from "../../graph/safetensors.js";
@@ -24,14 +23,15 @@ export interface ImageEncoding {
 }
 
 export class Kosmos2Model {
-  private readonly decoder: KvDecoder<PromptImage>;
+  /** The decoder step with its cache: `kvDecoder.sessionFor(source)` is a DecoderSession for generate(). */
+  readonly kvDecoder: KvDecoder<PromptImage>;
 
   private constructor(
     readonly config: Kosmos2Config,
     private readonly vision: Session,
     text: Session,
   ) {
-    this.decoder = new KvDecoder(text, kosmos2DecoderSpec(config.text));
+    this.kvDecoder = new KvDecoder(text, kosmos2DecoderSpec(config.text));
   }
 
   static async load(folder: string, rawConfig: Json, options: LoadOptions = {}): Promise<Kosmos2Model> {
@@ -76,16 +76,6 @@ export class Kosmos2Model {
     return { imageEmbeds, imageMask };
   }
 
-  /** The text decoder step with its cache, every row on `image`'s prompt (several: `kvDecoder`). */
-  decoderFor(image: PromptImage): DecoderSession<KvCache<PromptImage>> {
-    return this.decoder.sessionFor(image);
-  }
-
-  /** The KV decoder itself, for rows of several prompts and images in one step. */
-  get kvDecoder(): KvDecoder<PromptImage> {
-    return this.decoder;
-  }
-
   /** Greedy or beam search from the processed prompt `inputIds`. */
   generate(
     image: PromptImage,
@@ -93,10 +83,10 @@ export class Kosmos2Model {
     config: GenerationConfig,
     options: GenerateOptions = {},
   ): Promise<GenerateResult> {
-    return generate(this.decoderFor(image), inputIds, config, options);
+    return generate(this.kvDecoder.sessionFor(image), inputIds, config, options);
   }
 
   async dispose(): Promise<void> {
-    await Promise.all([this.vision.release(), this.decoder.release()]);
+    await Promise.all([this.vision.release(), this.kvDecoder.release()]);
   }
 }

@@ -4,7 +4,7 @@
 import { throwIfCancelled } from "../../generation/decoder-session.js";
 import { loadImageProcessor, type ImageProcessor } from "../../images/image-processor.js";
 import { loadTokenizer, type TextTokenizer } from "../../tokenizer/tokenizer.js";
-import type { Captioner, CaptionOptions, CaptionResult, LoadOptions, RgbImage } from "../types.js";
+import type { Captioner, CaptionOptions, CaptionResult, Loader, RgbImage } from "../types.js";
 import { VitGpt2 } from "./model.js";
 
 export class VitGpt2Captioner implements Captioner {
@@ -47,14 +47,10 @@ export class VitGpt2Captioner implements Captioner {
 }
 
 /** The loader registered for config.json `model_type: "vision-encoder-decoder"`. */
-export async function load(
-  folder: string,
-  config: Record<string, any>,
-  options: LoadOptions = {},
-): Promise<Captioner> {
+export const load: Loader = async (folder, config, options = {}) => {
   // Files first: a folder without a tokenizer or processor fails before any session exists.
   const imageProcessor = loadImageProcessor(folder);
   const tokenizer = await loadTokenizer(folder);
   const model = await VitGpt2.load(folder, config, options);
   return new VitGpt2Captioner(folder, model, imageProcessor, tokenizer);
-}
+};

@@ -1,13 +1,13 @@
 // config.json of a VisionEncoderDecoderModel with a ViT encoder and a GPT-2 decoder: one field table per
 // section with the defaults transformers 4.40 writes out (ViTConfig, GPT2Config).
 import { fail } from "../../errors.js";
-import { checkHeadsDivide, f, parseFields, section, type ConfigOf, type Json } from "../config.js";
+import { f, parseFields, section, type ConfigOf, type Json } from "../config.js";
 
 /** HF ViTConfig (`encoder` in config.json). */
 const VIT = {
   hiddenSize: f.size("hidden_size", 768),
   numHiddenLayers: f.size("num_hidden_layers", 12),
-  numAttentionHeads: f.size("num_attention_heads", 12),
+  numAttentionHeads: f.heads("num_attention_heads", 12, "hiddenSize"),
   intermediateSize: f.size("intermediate_size", 3072),
   hiddenAct: f.string("hidden_act", "gelu"),
   layerNormEps: f.number("layer_norm_eps", 1e-12),
@@ -23,7 +23,7 @@ const GPT2 = {
   nPositions: f.size("n_positions", 1024),
   nEmbd: f.size("n_embd", 768),
   nLayer: f.size("n_layer", 12),
-  nHead: f.size("n_head", 12),
+  nHead: f.heads("n_head", 12, "nEmbd"),
   nInner: f.size("n_inner", (c) => 4 * c.nEmbd), // None → 4 · n_embd
   activationFunction: f.string("activation_function", "gelu_new"),
   layerNormEpsilon: f.number("layer_norm_epsilon", 1e-5),
@@ -41,18 +41,6 @@ export interface VitGpt2Config {
   decoder: Gpt2Config;
   /** The raw config.json (generation settings are resolved from it). */
   raw: Json;
-}
-
-export function parseVitConfig(json: Json): VitConfig {
-  const cfg = parseFields(json, VIT, "encoder");
-  checkHeadsDivide(cfg.hiddenSize, cfg.numAttentionHeads, "encoder.hidden_size", "num_attention_heads");
-  return cfg;
-}
-
-export function parseGpt2Config(json: Json): Gpt2Config {
-  const cfg = parseFields(json, GPT2, "decoder");
-  checkHeadsDivide(cfg.nEmbd, cfg.nHead, "decoder.n_embd", "n_head");
-  return cfg;
 }
 
 /** Parses a VisionEncoderDecoder config.json; only ViT encoders and GPT-2 decoders are supported here. */
@@ -73,5 +61,9 @@ export function parseVitGpt2Config(raw: Json): VitGpt2Config {
       `vision-encoder-decoder with decoder model_type "${decoder.model_type}" (supported: gpt2)`,
     );
   }
-  return { encoder: parseVitConfig(encoder), decoder: parseGpt2Config(decoder), raw };
+  return {
+    encoder: parseFields(encoder, VIT, "encoder"),
+    decoder: parseFields(decoder, GPT2, "decoder"),
+    raw,
+  };
 }

@@ -7,9 +7,8 @@ import {
   type GenerationConfig,
   type GenerationOverrides,
 } from "../../generation/config.js";
-import type { DecoderSession, GenerateOptions, GenerateResult } from "../../generation/decoder-session.js";
+import type { GenerateOptions, GenerateResult } from "../../generation/decoder-session.js";
 import { generate } from "../../generation/generate.js";
-import type { KvCache } from "../../generation/kv-cache.js";
 import { KvDecoder, type RowSource, type StepObserver } from "../../generation/kv-decoder.js";
 import { WeightStore } from "../../graph/safetensors.js";
 import { createSessions, float32Tensor, type Session } from "../../graph/session.js";
@@ -33,7 +32,8 @@ export interface EncodedImage extends RowSource {
 }
 
 export class VitGpt2 {
-  private readonly decoder: KvDecoder<EncodedImage>;
+  /** The decoder step with its cache: `kvDecoder.sessionFor(source)` is a DecoderSession for generate(). */
+  readonly kvDecoder: KvDecoder<EncodedImage>;
 
   private constructor(
     readonly folder: string,
@@ -43,7 +43,7 @@ export class VitGpt2 {
     private readonly crossKv: Session,
     decoderStep: Session,
   ) {
-    this.decoder = new KvDecoder<EncodedImage>(decoderStep, gpt2DecoderSpec(config.decoder));
+    this.kvDecoder = new KvDecoder<EncodedImage>(decoderStep, gpt2DecoderSpec(config.decoder));
   }
 
   static async load(folder: string, rawConfig: Json, options: LoadOptions = {}): Promise<VitGpt2> {
@@ -99,16 +99,6 @@ export class VitGpt2 {
     );
   }
 
-  /** The GPT-2 step graph with its cache (rows from several images: `kvDecoder`). */
-  decoderFor(image: EncodedImage, observe?: StepObserver): DecoderSession<KvCache<EncodedImage>> {
-    return this.decoder.sessionFor(image, observe);
-  }
-
-  /** The KV decoder itself, for rows of several images in one step. */
-  get kvDecoder(): KvDecoder<EncodedImage> {
-    return this.decoder;
-  }
-
   /** The decoder input HF starts from: decoder_start_token_id, then the prompt's tokens (if any). */
   decoderPrompt(cfg: GenerationConfig, promptTokens: number[] = []): number[] {
     return [decoderStartTokenId(cfg), ...promptTokens];
@@ -121,10 +111,10 @@ export class VitGpt2 {
     cfg: GenerationConfig,
     options: GenerateOptions & { observe?: StepObserver } = {},
   ): Promise<GenerateResult> {
-    return generate(this.decoderFor(image, options.observe), promptIds, cfg, options);
+    return generate(this.kvDecoder.sessionFor(image, options.observe), promptIds, cfg, options);
   }
 
   async dispose(): Promise<void> {
-    await Promise.all([this.encoder.release(), this.crossKv.release(), this.decoder.release()]);
+    await Promise.all([this.encoder.release(), this.crossKv.release(), this.kvDecoder.release()]);
   }
 }

@@ -204,7 +204,7 @@ for (const v of variants) {
         }
         // Cached decoding equals a full recomputation of the last step's logits.
         const seq = greedy.tokenIds.slice(0, 4);
-        const dec = m.model.decoderFor(enc);
+        const dec = m.model.kvDecoder.sessionFor(enc);
         const full = await dec.step([seq], null);
         let step = await dec.step([seq.slice(0, 1)], null);
         for (let i = 1; i < seq.length; i++) step = await dec.step([[seq[i]]], step.cache);

@@ -203,7 +203,7 @@ describe("model against the reference tensors", () => {
       const dh = maxAbsDiff(enc.hidden.data as Float32Array, readBin(c.encoderLastHiddenState.file));
       assert.ok(dh <= 1e-3, `encoder output differs by ${dh}`);
       encoded.set(key, enc);
-      const { logits } = await m.model.decoderFor(enc).step(c.firstStep.decoder_input_ids, null);
+      const { logits } = await m.model.kvDecoder.sessionFor(enc).step(c.firstStep.decoder_input_ids, null);
       const dl = maxAbsDiff(logits, readBin(c.firstStep.logits.file));
       assert.ok(dl <= 1e-3, `first-step logits differ by ${dl}`);
     });

@@ -38,7 +38,7 @@ test("no lm_head.weight / final_logits_bias: first-step logits from the shared e
       const c = cases[0];
       const features = await m.model.encodeImage(readBin(c.pixelValues.file), c.pixelValues.shape);
       const enc = await m.model.encodePrompt(features, c.inputIds);
-      const { logits } = await m.model.decoderFor(enc).step(c.firstStep.decoder_input_ids, null);
+      const { logits } = await m.model.kvDecoder.sessionFor(enc).step(c.firstStep.decoder_input_ids, null);
       assert.ok(maxAbsDiff(logits, readBin(c.firstStep.logits.file)) <= 1e-3);
     } finally {
       await m.dispose();

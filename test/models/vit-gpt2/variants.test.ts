@@ -129,7 +129,7 @@ test("encoder and decoder of different widths run through enc_to_dec_proj", asyn
 
 test("cached steps give the logits of the whole sequence run at once", async () => {
   const image = await model.encode(pixels, [1, 3, 16, 16]);
-  const decoder = model.decoderFor(image);
+  const decoder = model.kvDecoder.sessionFor(image);
   const ids = [1, 7, 3, 42, 9];
   const whole = await decoder.step([ids], null);
   let step = await decoder.step([ids.slice(0, 2)], null);
@@ -139,7 +139,7 @@ test("cached steps give the logits of the whole sequence run at once", async () 
 
 test("reorder moves cache rows: row i becomes the old row rows[i]", async () => {
   const image = await model.encode(pixels, [1, 3, 16, 16]);
-  const decoder = model.decoderFor(image);
+  const decoder = model.kvDecoder.sessionFor(image);
   const two = await decoder.step(
     [
       [1, 5],
