@@ -57,7 +57,7 @@ export function gatherCache<S>(cache: KvCache<S>): KvCache<S> {
 }
 
 /** Rows `rows` of a [B, …] float32 tensor, in that order. */
-export function gatherRows(t: Tensor, rows: readonly number[]): Tensor {
+function gatherRows(t: Tensor, rows: readonly number[]): Tensor {
   const src = t.data as Float32Array;
   const rowSize = src.length / t.dims[0];
   const dst = uninitialised(rows.length * rowSize);
@@ -128,12 +128,12 @@ export interface CrossBatch {
   counts: number[];
 }
 
-/** The batch layout of `images` (reusing `previous` when it holds exactly these images). */
+/** The batch layout of the distinct `images` (reusing `previous` when it holds the same ones, in any order). */
 export function crossBatch(images: readonly CrossKv[], previous?: CrossBatch): CrossBatch {
   if (
     previous &&
     previous.images.length === images.length &&
-    previous.images.every((x, i) => x === images[i])
+    images.every((x) => previous.images.includes(x))
   )
     return previous;
   const counts = images.map((img) => img.keys[0].dims[2]);

@@ -81,8 +81,9 @@ export class KvDecoder<S extends RowSource = RowSource> {
     }
     const start = performance.now();
     const past = cache ? cache.past : new Array<number>(rows).fill(0);
+    if (tokens.some((t) => t.length === 0))
+      throw fail("INTERNAL", "every row of a decoder step needs a token");
     const length = Math.max(...tokens.map((t) => t.length));
-    if (length === 0) throw fail("INTERNAL", "a decoder step needs at least one token per step");
     const positions = tokens.map((t, r) => {
       checkPositions(past[r] + t.length, this.spec.maxPositions);
       return (this.spec.positions ?? defaultPositions)(t, past[r]);
@@ -164,14 +165,12 @@ export class KvDecoder<S extends RowSource = RowSource> {
     previous: KvCache<S>["cross"],
     feeds: Record<string, Tensor>,
   ): KvCache<S>["cross"] {
-    const images: CrossKv[] = [];
-    const rowImages = sources.map((s) => {
+    const images = sources.map((s) => {
       if (!s.cross) throw fail("INTERNAL", "a row of a cross-attention decoder has no image K/V");
-      let i = images.indexOf(s.cross);
-      if (i < 0) i = images.push(s.cross) - 1;
-      return i;
+      return s.cross;
     });
-    const batch = crossBatch(images, previous);
+    const batch = crossBatch([...new Set(images)], previous);
+    const rowImages = images.map((image) => batch.images.indexOf(image));
     for (let i = 0; i < this.spec.layers; i++) {
       feeds[stepNames.crossKey(i)] = batch.keys[i];
       feeds[stepNames.crossValue(i)] = batch.values[i];
