@@ -8,7 +8,13 @@ import { Graph } from "../../src/graph/graph.js";
 import { VarBuilder } from "../../src/graph/var-builder.js";
 import { activation, layerNorm, linear } from "../../src/graph/nn.js";
 import { selfAttentionBias } from "../../src/graph/attention.js";
-import { Tensor, createSession, float32Tensor, int64Tensor } from "../../src/graph/session.js";
+import {
+  Tensor,
+  createSession,
+  createSessions,
+  float32Tensor,
+  int64Tensor,
+} from "../../src/graph/session.js";
 import { isSightlineError } from "../../src/errors.js";
 import { writeSafetensors } from "../helpers/safetensors-writer.js";
 
@@ -142,4 +148,22 @@ test("activations and the self-attention bias (causal and padding)", async () =>
   assert.deepEqual(out.mask.dims, [2, 1, 2, 3]);
   // 2 new positions after 1 cached one: the first sees keys 0–1, the second all three; padding never.
   assert.equal(m.join(""), "..x..." + "x.xx..");
+});
+
+test("createSessions: every session, or the failing graph's error", async () => {
+  const ok = (name: string) => {
+    const g = new Graph(name);
+    g.output(g.op("Relu", [g.input("x", "float32", [2])]), "y");
+    return g;
+  };
+  const broken = new Graph("broken");
+  broken.output(broken.op("NoSuchOp", [broken.input("x", "float32", [2])]), "y");
+  const sessions = await createSessions([ok("a"), ok("b")], undefined, { threads: 1 });
+  assert.equal(sessions.length, 2);
+  await Promise.all(sessions.map((s) => s.release()));
+  await assert.rejects(createSessions([ok("a"), broken, ok("c")], undefined, { threads: 1 }), (e) => {
+    assert.ok(isSightlineError(e) && e.code === "INTERNAL");
+    assert.match(e.message, /broken/);
+    return true;
+  });
 });
