@@ -102,6 +102,7 @@ export const errorCatalogue = {
   },
   SHUTTING_DOWN: { status: 503, message: () => "the server is shutting down" },
   TIMEOUT: { status: 504, message: (detail: string) => `request timed out: ${detail}` },
+  REQUEST_CANCELLED: { status: 499, message: (detail: string) => `request cancelled: ${detail}` },
   WORKER_CRASHED: { status: 500, message: (detail: string) => `the model worker process crashed: ${detail}` },
   // the chat-style dialects (server/routes/photoprism.ts, ollama.ts, openai.ts)
   IMAGE_REQUIRED: { status: 400, message: (detail: string) => `no image in the request: ${detail}` },
