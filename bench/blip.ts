@@ -15,7 +15,8 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { readImageFile } from "../src/images/decode.js";
-import { BlipCaptioner } from "../src/models/blip/index.js";
+import { BlipCaptioner } from "../src/models/blip/captioner.js";
+import { loadModel } from "../src/models/index.js";
 import {
   DEFAULT_IMAGE,
   isMain,
@@ -150,9 +151,9 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
   const runs = options.runs ?? 2;
   const threads = options.threads;
   const folder = prepareModelFolder();
-  const configJson = readJson(join(folder, "config.json"));
-  const loaded = await timed(() => BlipCaptioner.load(folder, configJson, { threads }));
+  const loaded = await timed(() => loadModel(folder, { threads }));
   const model = loaded.value;
+  if (!(model instanceof BlipCaptioner)) throw new Error("not a BLIP model");
   log(`load: ${loaded.timing.wallMs.toFixed(0)} ms (cpu ${loaded.timing.cpuMs.toFixed(0)} ms)`);
   const image = await readImageFile(imagePath);
   const eos = model.model.config.text.sepTokenId;

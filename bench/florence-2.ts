@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { readImageFile } from "../src/images/decode.js";
-import { Florence2CaptionModel } from "../src/models/florence-2/index.js";
+import { Florence2Captioner } from "../src/models/florence-2/captioner.js";
 import { loadModel } from "../src/models/index.js";
 import {
   DEFAULT_IMAGE,
@@ -198,7 +198,7 @@ export async function run(options: BenchOptions & { task?: string } = {}): Promi
   const folder = prepareModelFolder();
   const loaded = await timed(() => loadModel(folder, { threads }));
   const model = loaded.value;
-  if (!(model instanceof Florence2CaptionModel)) throw new Error("not a Florence-2 model");
+  if (!(model instanceof Florence2Captioner)) throw new Error("not a Florence-2 model");
   log(`load: ${loaded.timing.wallMs.toFixed(0)} ms (cpu ${loaded.timing.cpuMs.toFixed(0)} ms)`);
   const image = await readImageFile(imagePath);
   const eos = 2;

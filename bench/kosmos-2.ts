@@ -21,7 +21,7 @@ import { performance } from "node:perf_hooks";
 import { readImageFile } from "../src/images/decode.js";
 import { loadModel } from "../src/models/index.js";
 import { fileURLToPath } from "node:url";
-import type { Kosmos2Captioner } from "../src/models/kosmos-2/index.js";
+import { Kosmos2Captioner } from "../src/models/kosmos-2/captioner.js";
 import {
   DEFAULT_IMAGE,
   isMain,
@@ -239,7 +239,8 @@ export async function run(options: Kosmos2BenchOptions = {}): Promise<BenchResul
     const eos = 2;
     // A warm-up call builds ORT's caches; the figures are the next calls'.
     await model.caption(image, { maxNewTokens: 2, suppressTokens: [eos] });
-    const captioner = model as Kosmos2Captioner;
+    if (!(model instanceof Kosmos2Captioner)) throw new Error("not a Kosmos-2 model");
+    const captioner = model;
     const { pixelValues, dims } = captioner.imageProcessor.preprocess(image);
     const encoder: Timing[] = [];
     for (let r = 0; r < runs; r++) {

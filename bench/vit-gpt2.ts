@@ -21,7 +21,7 @@ import { WeightStore } from "../src/graph/safetensors.js";
 import { createSession, float32Tensor } from "../src/graph/session.js";
 import { loadTokenizer } from "../src/tokenizer/tokenizer.js";
 import { readImageFile } from "../src/images/decode.js";
-import { VitGpt2Captioner } from "../src/models/vit-gpt2/index.js";
+import { VitGpt2Captioner } from "../src/models/vit-gpt2/captioner.js";
 import { VitGpt2 } from "../src/models/vit-gpt2/model.js";
 import { TensorList, cachedModelFolder, median, writeRandomSafetensors } from "./lib/random-safetensors.js";
 import {
@@ -138,7 +138,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
 
   const loaded = await timed(async () => {
     const raw = JSON.parse(readFileSync(join(folder, "config.json"), "utf8"));
-    const model = await VitGpt2.create(folder, raw, { threads });
+    const model = await VitGpt2.load(folder, raw, { threads });
     const captioner = new VitGpt2Captioner(
       folder,
       model,
@@ -197,7 +197,9 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     const cfg = model.generationConfig({ num_beams: numBeams, max_new_tokens: 20, suppress_tokens: [EOS] });
     const steps: number[] = [];
     const g0 = performance.now();
-    const result = await model.generate(encoded, model.decoderPrompt(cfg), cfg, (ms) => steps.push(ms));
+    const result = await model.generate(encoded, model.decoderPrompt(cfg), cfg, {
+      observe: (ms) => steps.push(ms),
+    });
     const generateMs = performance.now() - g0;
     const stepSum = steps.reduce((a, b) => a + b, 0);
     log(`\nwhole caption, ${label}:  ${fmt2(whole)}   HF ${ref} ms → ${speedup(ref, whole)}`);

@@ -2,7 +2,13 @@
 // `BeamSearchScorer`, `BeamHypotheses`) for one input (batch 1, num_return_sequences 1).
 // Scores are float32 like PyTorch's: log-softmax, processors, then + the beam's running score.
 import { fail } from "../errors.js";
-import type { DecoderSession, GenerateResult, GenerationConfig } from "./generate.js";
+import type { GenerationConfig } from "./config.js";
+import {
+  throwIfCancelled,
+  type DecoderSession,
+  type GenerateOptions,
+  type GenerateResult,
+} from "./decoder-session.js";
 import type { LogitsProcessor } from "./logits-processors.js";
 
 const f32 = Math.fround;
@@ -148,6 +154,7 @@ export async function beamSearch<C>(
   cfg: GenerationConfig,
   maxLength: number,
   processors: LogitsProcessor[],
+  options: GenerateOptions = {},
 ): Promise<GenerateResult> {
   const numBeams = cfg.numBeams;
   const eos = cfg.eosTokenId;
@@ -164,6 +171,7 @@ export async function beamSearch<C>(
   // At least one non-EOS candidate per beam survives: 2 per beam, or 1 + number of EOS ids.
   const candidatesWanted = Math.max(2, 1 + eos.length) * numBeams;
   for (;;) {
+    throwIfCancelled(options.signal);
     const out = await decoder.step(input, cache);
     cache = out.cache;
     steps++;

@@ -1,55 +1,181 @@
-// The self-attention KV cache as the decoder step graphs return it (one [B, H, T, Dh] tensor per layer
-// for keys and for values), and the row gather beam search needs after it picks its beams.
+// What a KvDecoder run keeps between steps: the self-attention cache as the step graph returned it, which
+// of its positions hold real tokens (left padding does not), and per row how many tokens it has and
+// which source (request) it belongs to; plus the images' cross-attention K/V laid out for the batch.
+// Beam reordering is lazy: `rows` says which stored row each row continues; the next step gathers them
+// in its graph (cache_rows).
+import { MASK_MIN } from "../graph/attention.js";
 import { Tensor } from "../graph/session.js";
+import type { CrossKv } from "../graph/step-graph.js";
 
-export interface KvCache {
+export interface KvCache<S> {
+  /** Per layer, [stored rows, Hkv, P, Dh]. */
   keys: Tensor[];
   values: Tensor[];
+  /** [stored rows × P]: 1 where the position holds a real token. */
+  mask: Uint8Array;
+  /** P: positions stored per row (real or padding). */
+  length: number;
+  /** Row r continues stored row rows[r] (rows may repeat or be left out). */
+  rows: number[];
+  /** Per row: the real tokens it has, i.e. the position its next token gets. */
+  past: number[];
+  /** Per row: the source it belongs to. */
+  sources: S[];
+  /** The batch's images, as the last step fed them (reused while the rows' images stay the same). */
+  cross?: CrossBatch;
 }
 
-/** Collects `present_key_i` / `present_value_i` outputs of a step graph into a cache. */
-export function kvCacheFromOutputs(out: Record<string, Tensor>, layers: number): KvCache {
-  const cache: KvCache = { keys: [], values: [] };
-  for (let i = 0; i < layers; i++) {
-    cache.keys.push(out[`present_key_${i}`]);
-    cache.values.push(out[`present_value_${i}`]);
-  }
-  return cache;
-}
-
-/** Row i of the result is row rows[i] of the cache (beam reordering). */
-export function reorderKvCache(cache: KvCache, rows: number[]): KvCache {
+/** The cache whose row i is row rows[i] of `cache` (beam reordering, dropping finished rows). */
+export function reorderCache<S>(cache: KvCache<S>, rows: readonly number[]): KvCache<S> {
   return {
-    keys: cache.keys.map((t) => gatherRows(t, rows)),
-    values: cache.values.map((t) => gatherRows(t, rows)),
+    ...cache,
+    rows: rows.map((r) => cache.rows[r]),
+    past: rows.map((r) => cache.past[r]),
+    sources: rows.map((r) => cache.sources[r]),
+  };
+}
+
+/** The mask of the cache's rows in row order, [rows × P]. */
+export function rowMask<S>(cache: KvCache<S>): Uint8Array {
+  const p = cache.length;
+  const mask = new Uint8Array(cache.rows.length * p);
+  cache.rows.forEach((r, i) => mask.set(cache.mask.subarray(r * p, (r + 1) * p), i * p));
+  return mask;
+}
+
+/** The cache with its rows gathered into row order (a copy of every tensor unless nothing moved). */
+export function gatherCache<S>(cache: KvCache<S>): KvCache<S> {
+  const stored = cache.keys[0]?.dims[0] ?? cache.rows.length;
+  if (cache.rows.length === stored && cache.rows.every((r, i) => r === i)) return cache;
+  return {
+    ...cache,
+    keys: cache.keys.map((t) => gatherRows(t, cache.rows)),
+    values: cache.values.map((t) => gatherRows(t, cache.rows)),
+    mask: rowMask(cache),
+    rows: cache.rows.map((_, i) => i),
   };
 }
 
 /** Rows `rows` of a [B, …] float32 tensor, in that order. */
-export function gatherRows(t: Tensor, rows: number[]): Tensor {
+function gatherRows(t: Tensor, rows: readonly number[]): Tensor {
   const src = t.data as Float32Array;
   const rowSize = src.length / t.dims[0];
-  const dst = new Float32Array(rows.length * rowSize);
+  const dst = uninitialised(rows.length * rowSize);
   rows.forEach((r, i) => dst.set(src.subarray(r * rowSize, (r + 1) * rowSize), i * rowSize));
   return new Tensor("float32", dst, [rows.length, ...t.dims.slice(1)]);
 }
 
+/** A Float32Array every element of which the caller writes: not zero-filled first (that would be a second pass). */
+function uninitialised(length: number): Float32Array {
+  const bytes = Buffer.allocUnsafeSlow(length * 4);
+  return new Float32Array(bytes.buffer, bytes.byteOffset, length);
+}
+
 /**
- * The `past_key_i` / `past_value_i` feeds of a step: the cache, or at the first step empty
- * [rows, heads, 0, headDim] tensors (the graphs concatenate past and present along T).
+ * The rows of `a` then those of `b` in one cache (a request joining a running batch): the shorter one
+ * is padded on the left with masked positions, so every row keeps its tokens and positions.
  */
-export function pastFeeds(
-  cache: KvCache | null,
-  layers: number,
-  rows: number,
-  heads: number,
-  headDim: number,
-): Record<string, Tensor> {
-  const feeds: Record<string, Tensor> = {};
-  const empty = cache ? undefined : new Tensor("float32", new Float32Array(0), [rows, heads, 0, headDim]);
-  for (let i = 0; i < layers; i++) {
-    feeds[`past_key_${i}`] = cache ? cache.keys[i] : empty!;
-    feeds[`past_value_${i}`] = cache ? cache.values[i] : empty!;
+export function joinCaches<S>(a: KvCache<S>, b: KvCache<S>): KvCache<S> {
+  const x = gatherCache(a);
+  const y = gatherCache(b);
+  const length = Math.max(x.length, y.length);
+  const rows = x.rows.length + y.rows.length;
+  const mask = new Uint8Array(rows * length);
+  const place = (c: KvCache<S>, first: number) =>
+    c.rows.forEach((_, r) =>
+      mask.set(c.mask.subarray(r * c.length, (r + 1) * c.length), (first + r) * length + length - c.length),
+    );
+  place(x, 0);
+  place(y, x.rows.length);
+  const join = (s: Tensor, t: Tensor) => concatRows(padPositions(s, length), padPositions(t, length));
+  return {
+    keys: x.keys.map((k, i) => join(k, y.keys[i])),
+    values: x.values.map((v, i) => join(v, y.values[i])),
+    mask,
+    length,
+    rows: Array.from({ length: rows }, (_, i) => i),
+    past: [...x.past, ...y.past],
+    sources: [...x.sources, ...y.sources],
+  };
+}
+
+/** [B, H, P, Dh] → [B, H, length, Dh] with zeros before the P stored positions. */
+function padPositions(t: Tensor, length: number): Tensor {
+  const [b, h, p, d] = t.dims;
+  if (p === length) return t;
+  const src = t.data as Float32Array;
+  const dst = new Float32Array(b * h * length * d);
+  for (let i = 0; i < b * h; i++)
+    dst.set(src.subarray(i * p * d, (i + 1) * p * d), (i * length + length - p) * d);
+  return new Tensor("float32", dst, [b, h, length, d]);
+}
+
+function concatRows(a: Tensor, b: Tensor): Tensor {
+  const data = new Float32Array(a.data.length + b.data.length);
+  data.set(a.data as Float32Array, 0);
+  data.set(b.data as Float32Array, a.data.length);
+  return new Tensor("float32", data, [a.dims[0] + b.dims[0], ...a.dims.slice(1)]);
+}
+
+/** The cross K/V of a batch's distinct images, concatenated along their tokens (one image: as is). */
+export interface CrossBatch {
+  images: CrossKv[];
+  /** Per layer, [1, H, N, Dh] with N the images' tokens together. */
+  keys: Tensor[];
+  values: Tensor[];
+  /** Where each image's tokens start along N, and how many it has. */
+  offsets: number[];
+  counts: number[];
+}
+
+/** The batch layout of the distinct `images` (reusing `previous` when it holds the same ones, in any order). */
+export function crossBatch(images: readonly CrossKv[], previous?: CrossBatch): CrossBatch {
+  if (
+    previous &&
+    previous.images.length === images.length &&
+    images.every((x) => previous.images.includes(x))
+  )
+    return previous;
+  const counts = images.map((img) => img.keys[0].dims[2]);
+  const offsets = counts.map((_, i) => counts.slice(0, i).reduce((a, b) => a + b, 0));
+  if (images.length === 1)
+    return { images: [...images], keys: images[0].keys, values: images[0].values, offsets, counts };
+  const layers = images[0].keys.length;
+  const concat = (pick: (img: CrossKv) => Tensor) => concatTokens(images.map(pick));
+  return {
+    images: [...images],
+    keys: Array.from({ length: layers }, (_, i) => concat((img) => img.keys[i])),
+    values: Array.from({ length: layers }, (_, i) => concat((img) => img.values[i])),
+    offsets,
+    counts,
+  };
+}
+
+/** [1, H, Nᵢ, Dh] tensors → [1, H, ΣNᵢ, Dh]. */
+function concatTokens(parts: Tensor[]): Tensor {
+  const [, heads, , headDim] = parts[0].dims;
+  const total = parts.reduce((n, t) => n + t.dims[2], 0);
+  const dst = new Float32Array(heads * total * headDim);
+  let offset = 0;
+  for (const t of parts) {
+    const n = t.dims[2];
+    const src = t.data as Float32Array;
+    for (let h = 0; h < heads; h++)
+      dst.set(src.subarray(h * n * headDim, (h + 1) * n * headDim), (h * total + offset) * headDim);
+    offset += n;
   }
-  return feeds;
+  return new Tensor("float32", dst, [1, heads, total, headDim]);
+}
+
+/** cross_bias [B, N]: row r sees the tokens of image rowImages[r] only. */
+export function crossBias(batch: CrossBatch, rowImages: readonly number[]): Tensor {
+  const total = batch.offsets[batch.offsets.length - 1] + batch.counts[batch.counts.length - 1];
+  const bias = new Float32Array(rowImages.length * total);
+  if (batch.images.length > 1) {
+    bias.fill(MASK_MIN);
+    rowImages.forEach((img, r) =>
+      bias.fill(0, r * total + batch.offsets[img], r * total + batch.offsets[img] + batch.counts[img]),
+    );
+  }
+  return new Tensor("float32", bias, [rowImages.length, total]);
 }

@@ -2,7 +2,7 @@
 // order `GenerationMixin._get_logits_processor` builds them. Each works in place on a rows × vocab
 // Float32Array and sees every row's whole sequence so far (prompt / decoder start included), as
 // HF's `input_ids` are. Greedy search applies them to raw logits, beam search to log-softmax scores.
-import type { GenerationConfig } from "./generate.js";
+import type { GenerationConfig } from "./config.js";
 
 /** Rewrites `scores` (rows × vocab) in place; `sequences[r]` is row r's sequence so far. */
 export type LogitsProcessor = (sequences: readonly number[][], scores: Float32Array, vocab: number) => void;

@@ -4,9 +4,6 @@ import { fail } from "../errors.js";
 import { MS_DOMAIN, type Graph, type Value } from "./graph.js";
 import type { VarBuilder } from "./var-builder.js";
 
-/** The most negative float32: what HF adds for masked positions. */
-export const MASK_MIN = -3.4028234663852886e38;
-
 export interface LinearOptions {
   /** Default true when the checkpoint has `bias`. */
   bias?: boolean;
@@ -34,16 +31,25 @@ export function matmulTransB(g: Graph, x: Value, w: Value): Value {
   return g.op("FusedMatMul", [x, w], { transA: 0, transB: 1, alpha: 1.0 }, { domain: MS_DOMAIN });
 }
 
+/**
+ * The feed-forward block: down(act(up(x))), as HF's MLP / FFN / intermediate+output modules compute it
+ * (GPT-2's Conv1D weights with `conv1d`). Whatever an architecture adds around it (residuals, norms)
+ * stays in its own file.
+ */
+export function mlp(
+  g: Graph,
+  x: Value,
+  up: VarBuilder,
+  down: VarBuilder,
+  act: string,
+  opts: LinearOptions = {},
+): Value {
+  return linear(g, activation(g, linear(g, x, up, opts), act), down, opts);
+}
+
 /** nn.LayerNorm over the last axis. */
 export function layerNorm(g: Graph, x: Value, vb: VarBuilder, eps: number): Value {
   return g.op("LayerNormalization", [x, vb.get("weight"), vb.get("bias")], { axis: -1, epsilon: eps });
-}
-
-/** LayerNorm without learned parameters (elementwise_affine=False) over the last axis of size `dim`. */
-export function layerNormPlain(g: Graph, x: Value, dim: number, eps: number): Value {
-  const ones = g.constFloat(new Float32Array(dim).fill(1));
-  const zeros = g.constFloat(new Float32Array(dim));
-  return g.op("LayerNormalization", [x, ones, zeros], { axis: -1, epsilon: eps });
 }
 
 /** HF ACT2FN by name. */
@@ -105,74 +111,6 @@ export function conv2d(g: Graph, x: Value, vb: VarBuilder, opts: Conv2dOptions =
     dilations: pair(opts.dilation, 1),
     group: opts.groups ?? 1,
   });
-}
-
-/** [B, T, H·Dh] → [B, H, T, Dh]. */
-export function splitHeads(g: Graph, x: Value, numHeads: number, headDim: number): Value {
-  const r = g.reshape(x, [0, 0, numHeads, headDim]); // [B, T, H, Dh]
-  return g.transpose(r, [0, 2, 1, 3]); // [B, H, T, Dh]
-}
-
-/** [B, H, T, Dh] → [B, T, H·Dh]. */
-export function mergeHeads(g: Graph, x: Value, hidden: number): Value {
-  const t = g.transpose(x, [0, 2, 1, 3]); // [B, T, H, Dh]
-  return g.reshape(t, [0, 0, hidden]); // [B, T, D]
-}
-
-export interface SdpaOptions {
-  /** Multiplies q·kᵀ; default 1/√Dh. */
-  scale: number;
-  /** Additive mask broadcastable to [B, H, Tq, Tk]. */
-  mask?: Value;
-}
-
-/** softmax(q kᵀ · scale + mask) v on head-split tensors [B, H, T, Dh]. */
-export function scaledDotProductAttention(g: Graph, q: Value, k: Value, v: Value, opts: SdpaOptions): Value {
-  let scores = g.matmul(q, g.transpose(k, [0, 1, 3, 2])); // [B, H, Tq, Tk]
-  if (opts.scale !== 1) scores = g.scale(scores, opts.scale);
-  if (opts.mask) scores = g.add(scores, opts.mask);
-  return g.matmul(g.softmax(scores, -1), v); // [B, H, Tq, Dh]
-}
-
-export interface AttentionOptions {
-  numHeads: number;
-  scale?: number;
-  mask?: Value;
-}
-
-/** Multi-head attention on already projected q, k, v [B, T, D] → [B, Tq, D]. */
-export function attention(
-  g: Graph,
-  q: Value,
-  k: Value,
-  v: Value,
-  hidden: number,
-  opts: AttentionOptions,
-): Value {
-  const headDim = hidden / opts.numHeads;
-  const qh = splitHeads(g, q, opts.numHeads, headDim);
-  const kh = splitHeads(g, k, opts.numHeads, headDim);
-  const vh = splitHeads(g, v, opts.numHeads, headDim);
-  const o = scaledDotProductAttention(g, qh, kh, vh, {
-    scale: opts.scale ?? 1 / Math.sqrt(headDim),
-    mask: opts.mask,
-  });
-  return mergeHeads(g, o, hidden);
-}
-
-/**
- * Additive causal mask [1, 1, Tq, Tk] for `q` new positions after `Tk − Tq` cached ones:
- * position i may attend to keys j ≤ i + (Tk − Tq). `qLen`/`kvLen` are int64 scalars.
- */
-export function causalMask(g: Graph, qLen: Value, kvLen: Value): Value {
-  const zero = g.scalarInt(0);
-  const one = g.scalarInt(1);
-  const offset = g.sub(kvLen, qLen);
-  const rows = g.add(g.op("Range", [zero, qLen, one]), offset); // [Tq]
-  const cols = g.op("Range", [zero, kvLen, one]); // [Tk]
-  const future = g.op("Greater", [g.unsqueeze(cols, [0]), g.unsqueeze(rows, [1])]); // [Tq, Tk]
-  const mask = g.op("Where", [future, g.scalarFloat(MASK_MIN), g.scalarFloat(0)]);
-  return g.unsqueeze(mask, [0, 1]); // [1, 1, Tq, Tk]
 }
 
 /** Dimension `axis` of x as an int64 scalar. */

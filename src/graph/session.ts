@@ -74,3 +74,22 @@ export function int64Tensor(values: ArrayLike<number>, dims: number[]): Tensor {
 export function float32Tensor(values: Float32Array, dims: number[]): Tensor {
   return new Tensor("float32", values, dims);
 }
+
+/**
+ * Sessions for several graphs, created side by side. When any fails, those already created are released
+ * before the error is rethrown: a half-loaded model leaves nothing behind.
+ */
+export async function createSessions(
+  graphs: readonly Graph[],
+  store: WeightStore | undefined,
+  opts: SessionOptions = {},
+): Promise<Session[]> {
+  const settled = await Promise.allSettled(graphs.map((g) => createSession(g, store, opts)));
+  const sessions = settled.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  const failure = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failure) {
+    await Promise.allSettled(sessions.map((s) => s.release()));
+    throw failure.reason;
+  }
+  return sessions;
+}

@@ -1,18 +1,28 @@
-// Loads a model folder: reads config.json, picks the architecture, builds its graphs.
+// The registry of architectures: config.json model_type → architecture name and loader, one line each.
+// loadModel reads a folder's config.json, picks its line and loads the captioner (the architecture's
+// code is imported only when a model of that kind is loaded).
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fail } from "../errors.js";
-import type { CaptionModel, LoadOptions } from "./types.js";
+import type { Architecture, CaptionModel, Captioner, LoadOptions } from "./types.js";
 
-type Loader = (folder: string, config: Record<string, any>, options: LoadOptions) => Promise<CaptionModel>;
+type CaptionerModule = { load: Architecture["load"] };
 
-/** config.json model_type → architecture loader. Each architecture adds its line. */
-const loaders: Record<string, () => Promise<Loader>> = {
-  blip: () => import("./blip/index.js").then((m) => m.load),
-  "vision-encoder-decoder": () => import("./vit-gpt2/index.js").then((m) => m.load),
-  "kosmos-2": () => import("./kosmos-2/index.js").then((m) => m.load),
-  florence2: () => import("./florence-2/index.js").then((m) => m.load),
-};
+const lazy =
+  (module: () => Promise<CaptionerModule>): Architecture["load"] =>
+  async (folder, config, options) =>
+    (await module()).load(folder, config, options);
+
+export const architectures: readonly Architecture[] = [
+  {
+    modelType: "vision-encoder-decoder",
+    arch: "vit-gpt2",
+    load: lazy(() => import("./vit-gpt2/captioner.js")),
+  },
+  { modelType: "blip", arch: "blip", load: lazy(() => import("./blip/captioner.js")) },
+  { modelType: "kosmos-2", arch: "kosmos-2", load: lazy(() => import("./kosmos-2/captioner.js")) },
+  { modelType: "florence2", arch: "florence-2", load: lazy(() => import("./florence-2/captioner.js")) },
+];
 
 export function readModelConfig(folder: string): Record<string, any> {
   const path = join(folder, "config.json");
@@ -25,24 +35,30 @@ export function readModelConfig(folder: string): Record<string, any> {
   }
 }
 
-/** The architecture family of a folder ("vit-gpt2", "blip", …) from its config.json. */
-export function detectArch(config: Record<string, any>): string {
+/** config.json's model_type ("vision-encoder-decoder", "blip", …), "" when it has none. */
+export function modelTypeOf(config: Record<string, any>): string {
   return String(config.model_type ?? "");
 }
 
 export function supportedModelTypes(): string[] {
-  return Object.keys(loaders);
+  return architectures.map((a) => a.modelType);
+}
+
+/** model_type → the architecture name its models report (what the server knows before loading one). */
+export function archByModelType(): Record<string, string> {
+  return Object.fromEntries(architectures.map((a) => [a.modelType, a.arch]));
 }
 
 export async function loadModel(folder: string, options: LoadOptions = {}): Promise<CaptionModel> {
   const config = readModelConfig(folder);
-  const type = detectArch(config);
-  const loader = loaders[type];
-  if (!loader) {
+  const type = modelTypeOf(config);
+  const entry = architectures.find((a) => a.modelType === type);
+  if (!entry) {
     throw fail(
       "MODEL_UNSUPPORTED_ARCH",
-      `model_type "${type}" in ${folder} (supported: ${supportedModelTypes().join(", ") || "none"})`,
+      `model_type "${type}" in ${folder} (supported: ${supportedModelTypes().join(", ")})`,
     );
   }
-  return (await loader())(folder, config, options);
+  const captioner: Captioner = await entry.load(folder, config, options);
+  return Object.assign(captioner, { arch: entry.arch });
 }

@@ -45,7 +45,7 @@ export interface CaptionResult {
 }
 
 export interface CaptionModel {
-  /** config.json model_type family: "vit-gpt2" | "blip" | "kosmos-2" | "florence-2". */
+  /** The architecture's name in the registry (models/index.ts): "vit-gpt2" | "blip" | "kosmos-2" | "florence-2". */
   readonly arch: string;
   readonly folder: string;
   caption(image: RgbImage, options?: CaptionOptions): Promise<CaptionResult>;
@@ -54,7 +54,24 @@ export interface CaptionModel {
   dispose(): Promise<void>;
 }
 
+/** What an architecture's load() returns: a CaptionModel before the registry names its architecture. */
+export type Captioner = Omit<CaptionModel, "arch">;
+
 export interface LoadOptions {
   /** ORT intra-op threads (default: all cores). */
   threads?: number;
+}
+
+/** The one loading signature: a model folder, its parsed config.json, options. */
+export type Loader = (
+  folder: string,
+  config: Record<string, any>,
+  options?: LoadOptions,
+) => Promise<Captioner>;
+
+/** One line of the registry: config.json model_type → architecture name and loader. */
+export interface Architecture {
+  modelType: string;
+  arch: string;
+  load: Loader;
 }

@@ -2,13 +2,13 @@
 // sequence so far: expected outputs are derived by hand from HF 4.40's definitions.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { generate } from "../../src/generation/generate.js";
 import {
-  generate,
   resolveGenerationConfig,
   generationConfigFromModelConfig,
-  type DecoderSession,
   type GenerationOverrides,
-} from "../../src/generation/generate.js";
+} from "../../src/generation/config.js";
+import type { DecoderSession } from "../../src/generation/decoder-session.js";
 import { expNonPositive, logSoftmaxRows, topCandidates } from "../../src/generation/beam-search.js";
 
 const VOCAB = 6;
@@ -301,4 +301,44 @@ test("expNonPositive matches Math.exp to 1e-8 relative on (-87, 0]", () => {
   }
   assert.equal(expNonPositive(-100), 0);
   assert.equal(expNonPositive(0), 1);
+});
+
+test("an aborted signal stops generation between steps with REQUEST_CANCELLED", async () => {
+  for (const numBeams of [1, 3]) {
+    const controller = new AbortController();
+    const { session, calls } = fakeDecoder(() => ({ 1: 0.9 }));
+    const aborting: DecoderSession<number[][]> = {
+      ...session,
+      async step(ids, cache) {
+        const out = await session.step(ids, cache);
+        if (calls.length === 2) controller.abort();
+        return out;
+      },
+    };
+    await assert.rejects(
+      generate(aborting, [START], config({ max_new_tokens: 10, num_beams: numBeams }), {
+        signal: controller.signal,
+      }),
+      { code: "REQUEST_CANCELLED" },
+    );
+    assert.equal(calls.length, 2, `num_beams ${numBeams}: no step after the abort`);
+  }
+  const before = fakeDecoder(() => ({ 1: 0.9 }));
+  await assert.rejects(
+    generate(before.session, [START], config({ max_new_tokens: 10 }), { signal: AbortSignal.abort() }),
+    { code: "REQUEST_CANCELLED" },
+  );
+  assert.equal(before.calls.length, 0);
+});
+
+test("a generation longer than the decoder's positions is refused before any step", async () => {
+  const { session, calls } = fakeDecoder(() => ({ 1: 0.9 }));
+  const limited: DecoderSession<number[][]> = { ...session, maxPositions: 6 };
+  // Prompt 2 + 5 new tokens: the last token is never fed back, so 6 positions suffice.
+  const r = await generate(limited, [START, 1], config({ max_new_tokens: 5 }));
+  assert.equal(r.sequence.length, 7);
+  await assert.rejects(generate(limited, [START, 1], config({ max_new_tokens: 6 })), {
+    code: "INVALID_ARGUMENT",
+  });
+  assert.equal(calls.length, 5);
 });

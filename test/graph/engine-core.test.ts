@@ -6,8 +6,15 @@ import { join } from "node:path";
 import { WeightStore } from "../../src/graph/safetensors.js";
 import { Graph } from "../../src/graph/graph.js";
 import { VarBuilder } from "../../src/graph/var-builder.js";
-import { activation, causalMask, layerNorm, linear } from "../../src/graph/nn.js";
-import { createSession, float32Tensor, int64Tensor } from "../../src/graph/session.js";
+import { activation, layerNorm, linear } from "../../src/graph/nn.js";
+import { selfAttentionBias } from "../../src/graph/attention.js";
+import {
+  Tensor,
+  createSession,
+  createSessions,
+  float32Tensor,
+  int64Tensor,
+} from "../../src/graph/session.js";
 import { isSightlineError } from "../../src/errors.js";
 import { writeSafetensors } from "../helpers/safetensors-writer.js";
 
@@ -98,20 +105,21 @@ test("a folder without weights is refused", () => {
   }
 });
 
-test("activations and the causal mask", async () => {
+test("activations and the self-attention bias (causal and padding)", async () => {
   const g = new Graph("act");
   const x = g.input("x", "float32", [4]);
   for (const name of ["gelu", "gelu_new", "quick_gelu", "relu", "silu"])
     g.output(activation(g, x, name), name);
   const q = g.input("q", "int64", []);
-  const k = g.input("k", "int64", []);
-  g.output(causalMask(g, q, k), "mask");
+  const mask = g.input("attention_mask", "bool", ["batch", "total"]);
+  g.output(selfAttentionBias(g, mask, q), "mask");
   const s = await createSession(g, undefined, { threads: 1 });
   const xs = [-2, -0.5, 0.5, 3];
+  // Row 0: 3 real positions; row 1: its first position is left padding.
   const out = await s.run({
     x: float32Tensor(new Float32Array(xs), [4]),
     q: int64Tensor([2], []),
-    k: int64Tensor([3], []),
+    attention_mask: new Tensor("bool", Uint8Array.from([1, 1, 1, 0, 1, 1]), [2, 3]),
   });
   const erf = (v: number) => {
     // Abramowitz-Stegun is not accurate enough; use a series for |v| < 3.
@@ -137,6 +145,25 @@ test("activations and the causal mask", async () => {
     );
   }
   const m = Array.from(out.mask.data as Float32Array).map((v) => (v < -1e30 ? "x" : "."));
-  assert.deepEqual(out.mask.dims, [1, 1, 2, 3]);
-  assert.equal(m.join(""), "..x...");
+  assert.deepEqual(out.mask.dims, [2, 1, 2, 3]);
+  // 2 new positions after 1 cached one: the first sees keys 0–1, the second all three; padding never.
+  assert.equal(m.join(""), "..x..." + "x.xx..");
+});
+
+test("createSessions: every session, or the failing graph's error", async () => {
+  const ok = (name: string) => {
+    const g = new Graph(name);
+    g.output(g.op("Relu", [g.input("x", "float32", [2])]), "y");
+    return g;
+  };
+  const broken = new Graph("broken");
+  broken.output(broken.op("NoSuchOp", [broken.input("x", "float32", [2])]), "y");
+  const sessions = await createSessions([ok("a"), ok("b")], undefined, { threads: 1 });
+  assert.equal(sessions.length, 2);
+  await Promise.all(sessions.map((s) => s.release()));
+  await assert.rejects(createSessions([ok("a"), broken, ok("c")], undefined, { threads: 1 }), (e) => {
+    assert.ok(isSightlineError(e) && e.code === "INTERNAL");
+    assert.match(e.message, /broken/);
+    return true;
+  });
 });

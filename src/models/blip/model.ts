@@ -1,69 +1,62 @@
 // BlipForConditionalGeneration on the engine: the vision tower, the cross-attention K/V projection and
 // the text decoder step as three ORT sessions, and generation exactly as HF's
 // `BlipForConditionalGeneration.generate()` drives `text_decoder.generate()`.
-import { Graph } from "../../graph/graph.js";
+import { fail } from "../../errors.js";
 import {
-  type GenerateResult,
+  resolveGenerationConfig,
   type GenerationConfig,
   type GenerationOverrides,
-  generate,
-  resolveGenerationConfig,
-} from "../../generation/generate.js";
+} from "../../generation/config.js";
+import type { GenerateOptions, GenerateResult } from "../../generation/decoder-session.js";
+import { generate } from "../../generation/generate.js";
+import { KvDecoder, type RowSource } from "../../generation/kv-decoder.js";
+import { Graph } from "../../graph/graph.js";
 import { WeightStore } from "../../graph/safetensors.js";
-import { type Session, Tensor, createSession } from "../../graph/session.js";
+import { createSessions, Tensor, type Session } from "../../graph/session.js";
+import { crossKvFromOutputs, type CrossKv } from "../../graph/step-graph.js";
 import { VarBuilder } from "../../graph/var-builder.js";
-import { fail } from "../../errors.js";
+import type { Json } from "../config.js";
 import type { LoadOptions } from "../types.js";
 import { type BlipConfig, parseBlipConfig } from "./config.js";
-import { BlipDecoderSession, type CrossKv } from "./decoder-session.js";
-import { buildCrossKvGraph, buildStepGraph, crossKey, crossValue } from "./text-decoder.js";
+import { blipDecoderSpec, buildCrossKvGraph, buildStepGraph } from "./text-decoder.js";
 import { buildVisionGraph } from "./vision.js";
 
 /** What the vision side produces for one image. */
-export interface EncodedImage {
+export interface EncodedImage extends RowSource {
   /** BlipVisionModel last_hidden_state [1, 1 + patches, D] (the decoder's encoder_hidden_states). */
   imageEmbeds: Tensor;
   cross: CrossKv;
 }
 
 export class BlipModel {
+  /** The decoder step with its cache: `kvDecoder.sessionFor(source)` is a DecoderSession for generate(). */
+  readonly kvDecoder: KvDecoder<EncodedImage>;
+
   private constructor(
     readonly folder: string,
     readonly config: BlipConfig,
     private readonly vision: Session,
     private readonly crossKv: Session,
-    private readonly step: Session,
-  ) {}
+    step: Session,
+  ) {
+    this.kvDecoder = new KvDecoder<EncodedImage>(step, blipDecoderSpec(config.text));
+  }
 
-  static async load(
-    folder: string,
-    rawConfig: Record<string, any>,
-    options: LoadOptions = {},
-  ): Promise<BlipModel> {
+  static async load(folder: string, rawConfig: Json, options: LoadOptions = {}): Promise<BlipModel> {
     const config = parseBlipConfig(rawConfig);
     const store = WeightStore.open(folder);
-    const sessionOptions = { threads: options.threads };
     const build = (name: string, prefix: string, body: (g: Graph, vb: VarBuilder) => void): Graph => {
       const g = new Graph(name);
       body(g, new VarBuilder(g, store).pp(prefix));
       return g;
     };
-    const visionGraph = build("blip-vision", "vision_model", (g, vb) =>
-      buildVisionGraph(g, config.vision, vb),
-    );
-    const crossGraph = build("blip-cross-kv", "text_decoder", (g, vb) =>
-      buildCrossKvGraph(g, config.text, vb),
-    );
-    const stepGraph = build("blip-text-step", "text_decoder", (g, vb) => buildStepGraph(g, config.text, vb));
-    const sessions: Session[] = [];
-    try {
-      for (const g of [visionGraph, crossGraph, stepGraph])
-        sessions.push(await createSession(g, store, sessionOptions));
-    } catch (e) {
-      await Promise.all(sessions.map((s) => s.release()));
-      throw e;
-    }
-    const [vision, crossKv, step] = sessions;
+    // Every graph first: a missing or mis-shaped weight fails here, before any session exists.
+    const graphs = [
+      build("blip-vision", "vision_model", (g, vb) => buildVisionGraph(g, config.vision, vb)),
+      build("blip-cross-kv", "text_decoder", (g, vb) => buildCrossKvGraph(g, config.text, vb)),
+      build("blip-text-step", "text_decoder", (g, vb) => buildStepGraph(g, config.text, vb)),
+    ];
+    const [vision, crossKv, step] = await createSessions(graphs, store, { threads: options.threads });
     return new BlipModel(folder, config, vision, crossKv, step);
   }
 
@@ -88,12 +81,7 @@ export class BlipModel {
       pixel_values: new Tensor("float32", pixelValues, dims as number[]),
     });
     const out = await this.crossKv.run({ image_embeds: imageEmbeds });
-    const L = this.config.text.numHiddenLayers;
-    const cross: CrossKv = {
-      keys: Array.from({ length: L }, (_, i) => out[crossKey(i)]),
-      values: Array.from({ length: L }, (_, i) => out[crossValue(i)]),
-    };
-    return { imageEmbeds, cross };
+    return { imageEmbeds, cross: crossKvFromOutputs(out, this.config.text.numHiddenLayers) };
   }
 
   /**
@@ -105,15 +93,7 @@ export class BlipModel {
     const bos = this.config.text.bosTokenId;
     if (promptIds === null) return [bos];
     if (promptIds.length < 2) throw fail("INVALID_ARGUMENT", "a BLIP prompt needs [CLS] … [SEP] token ids");
-    const ids = [bos, ...promptIds.slice(1, -1)];
-    // Checked before any inference: the decoder has a fixed table of positions.
-    if (ids.length >= this.config.text.maxPositionEmbeddings) {
-      throw fail(
-        "INVALID_ARGUMENT",
-        `the prompt is ${ids.length} tokens; the BLIP text decoder has ${this.config.text.maxPositionEmbeddings} positions`,
-      );
-    }
-    return ids;
+    return [bos, ...promptIds.slice(1, -1)];
   }
 
   /**
@@ -130,22 +110,21 @@ export class BlipModel {
   }
 
   /** text_decoder.generate() from `decoderIds` against one encoded image. */
-  async generate(
+  generate(
     image: EncodedImage,
     decoderIds: number[],
     config: GenerationConfig,
+    options: GenerateOptions = {},
   ): Promise<GenerateResult> {
-    const decoder = new BlipDecoderSession(this.step, this.config.text, image.cross);
-    return generate(decoder, decoderIds, config);
+    return generate(this.kvDecoder.sessionFor(image), decoderIds, config, options);
   }
 
   /** Logits at the last position of `decoderIds` (the first generation step), for checks. */
   async firstStepLogits(image: EncodedImage, decoderIds: number[]): Promise<Float32Array> {
-    const decoder = new BlipDecoderSession(this.step, this.config.text, image.cross);
-    return (await decoder.step([decoderIds], null)).logits;
+    return (await this.kvDecoder.sessionFor(image).step([decoderIds], null)).logits;
   }
 
   async dispose(): Promise<void> {
-    await Promise.all([this.vision.release(), this.crossKv.release(), this.step.release()]);
+    await Promise.all([this.vision.release(), this.crossKv.release(), this.kvDecoder.release()]);
   }
 }

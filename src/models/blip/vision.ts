@@ -2,14 +2,8 @@
 // encoder layers with a fused qkv projection, and a final post_layernorm. Weights: vision_model.*
 // Its last hidden state is the `image_embeds` the text decoder cross-attends to.
 import type { Graph, Value } from "../../graph/graph.js";
-import {
-  activation,
-  conv2d,
-  layerNorm,
-  linear,
-  mergeHeads,
-  scaledDotProductAttention,
-} from "../../graph/nn.js";
+import { mergeHeads, scaledDotProductAttention, splitFusedHeads } from "../../graph/attention.js";
+import { conv2d, layerNorm, linear, mlp } from "../../graph/nn.js";
 import type { VarBuilder } from "../../graph/var-builder.js";
 import type { BlipVisionConfig } from "./config.js";
 
@@ -35,8 +29,7 @@ function visionAttention(g: Graph, x: Value, cfg: BlipVisionConfig, vb: VarBuild
   const H = cfg.numAttentionHeads;
   const Dh = D / H;
   const qkv = linear(g, x, vb.pp("qkv")); // [B, T, 3D]
-  const split = g.transpose(g.reshape(qkv, [0, 0, 3, H, Dh]), [2, 0, 3, 1, 4]); // [3, B, H, T, Dh]
-  const [q, k, v] = [0, 1, 2].map((i) => g.gather(split, g.scalarInt(i), 0)); // [B, H, T, Dh]
+  const [q, k, v] = splitFusedHeads(g, qkv, 3, H, Dh); // [B, H, T, Dh] each
   const o = scaledDotProductAttention(g, q, k, v, { scale: Dh ** -0.5 }); // [B, H, T, Dh]
   return linear(g, mergeHeads(g, o, D), vb.pp("projection")); // [B, T, D]
 }
@@ -47,12 +40,7 @@ function visionLayer(g: Graph, x: Value, cfg: BlipVisionConfig, vb: VarBuilder):
   const a = visionAttention(g, layerNorm(g, x, vb.pp("layer_norm1"), eps), cfg, vb.pp("self_attn"));
   const r = g.add(x, a);
   const h = layerNorm(g, r, vb.pp("layer_norm2"), eps);
-  const m = linear(
-    g,
-    activation(g, linear(g, h, vb.pp("mlp").pp("fc1")), cfg.hiddenAct),
-    vb.pp("mlp").pp("fc2"),
-  );
-  return g.add(r, m);
+  return g.add(r, mlp(g, h, vb.pp("mlp").pp("fc1"), vb.pp("mlp").pp("fc2"), cfg.hiddenAct));
 }
 
 /** BlipVisionModel's last_hidden_state (after post_layernorm): [B, C, H, W] → [B, 1 + patches, D]. */

@@ -1,42 +1,56 @@
 // The Florence-2 language model: a BART encoder-decoder (Florence2LanguageForConditionalGeneration).
 // Weights: language_model.model.{shared,encoder,decoder}.*, language_model.lm_head, final_logits_bias.
+// What is BART's own: q is scaled by Dh^-½ before the product (HF's order, kept for exact scores),
+// post-norm layers, learned positions read at row p + 2, and the final_logits_bias.
 //
 // Two graphs: the encoder (image features ++ prompt embeddings → hidden states, plus every decoder
-// layer's cross-attention K/V, computed once per prompt) and one decoder step with a self-attention
-// KV cache whose batch rows are the beams. Cross K/V keep batch 1 and broadcast over the beams.
+// layer's cross-attention K/V, computed once per prompt) and the decoder step (graph/step-graph.ts).
 import type { Graph, Value } from "../../graph/graph.js";
 import {
-  activation,
-  causalMask,
-  dim,
-  embedding,
-  layerNorm,
-  linear,
+  cachedCrossAttention,
+  cachedSelfAttention,
   mergeHeads,
+  scaledDotProductAttention,
   splitHeads,
-} from "../../graph/nn.js";
+} from "../../graph/attention.js";
+import { dim, embedding, layerNorm, linear, mlp } from "../../graph/nn.js";
+import {
+  crossKvOutputs,
+  lastPosition,
+  logitsOutput,
+  presentOutputs,
+  stepGraphInputs,
+} from "../../graph/step-graph.js";
 import type { VarBuilder } from "../../graph/var-builder.js";
+import type { DecoderSpec } from "../../generation/kv-decoder.js";
 import type { Florence2LanguageConfig } from "./config.js";
 
 /** Florence2LearnedPositionalEmbedding: position p reads row p + 2. */
 const POSITION_OFFSET = 2;
 
-/** Rows [start, start + len) of the learned position table shifted by the offset; start/len int64 scalars. */
-function positions(g: Graph, table: Value, start: Value, len: Value): Value {
-  const from = g.add(start, g.scalarInt(POSITION_OFFSET));
-  return g.op("Slice", [table, g.unsqueeze(from, [0]), g.unsqueeze(g.add(from, len), [0]), g.constInt([0])]); // [T, D]
+/** The BART decoder as the KV decoder sees it. */
+export function bartDecoderSpec(cfg: Florence2LanguageConfig): DecoderSpec {
+  const heads = cfg.decoderAttentionHeads;
+  const headDim = cfg.dModel / heads;
+  return {
+    layers: cfg.decoderLayers,
+    kvHeads: heads,
+    headDim,
+    maxPositions: cfg.maxPositionEmbeddings,
+    positionIds: true,
+    cross: { heads, headDim },
+  };
 }
 
-/** softmax((q·scaling) kᵀ + mask) v on head-split tensors; q is scaled before the product, as in HF. */
-function attend(g: Graph, q: Value, k: Value, v: Value, mask?: Value): Value {
-  let scores = g.matmul(q, g.transpose(k, [0, 1, 3, 2])); // [B, H, Tq, Tk]
-  if (mask) scores = g.add(scores, mask);
-  return g.matmul(g.softmax(scores, -1), v); // [B, H, Tq, Dh]
+/** The encoder's positions 0 … len − 1: rows [2, len + 2) of the table; `len` an int64 scalar. */
+function encoderPositions(g: Graph, table: Value, len: Value): Value {
+  const from = g.constInt([POSITION_OFFSET]);
+  return g.op("Slice", [table, from, g.add(from, g.unsqueeze(len, [0])), g.constInt([0])]); // [L, D]
 }
 
-function feedForward(g: Graph, x: Value, cfg: Florence2LanguageConfig, vb: VarBuilder): Value {
-  const h = activation(g, linear(g, x, vb.pp("fc1")), cfg.activationFunction);
-  return linear(g, h, vb.pp("fc2"));
+/** q_proj(x) scaled by Dh^-½ and split: [B, H, T, Dh]. */
+function scaledQuery(g: Graph, x: Value, heads: number, headDim: number, vb: VarBuilder): Value {
+  return splitHeads(g, g.scale(linear(g, x, vb.pp("q_proj")), Math.pow(headDim, -0.5)), heads, headDim);
 }
 
 /** Florence2EncoderLayer (post-norm). Weights: encoder.layers.N.* */
@@ -45,12 +59,17 @@ function encoderLayer(g: Graph, x: Value, cfg: Florence2LanguageConfig, vb: VarB
   const d = cfg.dModel;
   const headDim = d / heads;
   const a = vb.pp("self_attn");
-  const q = splitHeads(g, g.scale(linear(g, x, a.pp("q_proj")), Math.pow(headDim, -0.5)), heads, headDim);
+  const q = scaledQuery(g, x, heads, headDim, a);
   const k = splitHeads(g, linear(g, x, a.pp("k_proj")), heads, headDim);
   const v = splitHeads(g, linear(g, x, a.pp("v_proj")), heads, headDim);
-  const o = linear(g, mergeHeads(g, attend(g, q, k, v), d), a.pp("out_proj"));
+  const o = linear(
+    g,
+    mergeHeads(g, scaledDotProductAttention(g, q, k, v, { scale: 1 }), d),
+    a.pp("out_proj"),
+  );
   const h = layerNorm(g, g.add(x, o), vb.pp("self_attn_layer_norm"), cfg.layerNormEps);
-  return layerNorm(g, g.add(h, feedForward(g, h, cfg, vb)), vb.pp("final_layer_norm"), cfg.layerNormEps);
+  const ff = mlp(g, h, vb.pp("fc1"), vb.pp("fc2"), cfg.activationFunction);
+  return layerNorm(g, g.add(h, ff), vb.pp("final_layer_norm"), cfg.layerNormEps);
 }
 
 /**
@@ -64,19 +83,17 @@ export function buildEncoder(g: Graph, cfg: Florence2LanguageConfig, lm: VarBuil
   const image = g.input("image_features", "float32", [1, "image_tokens", d]);
   const ids = g.input("input_ids", "int64", [1, "prompt_tokens"]);
   const model = lm.pp("model");
-  const shared = sharedEmbedding(lm, cfg);
-  const embeds = g.concat([image, embedding(g, ids, shared)], 1); // [1, L, D]
+  const embeds = g.concat([image, embedding(g, ids, sharedEmbedding(lm, cfg))], 1); // [1, L, D]
   const enc = model.pp("encoder");
-  const len = dim(g, embeds, 1);
-  const pos = positions(g, enc.get("embed_positions.weight"), g.scalarInt(0), len); // [L, D]
+  const pos = encoderPositions(g, enc.get("embed_positions.weight"), dim(g, embeds, 1)); // [L, D]
   let h = layerNorm(g, g.add(embeds, pos), enc.pp("layernorm_embedding"), cfg.layerNormEps);
   for (let i = 0; i < cfg.encoderLayers; i++) h = encoderLayer(g, h, cfg, enc.pp("layers").pp(i));
   g.output(h, "encoder_hidden_states");
   const heads = cfg.decoderAttentionHeads;
   for (let i = 0; i < cfg.decoderLayers; i++) {
     const cross = model.pp("decoder").pp("layers").pp(i).pp("encoder_attn");
-    g.output(splitHeads(g, linear(g, h, cross.pp("k_proj")), heads, d / heads), `cross_key_${i}`);
-    g.output(splitHeads(g, linear(g, h, cross.pp("v_proj")), heads, d / heads), `cross_value_${i}`);
+    const kv = { key: linear(g, h, cross.pp("k_proj")), value: linear(g, h, cross.pp("v_proj")) }; // [1, L, D]
+    crossKvOutputs(g, i, kv, heads, d / heads);
   }
 }
 
@@ -101,55 +118,48 @@ function lmHeadWeight(lm: VarBuilder, cfg: Florence2LanguageConfig): Value {
     : sharedEmbedding(lm, cfg);
 }
 
-/**
- * One decoder step. Inputs: input_ids [B, T], past_key_N / past_value_N [B, H, P, Dh] (P may be 0),
- * cross_key_N / cross_value_N [1, H, S, Dh]. Outputs: logits [B, vocab] at the last position,
- * present_key_N / present_value_N [B, H, P + T, Dh].
- */
+/** The decoder step graph (graph/step-graph.ts). */
 export function buildDecoderStep(g: Graph, cfg: Florence2LanguageConfig, lm: VarBuilder): void {
   const d = cfg.dModel;
   const heads = cfg.decoderAttentionHeads;
   const headDim = d / heads;
-  const ids = g.input("input_ids", "int64", ["batch", "new_tokens"]);
-  const pastK: Value[] = [];
-  const pastV: Value[] = [];
-  const crossK: Value[] = [];
-  const crossV: Value[] = [];
-  for (let i = 0; i < cfg.decoderLayers; i++) {
-    pastK.push(g.input(`past_key_${i}`, "float32", ["batch", heads, "past", headDim]));
-    pastV.push(g.input(`past_value_${i}`, "float32", ["batch", heads, "past", headDim]));
-    crossK.push(g.input(`cross_key_${i}`, "float32", [1, heads, "source", headDim]));
-    crossV.push(g.input(`cross_value_${i}`, "float32", [1, heads, "source", headDim]));
-  }
-  const model = lm.pp("model");
-  const dec = model.pp("decoder");
-  let embeds = embedding(g, ids, sharedEmbedding(lm, cfg)); // [B, T, D]
+  const io = stepGraphInputs(g, bartDecoderSpec(cfg));
+  const dec = lm.pp("model").pp("decoder");
+  let embeds = embedding(g, io.ids, sharedEmbedding(lm, cfg)); // [B, T, D]
   if (cfg.scaleEmbedding) embeds = g.scale(embeds, Math.sqrt(d));
-  const newLen = dim(g, ids, 1);
-  const pastLen = dim(g, pastK[0], 2);
-  const pos = positions(g, dec.get("embed_positions.weight"), pastLen, newLen); // [T, D]
+  const rows = g.add(io.positions, g.scalarInt(POSITION_OFFSET));
+  const pos = embedding(g, rows, dec.get("embed_positions.weight")); // [B, T, D]
   let h = layerNorm(g, g.add(embeds, pos), dec.pp("layernorm_embedding"), cfg.layerNormEps);
-  const mask = causalMask(g, newLen, g.add(pastLen, newLen)); // [1, 1, T, P + T]
-  const scaling = Math.pow(headDim, -0.5);
   for (let i = 0; i < cfg.decoderLayers; i++) {
     const layer = dec.pp("layers").pp(i);
     const sa = layer.pp("self_attn");
-    const q = splitHeads(g, g.scale(linear(g, h, sa.pp("q_proj")), scaling), heads, headDim);
-    const k = g.concat([pastK[i], splitHeads(g, linear(g, h, sa.pp("k_proj")), heads, headDim)], 2);
-    const v = g.concat([pastV[i], splitHeads(g, linear(g, h, sa.pp("v_proj")), heads, headDim)], 2);
-    g.output(k, `present_key_${i}`);
-    g.output(v, `present_value_${i}`);
-    const selfOut = linear(g, mergeHeads(g, attend(g, q, k, v, mask), d), sa.pp("out_proj"));
-    h = layerNorm(g, g.add(h, selfOut), layer.pp("self_attn_layer_norm"), cfg.layerNormEps);
+    const q = scaledQuery(g, h, heads, headDim, sa);
+    const key = splitHeads(g, linear(g, h, sa.pp("k_proj")), heads, headDim);
+    const value = splitHeads(g, linear(g, h, sa.pp("v_proj")), heads, headDim);
+    const self = cachedSelfAttention(g, q, { key, value }, io.past[i], io.selfBias, { scale: 1, hidden: d });
+    presentOutputs(g, i, self.present);
+    h = layerNorm(
+      g,
+      g.add(h, linear(g, self.out, sa.pp("out_proj"))),
+      layer.pp("self_attn_layer_norm"),
+      cfg.layerNormEps,
+    );
     const ca = layer.pp("encoder_attn");
-    const cq = splitHeads(g, g.scale(linear(g, h, ca.pp("q_proj")), scaling), heads, headDim);
-    const crossOut = linear(g, mergeHeads(g, attend(g, cq, crossK[i], crossV[i]), d), ca.pp("out_proj"));
-    h = layerNorm(g, g.add(h, crossOut), layer.pp("encoder_attn_layer_norm"), cfg.layerNormEps);
-    h = layerNorm(g, g.add(h, feedForward(g, h, cfg, layer)), layer.pp("final_layer_norm"), cfg.layerNormEps);
+    const cq = g.scale(linear(g, h, ca.pp("q_proj")), Math.pow(headDim, -0.5)); // [B, T, D]
+    const cross = cachedCrossAttention(g, cq, io.cross[i], io.crossBias, {
+      numHeads: heads,
+      headDim,
+      scale: 1,
+    });
+    h = layerNorm(
+      g,
+      g.add(h, linear(g, cross, ca.pp("out_proj"))),
+      layer.pp("encoder_attn_layer_norm"),
+      cfg.layerNormEps,
+    );
+    const ff = mlp(g, h, layer.pp("fc1"), layer.pp("fc2"), cfg.activationFunction);
+    h = layerNorm(g, g.add(h, ff), layer.pp("final_layer_norm"), cfg.layerNormEps);
   }
-  const last = g.gather(h, g.scalarInt(-1), 1); // [B, D]
-  // Gemm(transB) reads the [vocab, D] head in place (no transposed copy of the largest matrix).
   const bias = lm.has("final_logits_bias") ? lm.get("final_logits_bias", [1, cfg.vocabSize]) : undefined;
-  const inputs = bias ? [last, lmHeadWeight(lm, cfg), bias] : [last, lmHeadWeight(lm, cfg)];
-  g.output(g.op("Gemm", inputs, { transB: 1 }), "logits"); // [B, vocab]
+  logitsOutput(g, lastPosition(g, h), lmHeadWeight(lm, cfg), bias); // [B, vocab]
 }

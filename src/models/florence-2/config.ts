@@ -1,47 +1,65 @@
 // Florence2Config (configuration_florence2.py of microsoft/Florence-2-*): a DaViT vision config and a
-// BART-style language config, parsed once with the reference defaults written out.
-import { checkHeadsDivide } from "../config-values.js";
+// BART-style language config, one field table each with the reference defaults.
 import { fail } from "../../errors.js";
+import { f, parseFields, section, type ConfigOf, type Json } from "../config.js";
 
-export interface DavitConfig {
-  patchSize: number[];
-  patchStride: number[];
-  patchPadding: number[];
-  patchPrenorm: boolean[];
-  dimEmbed: number[];
-  numHeads: number[];
-  numGroups: number[];
-  depths: number[];
-  windowSize: number;
-  /** Width of the image features handed to the language model. */
-  projectionDim: number;
-  mlpRatio: number;
+/** The DaViT vision config (`vision_config`). */
+const DAVIT = {
+  patchSize: f.ints("patch_size", [7, 3, 3, 3]),
+  patchStride: f.ints("patch_stride", [4, 2, 2, 2]),
+  patchPadding: f.ints("patch_padding", [3, 1, 1, 1]),
+  patchPrenorm: f.booleans("patch_prenorm", [false, true, true, true]),
+  dimEmbed: f.ints("dim_embed", [256, 512, 1024, 2048]),
+  numHeads: f.ints("num_heads", [8, 16, 32, 64]),
+  numGroups: f.ints("num_groups", [8, 16, 32, 64]),
+  depths: f.ints("depths", [1, 1, 9, 1]),
+  windowSize: f.size("window_size", 12),
+  /** Width of the image features handed to the language model (also read from the top level). */
+  projectionDim: f.optionalInt("projection_dim", null),
+  mlpRatio: f.number("mlp_ratio", 4.0),
   /** Only "learned_abs_2d" exists in the reference code. */
-  imagePosEmbed: { type: string; maxPosEmbeddings: number };
+  imagePosEmbed: f.object("image_pos_embed", {
+    type: f.string("type", "learned_abs_2d"),
+    maxPosEmbeddings: f.size("max_pos_embeddings", 50),
+  }),
   /** Only "COSINE" exists in the reference code. */
-  visualTemporalEmbedding: { type: string; maxTemporalEmbeddings: number };
+  visualTemporalEmbedding: f.object("visual_temporal_embedding", {
+    type: f.string("type", "COSINE"),
+    maxTemporalEmbeddings: f.size("max_temporal_embeddings", 100),
+  }),
   /** Pooled views concatenated along the token axis: spatial_avg_pool, temporal_avg_pool, last_frame. */
-  imageFeatureSource: string[];
-}
+  imageFeatureSource: f.strings("image_feature_source", ["spatial_avg_pool", "temporal_avg_pool"]),
+};
 
-export interface Florence2LanguageConfig {
-  vocabSize: number;
-  dModel: number;
-  encoderLayers: number;
-  decoderLayers: number;
-  encoderAttentionHeads: number;
-  decoderAttentionHeads: number;
-  encoderFfnDim: number;
-  decoderFfnDim: number;
-  maxPositionEmbeddings: number;
-  activationFunction: string;
+/** Florence2LanguageConfig (`text_config`). */
+const LANGUAGE = {
+  vocabSize: f.size("vocab_size", 51289),
+  dModel: f.size("d_model", 1024),
+  encoderLayers: f.size("encoder_layers", 12),
+  decoderLayers: f.size("decoder_layers", 12),
+  encoderAttentionHeads: f.heads("encoder_attention_heads", 16, "dModel"),
+  decoderAttentionHeads: f.heads("decoder_attention_heads", 16, "dModel"),
+  encoderFfnDim: f.size("encoder_ffn_dim", 4096),
+  decoderFfnDim: f.size("decoder_ffn_dim", 4096),
+  maxPositionEmbeddings: f.size("max_position_embeddings", 1024),
+  activationFunction: f.string("activation_function", "gelu"),
   /** Multiplies the decoder's token embeddings by √d_model (the encoder gets raw `shared` rows). */
-  scaleEmbedding: boolean;
+  scaleEmbedding: f.boolean("scale_embedding", false),
+  padTokenId: f.int("pad_token_id", 1),
+  bosTokenId: f.int("bos_token_id", 0),
+  eosTokenId: f.int("eos_token_id", 2),
+  decoderStartTokenId: f.int("decoder_start_token_id", 2),
+  forcedEosTokenId: f.optionalInt("forced_eos_token_id", 2),
+};
+
+export type DavitConfig = Omit<ConfigOf<typeof DAVIT>, "projectionDim"> & { projectionDim: number };
+
+export type Florence2LanguageConfig = ConfigOf<typeof LANGUAGE> & {
+  /** nn.LayerNorm's default: the reference code never passes an eps. */
   layerNormEps: number;
-  padTokenId: number;
   /** The raw text_config: language_model.generation_config is built from it (from_model_config). */
-  raw: Record<string, any>;
-}
+  raw: Json;
+};
 
 export interface Florence2Config {
   vision: DavitConfig;
@@ -50,46 +68,18 @@ export interface Florence2Config {
 
 const IMAGE_FEATURE_SOURCES = new Set(["spatial_avg_pool", "temporal_avg_pool", "last_frame"]);
 
-function intList(v: unknown, name: string, fallback: number[]): number[] {
-  const list = v ?? fallback;
-  if (!Array.isArray(list) || !list.every((x) => Number.isInteger(x))) {
-    throw fail("MODEL_CONFIG_INVALID", `vision_config.${name} must be a list of integers`);
-  }
-  return list as number[];
-}
-
-export function parseFlorence2Config(config: Record<string, any>): Florence2Config {
-  const v = config.vision_config ?? {};
+export function parseFlorence2Config(config: Json): Florence2Config {
+  const v = section(config, "vision_config");
   if (v.model_type !== undefined && v.model_type !== "davit") {
     throw fail(
       "MODEL_UNSUPPORTED_ARCH",
       `Florence-2 vision_config.model_type "${v.model_type}" (only davit)`,
     );
   }
-  const dimEmbed = intList(v.dim_embed, "dim_embed", [256, 512, 1024, 2048]);
-  const stages = dimEmbed.length;
-  const vision: DavitConfig = {
-    patchSize: intList(v.patch_size, "patch_size", [7, 3, 3, 3]),
-    patchStride: intList(v.patch_stride, "patch_stride", [4, 2, 2, 2]),
-    patchPadding: intList(v.patch_padding, "patch_padding", [3, 1, 1, 1]),
-    patchPrenorm: (v.patch_prenorm ?? [false, true, true, true]).map(Boolean),
-    dimEmbed,
-    numHeads: intList(v.num_heads, "num_heads", [8, 16, 32, 64]),
-    numGroups: intList(v.num_groups, "num_groups", [8, 16, 32, 64]),
-    depths: intList(v.depths, "depths", [1, 1, 9, 1]),
-    windowSize: v.window_size ?? 12,
-    projectionDim: v.projection_dim ?? config.projection_dim ?? 1024,
-    mlpRatio: v.mlp_ratio ?? 4.0,
-    imagePosEmbed: {
-      type: v.image_pos_embed?.type ?? "learned_abs_2d",
-      maxPosEmbeddings: v.image_pos_embed?.max_pos_embeddings ?? 50,
-    },
-    visualTemporalEmbedding: {
-      type: v.visual_temporal_embedding?.type ?? "COSINE",
-      maxTemporalEmbeddings: v.visual_temporal_embedding?.max_temporal_embeddings ?? 100,
-    },
-    imageFeatureSource: v.image_feature_source ?? ["spatial_avg_pool", "temporal_avg_pool"],
-  };
+  const davit = parseFields(v, DAVIT, "vision_config");
+  const topProjection = parseFields(config, { projectionDim: f.size("projection_dim", 1024) }, "config");
+  const vision: DavitConfig = { ...davit, projectionDim: davit.projectionDim ?? topProjection.projectionDim };
+  const stages = vision.dimEmbed.length;
   for (const [name, list] of Object.entries({
     patch_size: vision.patchSize,
     patch_stride: vision.patchStride,
@@ -120,26 +110,12 @@ export function parseFlorence2Config(config: Record<string, any>): Florence2Conf
       throw fail("MODEL_CONFIG_INVALID", `invalid image feature source: ${s}`);
   }
 
-  const t = config.text_config ?? {};
+  const t = section(config, "text_config");
   const text: Florence2LanguageConfig = {
-    vocabSize: t.vocab_size ?? 51289,
-    dModel: t.d_model ?? 1024,
-    encoderLayers: t.encoder_layers ?? 12,
-    decoderLayers: t.decoder_layers ?? 12,
-    encoderAttentionHeads: t.encoder_attention_heads ?? 16,
-    decoderAttentionHeads: t.decoder_attention_heads ?? 16,
-    encoderFfnDim: t.encoder_ffn_dim ?? 4096,
-    decoderFfnDim: t.decoder_ffn_dim ?? 4096,
-    maxPositionEmbeddings: t.max_position_embeddings ?? 1024,
-    activationFunction: t.activation_function ?? "gelu",
-    scaleEmbedding: t.scale_embedding ?? false,
-    // nn.LayerNorm's default: the reference code never passes an eps.
+    ...parseFields(t, LANGUAGE, "text_config"),
     layerNormEps: 1e-5,
-    padTokenId: t.pad_token_id ?? 1,
     raw: t,
   };
-  checkHeadsDivide(text.dModel, text.encoderAttentionHeads, "text_config.d_model", "encoder_attention_heads");
-  checkHeadsDivide(text.dModel, text.decoderAttentionHeads, "text_config.d_model", "decoder_attention_heads");
   return { vision, text };
 }
 
@@ -147,13 +123,13 @@ export function parseFlorence2Config(config: Record<string, any>): Florence2Conf
  * The generation settings of `language_model.generation_config` (GenerationConfig.from_model_config of
  * text_config), with the language config's own defaults for the fields Florence2LanguageConfig sets.
  */
-export function languageModelGenerationSource(text: Florence2LanguageConfig): Record<string, any> {
+export function languageModelGenerationSource(text: Florence2LanguageConfig): Json {
   return {
-    pad_token_id: 1,
-    bos_token_id: 0,
-    eos_token_id: 2,
-    decoder_start_token_id: 2,
-    forced_eos_token_id: 2,
+    pad_token_id: text.padTokenId,
+    bos_token_id: text.bosTokenId,
+    eos_token_id: text.eosTokenId,
+    decoder_start_token_id: text.decoderStartTokenId,
+    forced_eos_token_id: text.forcedEosTokenId,
     ...text.raw,
   };
 }

@@ -6,7 +6,8 @@
 // when the graph is built (the processor always resizes to one size), so reshapes use static dims.
 import { fail } from "../../errors.js";
 import type { Graph, Value } from "../../graph/graph.js";
-import { activation, conv2d, layerNorm, linear } from "../../graph/nn.js";
+import { mergeHeads, scaledDotProductAttention, splitFusedHeads } from "../../graph/attention.js";
+import { conv2d, layerNorm, linear, mlp } from "../../graph/nn.js";
 import type { VarBuilder } from "../../graph/var-builder.js";
 import type { DavitConfig } from "./config.js";
 
@@ -73,16 +74,7 @@ function convPosEnc(g: Graph, x: Value, dim: number, size: Grid, vb: VarBuilder)
 function ffn(g: Graph, x: Value, vb: VarBuilder): Value {
   const h = layerNorm(g, x, vb.pp("norm"), LN_EPS);
   const net = vb.pp("fn").pp("net");
-  const y = linear(g, activation(g, linear(g, h, net.pp("fc1")), "gelu"), net.pp("fc2"));
-  return g.add(x, y);
-}
-
-/** Splits a fused qkv projection [B, N, 3·C] into three [B, heads, N, C/heads]. */
-function splitQkv(g: Graph, qkv: Value, heads: number, dim: number): [Value, Value, Value] {
-  const r = g.reshape(qkv, [0, 0, 3, heads, dim / heads]); // [B, N, 3, heads, Dh]
-  const t = g.transpose(r, [2, 0, 3, 1, 4]); // [3, B, heads, N, Dh]
-  const part = (j: number) => g.squeeze(g.slice(t, [j], [j + 1], [0]), [0]); // [B, heads, N, Dh]
-  return [part(0), part(1), part(2)];
+  return g.add(x, mlp(g, h, net.pp("fc1"), net.pp("fc2"), "gelu"));
 }
 
 /**
@@ -109,10 +101,10 @@ function windowAttention(
   }
   const parts = g.reshape(m, [-1, hp / ws, ws, wp / ws, ws, dim]); // [B, Hp/ws, ws, Wp/ws, ws, C]
   const windows = g.reshape(g.transpose(parts, [0, 1, 3, 2, 4, 5]), [-1, ws * ws, dim]); // [B·nW, ws², C]
-  const [q, k, v] = splitQkv(g, linear(g, windows, vb.pp("qkv")), heads, dim);
-  const qs = g.scale(q, Math.pow(dim / heads, -0.5));
-  const attn = g.softmax(g.matmul(qs, g.transpose(k, [0, 1, 3, 2])), -1); // [B·nW, heads, ws², ws²]
-  const o = g.reshape(g.transpose(g.matmul(attn, v), [0, 2, 1, 3]), [0, 0, dim]); // [B·nW, ws², C]
+  const headDim = dim / heads;
+  const [q, k, v] = splitFusedHeads(g, linear(g, windows, vb.pp("qkv")), 3, heads, headDim); // [B·nW, heads, ws², Dh]
+  const qs = g.scale(q, Math.pow(headDim, -0.5)); // scaled before the product, as the reference does
+  const o = mergeHeads(g, scaledDotProductAttention(g, qs, k, v, { scale: 1 }), dim); // [B·nW, ws², C]
   const p = linear(g, o, vb.pp("proj"));
   const grid = g.reshape(p, [-1, hp / ws, wp / ws, ws, ws, dim]); // [B, Hp/ws, Wp/ws, ws, ws, C]
   let merged = g.reshape(g.transpose(grid, [0, 1, 3, 2, 4, 5]), [-1, hp, wp, dim]); // [B, Hp, Wp, C]
@@ -132,7 +124,7 @@ function channelAttention(
   tokens: number,
   vb: VarBuilder,
 ): Value {
-  const [q, k, v] = splitQkv(g, linear(g, x, vb.pp("qkv")), groups, dim); // [B, G, N, Cg]
+  const [q, k, v] = splitFusedHeads(g, linear(g, x, vb.pp("qkv")), 3, groups, dim / groups); // [B, G, N, Cg]
   const qs = g.scale(q, Math.pow(tokens, -0.5));
   const attn = g.softmax(g.matmul(g.transpose(qs, [0, 1, 3, 2]), k), -1); // [B, G, Cg, Cg]
   const o = g.matmul(attn, g.transpose(v, [0, 1, 3, 2])); // [B, G, Cg, N]

@@ -1,25 +1,36 @@
 // Florence2ForConditionalGeneration on the engine: three ORT sessions (DaViT + image projection,
 // BART encoder over [image features ; prompt], BART decoder step) and generation exactly as the
 // reference's generate(): the language model's own generation config (from text_config).
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { fail } from "../../errors.js";
 import {
   decoderStartTokenId,
-  effectiveMaxLength,
-  generate,
   resolveGenerationConfig,
-  type GenerateResult,
   type GenerationConfig,
   type GenerationOverrides,
-} from "../../generation/generate.js";
+} from "../../generation/config.js";
+import type { GenerateOptions, GenerateResult } from "../../generation/decoder-session.js";
+import { generate } from "../../generation/generate.js";
+import { KvDecoder, type RowSource } from "../../generation/kv-decoder.js";
 import { Graph } from "../../graph/graph.js";
 import { WeightStore } from "../../graph/safetensors.js";
-import { Tensor, createSession, float32Tensor, int64Tensor, type Session } from "../../graph/session.js";
+import {
+  Tensor,
+  createSession,
+  createSessions,
+  float32Tensor,
+  int64Tensor,
+  type Session,
+} from "../../graph/session.js";
+import { crossKvFromOutputs, type CrossKv } from "../../graph/step-graph.js";
 import { VarBuilder } from "../../graph/var-builder.js";
+import { fixedOutputSize, readImageProcessorConfig, type HeightWidth } from "../../images/image-processor.js";
+import type { Json } from "../config.js";
 import type { LoadOptions } from "../types.js";
-import { buildDecoderStep, buildEncoder } from "./bart.js";
+import { bartDecoderSpec, buildDecoderStep, buildEncoder } from "./bart.js";
 import { languageModelGenerationSource, parseFlorence2Config, type Florence2Config } from "./config.js";
 import { encodeImage } from "./davit.js";
-import { BartDecoderSession } from "./decoder-session.js";
 
 /** What the seed server passes to generate() besides the model's own settings. */
 export const SEED_GENERATION_DEFAULTS: GenerationOverrides = {
@@ -29,15 +40,17 @@ export const SEED_GENERATION_DEFAULTS: GenerationOverrides = {
 };
 
 /** The encoder side of one (image, prompt) pair. */
-export interface EncodedPrompt {
+export interface EncodedPrompt extends RowSource {
   /** BART encoder output [1, image tokens + prompt tokens, d_model]. */
   hidden: Tensor;
-  cross: Record<string, Tensor>;
+  cross: CrossKv;
 }
 
 export class Florence2 {
   /** Vision sessions by input size: the graph's reshapes are static, so each size has its own. */
   private readonly vision = new Map<string, Promise<Session>>();
+  /** The decoder step with its cache: `kvDecoder.sessionFor(source)` is a DecoderSession for generate(). */
+  readonly kvDecoder: KvDecoder<EncodedPrompt>;
 
   private constructor(
     readonly folder: string,
@@ -45,49 +58,39 @@ export class Florence2 {
     private readonly store: WeightStore,
     private readonly options: LoadOptions,
     private readonly encoder: Session,
-    private readonly decoderStep: Session,
-  ) {}
+    decoderStep: Session,
+  ) {
+    this.kvDecoder = new KvDecoder<EncodedPrompt>(decoderStep, bartDecoderSpec(config.text));
+  }
 
   /**
-   * Builds the encoder and decoder-step sessions, and the vision session for `imageSize` (the image
-   * processor's fixed output size) when given; other sizes get theirs on first use.
+   * Builds the encoder and decoder-step sessions, and the vision session for the image processor's fixed
+   * output size (real checkpoints resize to one square size, 768×768); other sizes get theirs on first use.
    */
-  static async create(
-    folder: string,
-    rawConfig: Record<string, any>,
-    imageSize: { height: number; width: number } | null,
-    options: LoadOptions = {},
-  ): Promise<Florence2> {
+  static async load(folder: string, rawConfig: Json, options: LoadOptions = {}): Promise<Florence2> {
     const config = parseFlorence2Config(rawConfig);
     const store = WeightStore.open(folder);
+    const lm = (g: Graph) => new VarBuilder(g, store).pp("language_model");
     const encoder = new Graph("florence2_encoder");
-    buildEncoder(encoder, config.text, new VarBuilder(encoder, store).pp("language_model"));
+    buildEncoder(encoder, config.text, lm(encoder));
     const decoder = new Graph("florence2_decoder_step");
-    buildDecoderStep(decoder, config.text, new VarBuilder(decoder, store).pp("language_model"));
-    const [e, d] = await Promise.all([
-      createSession(encoder, store, { threads: options.threads }),
-      createSession(decoder, store, { threads: options.threads }),
-    ]);
+    buildDecoderStep(decoder, config.text, lm(decoder));
+    const hasProcessor = existsSync(join(folder, "preprocessor_config.json"));
+    const size = hasProcessor ? fixedOutputSize(readImageProcessorConfig(folder)) : null;
+    const graphs = size ? [encoder, decoder, visionGraph(config, store, size)] : [encoder, decoder];
+    const [e, d, vision] = await createSessions(graphs, store, { threads: options.threads });
     const model = new Florence2(folder, config, store, options, e, d);
-    if (imageSize) await model.visionSession(imageSize.height, imageSize.width);
+    if (size && vision) model.vision.set(sizeKey(size), Promise.resolve(vision));
     return model;
   }
 
   private visionSession(height: number, width: number): Promise<Session> {
-    const key = `${height}x${width}`;
+    const key = sizeKey({ height, width });
     let session = this.vision.get(key);
     if (!session) {
-      const g = new Graph(`florence2_vision_${key}`);
-      const pixels = g.input("pixel_values", "float32", [1, 3, height, width]);
-      const features = encodeImage(
-        g,
-        pixels,
-        { h: height, w: width },
-        this.config.vision,
-        new VarBuilder(g, this.store),
-      );
-      g.output(features, "image_features");
-      session = createSession(g, this.store, { threads: this.options.threads });
+      session = createSession(visionGraph(this.config, this.store, { height, width }), this.store, {
+        threads: this.options.threads,
+      });
       this.vision.set(key, session);
     }
     return session;
@@ -116,8 +119,10 @@ export class Florence2 {
       image_features: imageFeatures,
       input_ids: int64Tensor(inputIds, [1, inputIds.length]),
     });
-    const { encoder_hidden_states: hidden, ...cross } = out;
-    return { hidden, cross };
+    return {
+      hidden: out.encoder_hidden_states,
+      cross: crossKvFromOutputs(out, this.config.text.decoderLayers),
+    };
   }
 
   /**
@@ -128,23 +133,18 @@ export class Florence2 {
     return resolveGenerationConfig(languageModelGenerationSource(this.config.text), undefined, overrides);
   }
 
-  /** Greedy or beam search from decoder_start_token_id. */
-  async generate(encoded: EncodedPrompt, cfg: GenerationConfig): Promise<GenerateResult> {
-    const start = [decoderStartTokenId(cfg)];
-    // The last generated token is never fed back: positions 0 … max_length − 2 are used.
-    const maxLength = effectiveMaxLength(cfg, start.length);
-    if (maxLength - 1 > this.config.text.maxPositionEmbeddings) {
-      throw fail(
-        "INVALID_ARGUMENT",
-        `max length ${maxLength} exceeds the decoder's ${this.config.text.maxPositionEmbeddings} positions`,
-      );
-    }
-    return generate(this.decoderFor(encoded), start, cfg);
+  /** The decoder input generation starts from: decoder_start_token_id. */
+  decoderPrompt(cfg: GenerationConfig): number[] {
+    return [decoderStartTokenId(cfg)];
   }
 
-  /** A decoder step session over this prompt's cross K/V. */
-  decoderFor(encoded: EncodedPrompt): BartDecoderSession {
-    return new BartDecoderSession(this.decoderStep, this.config.text, encoded.cross);
+  /** Greedy or beam search from decoder_start_token_id. */
+  generate(
+    encoded: EncodedPrompt,
+    cfg: GenerationConfig,
+    options: GenerateOptions = {},
+  ): Promise<GenerateResult> {
+    return generate(this.kvDecoder.sessionFor(encoded), this.decoderPrompt(cfg), cfg, options);
   }
 
   async dispose(): Promise<void> {
@@ -153,7 +153,24 @@ export class Florence2 {
     await Promise.all([
       ...vision.map((v) => (v.status === "fulfilled" ? v.value.release() : undefined)),
       this.encoder.release(),
-      this.decoderStep.release(),
+      this.kvDecoder.release(),
     ]);
   }
+}
+
+const sizeKey = (size: HeightWidth) => `${size.height}x${size.width}`;
+
+/** DaViT + projection for one input size: pixel_values [1, 3, H, W] → image_features. */
+function visionGraph(config: Florence2Config, store: WeightStore, size: HeightWidth): Graph {
+  const g = new Graph(`florence2_vision_${sizeKey(size)}`);
+  const pixels = g.input("pixel_values", "float32", [1, 3, size.height, size.width]);
+  const features = encodeImage(
+    g,
+    pixels,
+    { h: size.height, w: size.width },
+    config.vision,
+    new VarBuilder(g, store),
+  );
+  g.output(features, "image_features");
+  return g;
 }

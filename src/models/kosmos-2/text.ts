@@ -1,42 +1,105 @@
-// Kosmos-2 text decoder (HF Kosmos2TextForCausalLM, weights text_model.*), as one step graph with a
-// KV cache: Magneto blocks (self-attention with an inner layer norm, FFN with its own layer norm), a
-// final layer norm and the LM head tied to the token embeddings. Image embeddings replace the token
-// embeddings where `image_mask` is set (first step only); sinusoidal positions come in as a tensor.
+// Kosmos-2 text decoder (HF Kosmos2TextForCausalLM, weights text_model.*), as a decoder step graph
+// (graph/step-graph.ts): Magneto blocks (self-attention with an inner layer norm, FFN with its own layer
+// norm), a final layer norm and the LM head tied to the token embeddings. What is Kosmos-2's own: image
+// embeddings replace the token embeddings where `image_mask` is set (a row's first step), q is scaled
+// before the product, and the sinusoidal positions (HF's padding_idx numbering) come in as a tensor.
+import { fail } from "../../errors.js";
 import type { Graph, Value } from "../../graph/graph.js";
+import { cachedSelfAttention, splitHeads } from "../../graph/attention.js";
+import { activation, embedding, layerNorm, linear } from "../../graph/nn.js";
+import { Tensor } from "../../graph/session.js";
 import {
-  activation,
-  causalMask,
-  dim,
-  embedding,
-  layerNorm,
-  mergeHeads,
-  scaledDotProductAttention,
-  splitHeads,
-} from "../../graph/nn.js";
+  lastPosition,
+  logitsOutput,
+  presentOutputs,
+  stepGraphInputs,
+  type StepInputs,
+} from "../../graph/step-graph.js";
 import type { VarBuilder } from "../../graph/var-builder.js";
+import type { DecoderSpec, RowSource, StepContext } from "../../generation/kv-decoder.js";
 import type { Kosmos2TextConfig } from "./config.js";
-import { linear } from "./layers.js";
 
-/** KosmosTextAttention (self-attention, decoder): returns the output and the present K/V [B, H, P+T, Dh]. */
+/** A prompt's image: `imageEmbeds` [Q, D] go, in order, to the positions where `imageMask` is 1. */
+export interface PromptImage extends RowSource {
+  imageEmbeds: Float32Array;
+  imageMask: readonly number[];
+}
+
+/** The extra inputs of the step graph. */
+const IMAGE_FEATURES = "image_features";
+const IMAGE_MASK = "image_mask";
+const POSITION_EMBEDS = "position_embeds";
+
+/**
+ * The Kosmos-2 text decoder as the KV decoder sees it: positions numbered as HF's
+ * create_position_ids_from_input_ids does, embedded here (sinusoidal, unbounded), and the image
+ * embeddings placed at a row's image positions on its first step.
+ */
+export function kosmos2DecoderSpec(cfg: Kosmos2TextConfig): DecoderSpec<PromptImage> {
+  const d = cfg.embedDim;
+  const table = new SinusoidalPositions(d, cfg.padTokenId);
+  return {
+    layers: cfg.layers,
+    kvHeads: cfg.attentionHeads,
+    headDim: d / cfg.attentionHeads,
+    maxPositions: Infinity, // HF grows the sinusoidal table on demand
+    positionIds: false,
+    positions: (tokens, past) => positionIds(tokens, cfg.padTokenId, past),
+    extraFeeds: (step) => ({
+      ...imageFeeds(step, d),
+      [POSITION_EMBEDS]: new Tensor("float32", table.embed(step.positions, step.length), [
+        step.rows,
+        step.length,
+        d,
+      ]),
+    }),
+  };
+}
+
+/** image_features [B, T, D] and image_mask [B, T]: each row's image embeddings on its first step. */
+function imageFeeds(step: StepContext<PromptImage>, d: number): Record<string, Tensor> {
+  const { rows, length } = step;
+  const features = new Float32Array(rows * length * d);
+  const mask = new Uint8Array(rows * length);
+  for (let r = 0; r < rows; r++) {
+    if (step.past[r] !== 0) continue;
+    const { imageEmbeds, imageMask } = step.sources[r];
+    if (imageMask.length !== step.tokens[r].length)
+      throw fail("INTERNAL", "prompt and image mask lengths differ");
+    const pad = length - step.tokens[r].length;
+    let k = 0;
+    imageMask.forEach((m, i) => {
+      if (m !== 1) return;
+      mask[r * length + pad + i] = 1;
+      features.set(imageEmbeds.subarray(k * d, (k + 1) * d), (r * length + pad + i) * d);
+      k++;
+    });
+  }
+  return {
+    [IMAGE_FEATURES]: new Tensor("float32", features, [rows, length, d]),
+    [IMAGE_MASK]: new Tensor("bool", mask, [rows, length]),
+  };
+}
+
+/** KosmosTextAttention (self-attention over the cache), then its inner layer norm and out_proj. */
 function selfAttention(
   g: Graph,
   x: Value,
-  pastK: Value,
-  pastV: Value,
-  mask: Value,
+  layer: number,
+  io: StepInputs,
   cfg: Kosmos2TextConfig,
   vb: VarBuilder,
-): { out: Value; k: Value; v: Value } {
+): Value {
   const d = cfg.embedDim;
   const heads = cfg.attentionHeads;
   const headDim = d / heads;
   // HF scales q_proj(x) before q·kᵀ.
   const q = splitHeads(g, g.scale(linear(g, x, vb.pp("q_proj")), headDim ** -0.5), heads, headDim); // [B, H, T, Dh]
-  const k = g.concat([pastK, splitHeads(g, linear(g, x, vb.pp("k_proj")), heads, headDim)], 2); // [B, H, P + T, Dh]
-  const v = g.concat([pastV, splitHeads(g, linear(g, x, vb.pp("v_proj")), heads, headDim)], 2); // [B, H, P + T, Dh]
-  const attn = mergeHeads(g, scaledDotProductAttention(g, q, k, v, { scale: 1, mask }), d); // [B, T, D]
-  const normed = layerNorm(g, attn, vb.pp("inner_attn_ln"), cfg.layerNormEps);
-  return { out: linear(g, normed, vb.pp("out_proj")), k, v };
+  const key = splitHeads(g, linear(g, x, vb.pp("k_proj")), heads, headDim);
+  const value = splitHeads(g, linear(g, x, vb.pp("v_proj")), heads, headDim);
+  const a = cachedSelfAttention(g, q, { key, value }, io.past[layer], io.selfBias, { scale: 1, hidden: d });
+  presentOutputs(g, layer, a.present);
+  return linear(g, layerNorm(g, a.out, vb.pp("inner_attn_ln"), cfg.layerNormEps), vb.pp("out_proj"));
 }
 
 /** Kosmos2TextFFN: fc1 → activation → ffn_layernorm → fc2. */
@@ -45,66 +108,40 @@ function ffn(g: Graph, x: Value, cfg: Kosmos2TextConfig, vb: VarBuilder): Value 
   return linear(g, layerNorm(g, h, vb.pp("ffn_layernorm"), cfg.layerNormEps), vb.pp("fc2"));
 }
 
-export const pastName = (layer: number, kind: "key" | "value") => `past_${kind}_${layer}`;
-export const presentName = (layer: number, kind: "key" | "value") => `present_${kind}_${layer}`;
-
 /**
- * Inputs: input_ids [B, T] int64, image_features [B, T, D] and image_mask [B, T] bool (rows of
- * image_features used where the mask is set), position_embeds [B, T, D], cache_rows [B] int64 (which
- * row of the past cache each row continues: beam reordering), past_key_i / past_value_i [B', H, P, Dh].
- * Outputs: logits [B, V] at the last position, present_key_i / present_value_i [B, H, P + T, Dh].
+ * The step graph: the shared inputs and outputs, plus image_features [B, T, D] and image_mask [B, T]
+ * (rows of image_features used where the mask is set) and position_embeds [B, T, D].
  */
 export function buildTextStepGraph(g: Graph, cfg: Kosmos2TextConfig, vb: VarBuilder): void {
   const d = cfg.embedDim;
-  const headDim = d / cfg.attentionHeads;
-  const ids = g.input("input_ids", "int64", ["batch", "seq"]);
-  const imageFeatures = g.input("image_features", "float32", ["batch", "seq", d]);
-  const imageMask = g.input("image_mask", "bool", ["batch", "seq"]);
-  const positions = g.input("position_embeds", "float32", ["batch", "seq", d]);
-  const cacheRows = g.input("cache_rows", "int64", ["batch"]);
+  const io = stepGraphInputs(g, kosmos2DecoderSpec(cfg));
+  const imageFeatures = g.input(IMAGE_FEATURES, "float32", ["batch", "new", d]);
+  const imageMask = g.input(IMAGE_MASK, "bool", ["batch", "new"]);
+  const positions = g.input(POSITION_EMBEDS, "float32", ["batch", "new", d]);
   const model = vb.pp("text_model").pp("model");
   const tableWeight = model.get("embed_tokens.weight", [cfg.vocabSize, d]);
 
   // forward_embedding: image features replace token embeddings, then both are scaled.
-  const tokens = embedding(g, ids, tableWeight); // [B, T, D]
+  const tokens = embedding(g, io.ids, tableWeight); // [B, T, D]
   const mixed = g.op("Where", [g.unsqueeze(imageMask, [2]), imageFeatures, tokens]); // [B, T, D]
   const scale = cfg.scaleEmbedding ? Math.sqrt(d) : 1;
   let x = g.add(scale === 1 ? mixed : g.scale(mixed, scale), positions);
 
-  const seqLen = dim(g, ids, 1);
-  let mask: Value | undefined;
   for (let i = 0; i < cfg.layers; i++) {
     const layer = model.pp("layers").pp(i);
-    const pastK = g.gather(
-      g.input(pastName(i, "key"), "float32", ["past_batch", cfg.attentionHeads, "past", headDim]),
-      cacheRows,
-      0,
-    );
-    const pastV = g.gather(
-      g.input(pastName(i, "value"), "float32", ["past_batch", cfg.attentionHeads, "past", headDim]),
-      cacheRows,
-      0,
-    );
-    if (!mask) mask = causalMask(g, seqLen, g.add(dim(g, pastK, 2), seqLen)); // [1, 1, T, P + T]
     const h = layerNorm(g, x, layer.pp("self_attn_layer_norm"), cfg.layerNormEps);
-    const a = selfAttention(g, h, pastK, pastV, mask, cfg, layer.pp("self_attn"));
-    g.output(a.k, presentName(i, "key"));
-    g.output(a.v, presentName(i, "value"));
-    x = g.add(x, a.out);
+    x = g.add(x, selfAttention(g, h, i, io, cfg, layer.pp("self_attn")));
     x = g.add(
       x,
       ffn(g, layerNorm(g, x, layer.pp("final_layer_norm"), cfg.layerNormEps), cfg, layer.pp("ffn")),
     );
   }
   x = layerNorm(g, x, model.pp("layer_norm"), cfg.layerNormEps);
-
-  // Only the last position goes through the LM head: [B, T, D] → [B, D].
-  const last = g.op("Gather", [x, g.scalarInt(-1)], { axis: 1 }); // scalar index drops the axis: [B, D]
-  // lm_head is tied to embed_tokens ([V, D]); Gemm(transB) reads it in place, no transposed copy.
+  // lm_head is tied to embed_tokens ([V, D]) unless the checkpoint has its own.
   const lmWeight = vb.has("text_model.lm_head.weight")
     ? vb.get("text_model.lm_head.weight", [cfg.vocabSize, d])
     : tableWeight;
-  g.output(g.op("Gemm", [last, lmWeight], { transB: 1 }), "logits");
+  logitsOutput(g, lastPosition(g, x), lmWeight);
 }
 
 /**
@@ -143,26 +180,27 @@ export class SinusoidalPositions {
     return r;
   }
 
-  /** [rows, T, D] position embeddings for per-row position ids. */
-  embed(positionIds: number[][]): Float32Array {
-    const t = positionIds[0]?.length ?? 0;
-    const out = new Float32Array(positionIds.length * t * this.dim);
-    positionIds.forEach((row, b) => row.forEach((p, i) => out.set(this.row(p), (b * t + i) * this.dim)));
+  /** [rows, T, D] position embeddings for per-row position ids, right-aligned (left padding stays zero). */
+  embed(positionIds: readonly (readonly number[])[], length: number): Float32Array {
+    const out = new Float32Array(positionIds.length * length * this.dim);
+    positionIds.forEach((row, b) => {
+      const pad = length - row.length;
+      row.forEach((p, i) => out.set(this.row(p), (b * length + pad + i) * this.dim));
+    });
     return out;
   }
 }
 
-/** HF create_position_ids_from_input_ids: non-pad tokens count from padding_idx + 1, pads stay at padding_idx. */
-export function positionIds(
-  ids: number[],
-  paddingIdx: number,
-  pastNonPad = 0,
-): { positions: number[]; nonPad: number } {
-  let count = pastNonPad;
-  const positions = ids.map((id) => {
+/**
+ * HF create_position_ids_from_input_ids for a row's new tokens after `past` earlier ones (its
+ * past_key_values_length): non-pad tokens count on from padding_idx + 1 + past, pad tokens stay at
+ * padding_idx.
+ */
+export function positionIds(ids: readonly number[], paddingIdx: number, past = 0): number[] {
+  let count = past;
+  return ids.map((id) => {
     if (id === paddingIdx) return paddingIdx;
     count++;
     return count + paddingIdx;
   });
-  return { positions, nonPad: count };
 }

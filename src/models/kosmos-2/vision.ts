@@ -2,29 +2,23 @@
 // and the image-to-text connector (Kosmos2ImageToTextProjection, weights image_to_text_projection.*).
 // One graph: pixel_values → (encoder output before post_layernorm, image embeddings for the text model).
 import type { Graph, Value } from "../../graph/graph.js";
-import { activation, layerNorm, mergeHeads, scaledDotProductAttention, splitHeads } from "../../graph/nn.js";
+import { attention } from "../../graph/attention.js";
+import { layerNorm, linear, mlp } from "../../graph/nn.js";
 import type { VarBuilder } from "../../graph/var-builder.js";
 import type { Kosmos2Config, Kosmos2VisionConfig } from "./config.js";
-import { linear } from "./layers.js";
 
-/**
- * Multi-head attention on projected [B, T, D] inputs, with q already scaled by head_dim^-0.5 as HF's
- * Kosmos-2 modules do (q_proj(x) · scale before q·kᵀ, not the scores after). Returns [B, Tq, D], before out_proj.
- */
-export function scaledHeads(g: Graph, q: Value, k: Value, v: Value, numHeads: number, hidden: number): Value {
-  const headDim = hidden / numHeads;
-  const [qh, kh, vh] = [q, k, v].map((t) => splitHeads(g, t, numHeads, headDim)); // [B, H, T, Dh]
-  return mergeHeads(g, scaledDotProductAttention(g, qh!, kh!, vh!, { scale: 1 }), hidden);
-}
+/** Kosmos-2's attention modules scale q_proj(x) by head_dim^-½ before q·kᵀ (not the scores after). */
+const scaledQuery = (g: Graph, x: Value, vb: VarBuilder, hidden: number, heads: number): Value =>
+  g.scale(linear(g, x, vb.pp("q_proj")), (hidden / heads) ** -0.5);
 
 /** Kosmos2VisionAttention (CLIP attention): q scaled before the product, no mask. */
 function visionAttention(g: Graph, x: Value, cfg: Kosmos2VisionConfig, vb: VarBuilder): Value {
   const d = cfg.hiddenSize;
-  const scale = (d / cfg.numAttentionHeads) ** -0.5;
-  const q = g.scale(linear(g, x, vb.pp("q_proj")), scale);
+  const q = scaledQuery(g, x, vb, d, cfg.numAttentionHeads);
   const k = linear(g, x, vb.pp("k_proj"));
   const v = linear(g, x, vb.pp("v_proj"));
-  return linear(g, scaledHeads(g, q, k, v, cfg.numAttentionHeads, d), vb.pp("out_proj"));
+  const a = attention(g, q, k, v, d, { numHeads: cfg.numAttentionHeads, scale: 1 });
+  return linear(g, a, vb.pp("out_proj"));
 }
 
 /** Kosmos2VisionEncoderLayer: pre-norm attention and quick_gelu MLP, each with a residual. */
@@ -37,8 +31,7 @@ function visionLayer(g: Graph, x: Value, cfg: Kosmos2VisionConfig, vb: VarBuilde
   );
   const r = g.add(x, a);
   const h = layerNorm(g, r, vb.pp("layer_norm2"), cfg.layerNormEps);
-  const m = linear(g, activation(g, linear(g, h, vb.pp("mlp.fc1")), cfg.hiddenAct), vb.pp("mlp.fc2"));
-  return g.add(r, m);
+  return g.add(r, mlp(g, h, vb.pp("mlp").pp("fc1"), vb.pp("mlp").pp("fc2"), cfg.hiddenAct));
 }
 
 /** Kosmos2VisionEmbeddings: patch conv (no bias), class token prepended, learned positions added. */
@@ -74,10 +67,11 @@ function imageToText(g: Graph, features: Value, cfg: Kosmos2Config, vb: VarBuild
   ]); // [B, Q, Dt]
   const kv = g.concat([dense, latent], 1); // [B, N + 1 + Q, Dt]
   const att = vb.pp("x_attn");
-  const q = g.scale(linear(g, latent, att.pp("q_proj")), (d / cfg.text.attentionHeads) ** -0.5);
+  const heads = cfg.text.attentionHeads;
+  const q = scaledQuery(g, latent, att, d, heads);
   const k = linear(g, kv, att.pp("k_proj"));
   const v = linear(g, kv, att.pp("v_proj"));
-  return linear(g, scaledHeads(g, q, k, v, cfg.text.attentionHeads, d), att.pp("out_proj")); // [B, Q, Dt]
+  return linear(g, attention(g, q, k, v, d, { numHeads: heads, scale: 1 }), att.pp("out_proj")); // [B, Q, Dt]
 }
 
 /**

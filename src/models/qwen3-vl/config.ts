@@ -3,7 +3,7 @@
 // load: the real repo's (transformers 4.57: text_config.rope_scaling {mrope_section,
 // mrope_interleaved} + rope_theta, vision model_type "qwen3_vl") and the one transformers 5 saves
 // (text_config.rope_parameters {rope_theta, mrope_section, …}, vision model_type "qwen3_vl_vision").
-import { checkHeadsDivide, configValue as pick, positiveInt, type Json } from "../config-values.js";
+import { checkHeadsDivide, configValue as pick, positiveInt, type Json } from "./config-values.js";
 import { fail } from "../../errors.js";
 
 /** Qwen3VLVisionConfig: a ViT over 2×16×16 video patches with a 2×2 merger into text width. */

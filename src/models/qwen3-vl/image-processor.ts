@@ -12,7 +12,7 @@ import { fail, failWith } from "../../errors.js";
 import type { RgbImage } from "../../images/rgb-image.js";
 import { Resample, resizeRgb } from "../../images/resample.js";
 import { resizeBicubicAntialiasTorch } from "../../images/torchvision-resize.js";
-import type { Json } from "../config-values.js";
+import type { Json } from "./config-values.js";
 
 export type ResizeBackend = "torchvision" | "pil";
 

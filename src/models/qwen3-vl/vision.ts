@@ -9,14 +9,8 @@
 // and fed as inputs: they depend only on the grid, and computing them here keeps the graph free of
 // data-dependent shape logic.
 import { Graph, type Value } from "../../graph/graph.js";
-import {
-  activation,
-  layerNorm,
-  linear,
-  matmulTransB,
-  mergeHeads,
-  scaledDotProductAttention,
-} from "../../graph/nn.js";
+import { mergeHeads, scaledDotProductAttention } from "../../graph/attention.js";
+import { activation, layerNorm, linear, matmulTransB } from "../../graph/nn.js";
 import { WeightStore } from "../../graph/safetensors.js";
 import { type Session, Tensor, createSession } from "../../graph/session.js";
 import { VarBuilder } from "../../graph/var-builder.js";

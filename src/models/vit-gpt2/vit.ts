@@ -1,7 +1,8 @@
 // ViT encoder (HF ViTModel as used by VisionEncoderDecoderModel). Weights: encoder.*
 // The pooler (encoder.pooler.*) is in the checkpoint but unused by the captioner.
 import { Graph, type Value } from "../../graph/graph.js";
-import { activation, attention, conv2d, layerNorm, linear } from "../../graph/nn.js";
+import { attention } from "../../graph/attention.js";
+import { conv2d, layerNorm, linear, mlp } from "../../graph/nn.js";
 import type { WeightStore } from "../../graph/safetensors.js";
 import { VarBuilder } from "../../graph/var-builder.js";
 import type { VitConfig } from "./config.js";
@@ -29,8 +30,7 @@ function vitLayer(g: Graph, x: Value, cfg: VitConfig, vb: VarBuilder): Value {
   const a = attention(g, q, k, v, D, { numHeads: cfg.numAttentionHeads }); // [B, T, D]
   const r = g.add(x, linear(g, a, vb.pp("attention").pp("output").pp("dense")));
   const m = layerNorm(g, r, vb.pp("layernorm_after"), cfg.layerNormEps);
-  const inner = activation(g, linear(g, m, vb.pp("intermediate").pp("dense")), cfg.hiddenAct);
-  return g.add(r, linear(g, inner, vb.pp("output").pp("dense")));
+  return g.add(r, mlp(g, m, vb.pp("intermediate").pp("dense"), vb.pp("output").pp("dense"), cfg.hiddenAct));
 }
 
 /** pixel_values [B, C, S, S] → last_hidden_state [B, 1 + (S/P)², D] (after the final layernorm). */

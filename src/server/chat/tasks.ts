@@ -7,6 +7,7 @@
 //     the model's own default captioning for the other architectures (Kosmos-2's `<grounding>An image
 //     of`, BLIP and ViT-GPT2 unconditional); a Kosmos-2 prompt that starts with `<grounding>` is kept.
 // docs/api.md documents this table; change both together.
+import { archByModelType } from "../../models/index.js";
 import { TASK_PROMPTS_WITH_INPUT } from "../../models/florence-2/tasks.js";
 
 /** What the dialect layer knows about a model's kind. */
@@ -17,13 +18,8 @@ export interface ModelKind {
   taskTokens: boolean;
 }
 
-/** config.json model_type → the arch name the model reports once loaded. */
-export const archOfModelType: Readonly<Record<string, string>> = {
-  florence2: "florence-2",
-  "kosmos-2": "kosmos-2",
-  blip: "blip",
-  "vision-encoder-decoder": "vit-gpt2",
-};
+/** config.json model_type → the arch name the model reports once loaded (the models registry's). */
+export const archOfModelType: Readonly<Record<string, string>> = archByModelType();
 
 /** Free text → Florence-2 captioning task; the first matching row wins, `<CAPTION>` otherwise. */
 const captionKeywords: readonly [RegExp, string][] = [

@@ -4,7 +4,7 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { readImageFile } from "../../../src/images/decode.js";
 import { loadModel } from "../../../src/models/index.js";
-import { BlipCaptioner } from "../../../src/models/blip/index.js";
+import { BlipCaptioner } from "../../../src/models/blip/captioner.js";
 import { isSightlineError } from "../../../src/errors.js";
 import { FIXTURE, captionOptions, cases, expected } from "./fixture.js";
 
@@ -16,7 +16,8 @@ test("config.json model_type blip loads the BLIP captioner", () => {
   assert.ok(model instanceof BlipCaptioner);
 });
 
-const tokenizer = (model as BlipCaptioner).tokenizer;
+assert.ok(model instanceof BlipCaptioner);
+const tokenizer = model.tokenizer;
 
 for (const check of expected.tokenizer_checks as Record<string, any>[]) {
   test(`tokenizer: ${JSON.stringify(check.text).slice(0, 40)}`, () => {
@@ -54,7 +55,7 @@ for (const c of cases) {
 
 test("a prompt longer than the decoder's positions is refused before inference", async () => {
   const image = await readImageFile(`${FIXTURE}${cases[0].image}`);
-  const positions = (model as BlipCaptioner).model.config.text.maxPositionEmbeddings;
+  const positions = model.model.config.text.maxPositionEmbeddings;
   await assert.rejects(
     model.caption(image, { prompt: "a ".repeat(positions) }),
     (e) => isSightlineError(e) && e.code === "PROMPT_TOO_LONG",

@@ -8,7 +8,7 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadModel } from "../../../src/models/index.js";
-import { Florence2CaptionModel } from "../../../src/models/florence-2/index.js";
+import { Florence2Captioner } from "../../../src/models/florence-2/captioner.js";
 import { writeSafetensors, type TensorSpec } from "../../helpers/safetensors-writer.js";
 import { FIXTURE, config as fixtureConfig } from "./fixture.js";
 
@@ -181,7 +181,7 @@ for (const v of variants) {
     try {
       writeVariant(v, dir);
       const m = await loadModel(dir, { threads: 1 });
-      assert.ok(m instanceof Florence2CaptionModel);
+      assert.ok(m instanceof Florence2Captioner);
       try {
         const image = {
           width: 31,
@@ -204,7 +204,7 @@ for (const v of variants) {
         }
         // Cached decoding equals a full recomputation of the last step's logits.
         const seq = greedy.tokenIds.slice(0, 4);
-        const dec = m.model.decoderFor(enc);
+        const dec = m.model.kvDecoder.sessionFor(enc);
         const full = await dec.step([seq], null);
         let step = await dec.step([seq.slice(0, 1)], null);
         for (let i = 1; i < seq.length; i++) step = await dec.step([[seq[i]]], step.cache);

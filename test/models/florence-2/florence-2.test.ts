@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readImageFile } from "../../../src/images/decode.js";
 import { loadModel } from "../../../src/models/index.js";
-import { Florence2CaptionModel } from "../../../src/models/florence-2/index.js";
+import { Florence2Captioner } from "../../../src/models/florence-2/captioner.js";
 import type { EncodedPrompt } from "../../../src/models/florence-2/model.js";
 import { postProcessGeneration } from "../../../src/models/florence-2/post-process.js";
 import {
@@ -18,11 +18,11 @@ import { Tensor } from "../../../src/graph/session.js";
 import { isSightlineError } from "../../../src/errors.js";
 import { FIXTURE, cases, expected, maxAbsDiff, readBin } from "./fixture.js";
 
-let m: Florence2CaptionModel;
+let m: Florence2Captioner;
 
 before(async () => {
   const loaded = await loadModel(FIXTURE, { threads: 2 });
-  assert.ok(loaded instanceof Florence2CaptionModel);
+  assert.ok(loaded instanceof Florence2Captioner);
   m = loaded;
 });
 
@@ -203,7 +203,7 @@ describe("model against the reference tensors", () => {
       const dh = maxAbsDiff(enc.hidden.data as Float32Array, readBin(c.encoderLastHiddenState.file));
       assert.ok(dh <= 1e-3, `encoder output differs by ${dh}`);
       encoded.set(key, enc);
-      const { logits } = await m.model.decoderFor(enc).step(c.firstStep.decoder_input_ids, null);
+      const { logits } = await m.model.kvDecoder.sessionFor(enc).step(c.firstStep.decoder_input_ids, null);
       const dl = maxAbsDiff(logits, readBin(c.firstStep.logits.file));
       assert.ok(dl <= 1e-3, `first-step logits differ by ${dl}`);
     });

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WeightStore } from "../../../src/graph/safetensors.js";
 import { loadModel } from "../../../src/models/index.js";
-import { Florence2CaptionModel } from "../../../src/models/florence-2/index.js";
+import { Florence2Captioner } from "../../../src/models/florence-2/captioner.js";
 import { writeSafetensors, type TensorSpec } from "../../helpers/safetensors-writer.js";
 import { FIXTURE, cases, maxAbsDiff, readBin } from "./fixture.js";
 
@@ -33,12 +33,12 @@ test("no lm_head.weight / final_logits_bias: first-step logits from the shared e
       copyFileSync(join(FIXTURE, f), join(dir, f));
     }
     const m = await loadModel(dir, { threads: 1 });
-    assert.ok(m instanceof Florence2CaptionModel);
+    assert.ok(m instanceof Florence2Captioner);
     try {
       const c = cases[0];
       const features = await m.model.encodeImage(readBin(c.pixelValues.file), c.pixelValues.shape);
       const enc = await m.model.encodePrompt(features, c.inputIds);
-      const { logits } = await m.model.decoderFor(enc).step(c.firstStep.decoder_input_ids, null);
+      const { logits } = await m.model.kvDecoder.sessionFor(enc).step(c.firstStep.decoder_input_ids, null);
       assert.ok(maxAbsDiff(logits, readBin(c.firstStep.logits.file)) <= 1e-3);
     } finally {
       await m.dispose();

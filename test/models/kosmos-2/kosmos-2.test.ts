@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { resolve } from "node:path";
 import { readImageFile } from "../../../src/images/decode.js";
 import { loadModel } from "../../../src/models/index.js";
-import { Kosmos2Captioner } from "../../../src/models/kosmos-2/index.js";
+import { Kosmos2Captioner } from "../../../src/models/kosmos-2/captioner.js";
 import type { CaptionModel, Entity } from "../../../src/models/types.js";
 import { FIXTURE, expected, maxAbsDiff, readBin } from "./helpers.js";
 
@@ -14,6 +14,12 @@ before(async () => {
   model = await loadModel(FIXTURE, { threads: 1 });
 });
 after(async () => model?.dispose());
+
+/** The loaded model as what it is. */
+function kosmos(): Kosmos2Captioner {
+  assert.ok(model instanceof Kosmos2Captioner);
+  return model;
+}
 
 const asEntities = (list: any[]): Entity[] => list.map(([phrase, span, boxes]) => ({ phrase, span, boxes }));
 
@@ -26,7 +32,7 @@ for (const [ci, c] of (expected.cases as any[]).entries()) {
   const label = `case ${ci} (${c.image})`;
   test(`${label}: pixel values within 1e-4`, async () => {
     const image = await readImageFile(resolve(FIXTURE, c.image));
-    const { pixelValues, dims } = (model as Kosmos2Captioner).imageProcessor.preprocess(image);
+    const { pixelValues, dims } = kosmos().imageProcessor.preprocess(image);
     assert.deepEqual(dims, c.pixel_values.shape);
     assert.ok(maxAbsDiff(pixelValues, readBin(c.pixel_values.file)) < 1e-4);
   });

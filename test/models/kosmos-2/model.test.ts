@@ -3,10 +3,9 @@
 // pixel values and input ids (the end-to-end path from image files is in kosmos-2.test.ts).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { WeightStore } from "../../../src/graph/safetensors.js";
-import { generate, resolveGenerationConfig } from "../../../src/generation/generate.js";
+import { generate } from "../../../src/generation/generate.js";
+import { resolveGenerationConfig } from "../../../src/generation/config.js";
 import { readModelConfig } from "../../../src/models/index.js";
-import { parseKosmos2Config } from "../../../src/models/kosmos-2/config.js";
 import { Kosmos2Model } from "../../../src/models/kosmos-2/model.js";
 import { FIXTURE, expected, maxAbsDiff, readBin } from "./helpers.js";
 
@@ -14,7 +13,7 @@ let model: Kosmos2Model;
 const rawConfig = readModelConfig(FIXTURE);
 
 before(async () => {
-  model = await Kosmos2Model.create(WeightStore.open(FIXTURE), parseKosmos2Config(rawConfig), 1);
+  model = await Kosmos2Model.load(FIXTURE, rawConfig, { threads: 1 });
 });
 after(async () => model?.dispose());
 
@@ -25,7 +24,9 @@ for (const [ci, c] of (expected.cases as any[]).entries()) {
     const enc = await model.encodeImage(pv, c.pixel_values.shape);
     assert.ok(maxAbsDiff(enc.visionLastHiddenState, readBin(c.vision_last_hidden_state.file)) < 1e-3);
     assert.ok(maxAbsDiff(enc.imageEmbeds, readBin(c.image_embeds.file)) < 1e-3);
-    const dec = model.decoder(enc.imageEmbeds, c.image_embeds_position_mask[0]);
+    const dec = model.kvDecoder.sessionFor(
+      model.promptImage(enc.imageEmbeds, c.image_embeds_position_mask[0]),
+    );
     const { logits } = await dec.step([c.input_ids[0]], null);
     const diff = maxAbsDiff(logits, readBin(c.first_step.logits.file));
     assert.ok(diff < 1e-3, `first-step logits differ by ${diff}`);
@@ -41,7 +42,9 @@ for (const [ci, c] of (expected.cases as any[]).entries()) {
       const enc = await model.encodeImage(readBin(c.pixel_values.file), c.pixel_values.shape);
       // Kosmos-2 generates with text_model.generation_config, i.e. from text_config.
       const cfg = resolveGenerationConfig(rawConfig.text_config, undefined, run.kwargs);
-      const inner = model.decoder(enc.imageEmbeds, c.image_embeds_position_mask[0]);
+      const inner = model.kvDecoder.sessionFor(
+        model.promptImage(enc.imageEmbeds, c.image_embeds_position_mask[0]),
+      );
       // Keep every step's raw logits to compare with HF's per-step top-5 (greedy runs record them).
       const stepLogits: Float32Array[] = [];
       const dec: typeof inner = {

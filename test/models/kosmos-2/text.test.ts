@@ -4,10 +4,11 @@ import assert from "node:assert/strict";
 import { positionIds, SinusoidalPositions } from "../../../src/models/kosmos-2/text.js";
 
 test("position ids: non-pad tokens count from padding_idx + 1, pads stay at padding_idx", () => {
-  assert.deepEqual(positionIds([0, 5, 1, 7], 1), { positions: [2, 3, 1, 4], nonPad: 3 });
-  // A later step continues from the non-pad count so far.
-  assert.deepEqual(positionIds([9], 1, 3), { positions: [5], nonPad: 4 });
-  assert.deepEqual(positionIds([1], 1, 3), { positions: [1], nonPad: 3 });
+  assert.deepEqual(positionIds([0, 5, 1, 7], 1), [2, 3, 1, 4]);
+  // A later step continues after the row's past_key_values_length, as HF's does.
+  assert.deepEqual(positionIds([9], 1, 3), [5]);
+  assert.deepEqual(positionIds([1], 1, 3), [1]);
+  assert.deepEqual(positionIds([9], 1, 4), [6]);
 });
 
 test("sinusoidal rows: [sin | cos] of position · 10000^(-i/(half-1)), zero padding row and odd column", () => {

@@ -53,6 +53,15 @@ test("a text prompt is a decoder prefix kept in the output", async () => {
   assert.ok(result.text.startsWith("a photo of"));
 });
 
+test("a cancelled request stops with REQUEST_CANCELLED", async () => {
+  const image = await readImageFile(`${FIXTURE}image1.png`);
+  await assert.rejects(model.caption(image, { signal: AbortSignal.abort() }), { code: "REQUEST_CANCELLED" });
+  const controller = new AbortController();
+  const running = model.caption(image, { maxNewTokens: 20, signal: controller.signal });
+  controller.abort();
+  await assert.rejects(running, { code: "REQUEST_CANCELLED" });
+});
+
 test("bad generation options are INVALID_ARGUMENT", async () => {
   const image = await readImageFile(`${FIXTURE}image1.png`);
   await assert.rejects(model.caption(image, { numBeams: 0 }), { code: "INVALID_ARGUMENT" });

@@ -9,7 +9,7 @@ import { FIXTURE, expected, maxAbsDiff, readBin } from "./fixture.js";
 
 let model: VitGpt2;
 before(async () => {
-  model = await VitGpt2.create(FIXTURE, JSON.parse(readFileSync(`${FIXTURE}config.json`, "utf8")), {
+  model = await VitGpt2.load(FIXTURE, JSON.parse(readFileSync(`${FIXTURE}config.json`, "utf8")), {
     threads: 1,
   });
 });
@@ -28,7 +28,7 @@ for (const [index, c] of expected.cases.entries()) {
 
   test(`${name}: first-step logits within 1e-3`, async () => {
     const enc = await model.encode(pixels(), c.pixel_values.shape);
-    const { logits } = await model.decoderFor(enc).step(c.first_step.decoder_input_ids, null);
+    const { logits } = await model.kvDecoder.sessionFor(enc).step(c.first_step.decoder_input_ids, null);
     const diff = maxAbsDiff(logits, readBin(c.first_step.logits.file));
     assert.ok(diff < 1e-3, `max abs diff ${diff}`);
   });
@@ -48,7 +48,7 @@ for (const [index, c] of expected.cases.entries()) {
 test("the batch of beams gives every row the same logits as batch 1", async () => {
   const c = expected.cases[0];
   const enc = await model.encode(readBin(c.pixel_values.file), c.pixel_values.shape);
-  const dec = model.decoderFor(enc);
+  const dec = model.kvDecoder.sessionFor(enc);
   const one = await dec.step([[50256, 47588]], null);
   const three = await dec.step(
     [

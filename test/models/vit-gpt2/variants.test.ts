@@ -107,7 +107,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), "sightline-vit-gpt2-variant-"));
   writeFileSync(join(dir, "config.json"), JSON.stringify(config));
   writeSafetensors(join(dir, "model.safetensors"), tensors(true));
-  model = await VitGpt2.create(dir, config, { threads: 1 });
+  model = await VitGpt2.load(dir, config, { threads: 1 });
 });
 after(async () => {
   await model.dispose();
@@ -129,7 +129,7 @@ test("encoder and decoder of different widths run through enc_to_dec_proj", asyn
 
 test("cached steps give the logits of the whole sequence run at once", async () => {
   const image = await model.encode(pixels, [1, 3, 16, 16]);
-  const decoder = model.decoderFor(image);
+  const decoder = model.kvDecoder.sessionFor(image);
   const ids = [1, 7, 3, 42, 9];
   const whole = await decoder.step([ids], null);
   let step = await decoder.step([ids.slice(0, 2)], null);
@@ -139,7 +139,7 @@ test("cached steps give the logits of the whole sequence run at once", async () 
 
 test("reorder moves cache rows: row i becomes the old row rows[i]", async () => {
   const image = await model.encode(pixels, [1, 3, 16, 16]);
-  const decoder = model.decoderFor(image);
+  const decoder = model.kvDecoder.sessionFor(image);
   const two = await decoder.step(
     [
       [1, 5],
@@ -164,7 +164,7 @@ test("a missing enc_to_dec_proj is reported by name", async () => {
   const other = mkdtempSync(join(tmpdir(), "sightline-vit-gpt2-noproj-"));
   try {
     writeSafetensors(join(other, "model.safetensors"), tensors(false));
-    await assert.rejects(VitGpt2.create(other, config), (e: Error & { code?: string }) => {
+    await assert.rejects(VitGpt2.load(other, config), (e: Error & { code?: string }) => {
       assert.equal(e.code, "WEIGHT_MISSING");
       assert.match(e.message, /enc_to_dec_proj\.weight/);
       return true;

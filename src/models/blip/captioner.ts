@@ -1,35 +1,23 @@
-// BLIP image captioning (Salesforce/blip-image-captioning-base / -large) as a Sightline CaptionModel:
+// BLIP image captioning (Salesforce/blip-image-captioning-base / -large) as a Sightline captioner:
 // image → BlipImageProcessor pixel values → vision tower → text decoder generation → BERT decode.
 // Conditional captioning takes a text prefix (`prompt`, e.g. "a photography of"), kept in the output
 // as HF's generate() keeps it.
 import { performance } from "node:perf_hooks";
+import { throwIfCancelled } from "../../generation/decoder-session.js";
+import { checkGenerationLength } from "../../generation/generate.js";
 import { type ImageProcessor, loadImageProcessor } from "../../images/image-processor.js";
 import { type TextTokenizer, loadTokenizer } from "../../tokenizer/tokenizer.js";
-import type { CaptionModel, CaptionOptions, CaptionResult, LoadOptions, RgbImage } from "../types.js";
+import type { Captioner, CaptionOptions, CaptionResult, Loader, RgbImage } from "../types.js";
 import { checkPromptLength, checkPromptTokens } from "../prompt-limit.js";
 import { BlipModel } from "./model.js";
 
-export class BlipCaptioner implements CaptionModel {
-  readonly arch = "blip";
-
-  private constructor(
+export class BlipCaptioner implements Captioner {
+  constructor(
     readonly folder: string,
     readonly model: BlipModel,
-    readonly tokenizer: TextTokenizer,
     readonly imageProcessor: ImageProcessor,
+    readonly tokenizer: TextTokenizer,
   ) {}
-
-  static async load(
-    folder: string,
-    config: Record<string, any>,
-    options: LoadOptions = {},
-  ): Promise<BlipCaptioner> {
-    // Files first: a folder without a tokenizer or processor fails before the sessions are built.
-    const tokenizer = await loadTokenizer(folder);
-    const imageProcessor = loadImageProcessor(folder);
-    const model = await BlipModel.load(folder, config, options);
-    return new BlipCaptioner(folder, model, tokenizer, imageProcessor);
-  }
 
   async caption(image: RgbImage, options: CaptionOptions = {}): Promise<CaptionResult> {
     await checkPromptLength(this.folder, options.prompt);
@@ -45,10 +33,13 @@ export class BlipCaptioner implements CaptionModel {
       num_beams: options.numBeams,
       suppress_tokens: options.suppressTokens,
     });
+    // Checked before any inference: the decoder has a fixed table of positions.
+    checkGenerationLength(decoderIds.length, config, this.model.kvDecoder.spec.maxPositions);
+    throwIfCancelled(options.signal);
     const t1 = performance.now();
     const encoded = await this.model.encodeImage(pixelValues, dims);
     const t2 = performance.now();
-    const { sequence } = await this.model.generate(encoded, decoderIds, config);
+    const { sequence } = await this.model.generate(encoded, decoderIds, config, { signal: options.signal });
     const t3 = performance.now();
     return {
       text: this.tokenizer.decode(sequence, { skipSpecialTokens: true }).trim(),
@@ -63,10 +54,10 @@ export class BlipCaptioner implements CaptionModel {
 }
 
 /** The loader registered for config.json `model_type: "blip"`. */
-export function load(
-  folder: string,
-  config: Record<string, any>,
-  options: LoadOptions,
-): Promise<CaptionModel> {
-  return BlipCaptioner.load(folder, config, options);
-}
+export const load: Loader = async (folder, config, options = {}) => {
+  // Files first: a folder without a tokenizer or processor fails before any session exists.
+  const tokenizer = await loadTokenizer(folder);
+  const imageProcessor = loadImageProcessor(folder);
+  const model = await BlipModel.load(folder, config, options);
+  return new BlipCaptioner(folder, model, imageProcessor, tokenizer);
+};

@@ -1,8 +1,10 @@
-// Florence-2 (and PromptGen) as a CaptionModel: Florence2Processor (image processor, task prompts,
+// Florence-2 (and PromptGen) as a Sightline captioner: Florence2Processor (image processor, task prompts,
 // BART tokenizer with the processor's 1024 added tokens), the model, and post_process_generation.
-import { fixedOutputSize, loadImageProcessor, type ImageProcessor } from "../../images/image-processor.js";
+import { throwIfCancelled } from "../../generation/decoder-session.js";
+import { checkGenerationLength } from "../../generation/generate.js";
+import { loadImageProcessor, type ImageProcessor } from "../../images/image-processor.js";
 import { loadTokenizer, type TextTokenizer } from "../../tokenizer/tokenizer.js";
-import type { CaptionModel, CaptionOptions, CaptionResult, LoadOptions, RgbImage } from "../types.js";
+import type { Captioner, CaptionOptions, CaptionResult, Loader, RgbImage } from "../types.js";
 import { checkPromptLength, checkPromptTokens } from "../prompt-limit.js";
 import { Florence2, SEED_GENERATION_DEFAULTS } from "./model.js";
 import { postProcessGeneration } from "./post-process.js";
@@ -18,9 +20,7 @@ export async function loadFlorence2Tokenizer(folder: string): Promise<TextTokeni
   return tokenizer;
 }
 
-export class Florence2CaptionModel implements CaptionModel {
-  readonly arch = "florence-2";
-
+export class Florence2Captioner implements Captioner {
   constructor(
     readonly model: Florence2,
     readonly tokenizer: TextTokenizer,
@@ -43,17 +43,19 @@ export class Florence2CaptionModel implements CaptionModel {
     const { pixelValues, dims } = this.imageProcessor.preprocess(image);
     const inputIds = this.promptIds(prompt);
     await checkPromptTokens(this.folder, inputIds.length);
-    const t1 = performance.now();
-    const features = await this.model.encodeImage(pixelValues, dims);
-    const encoded = await this.model.encodePrompt(features, inputIds);
-    const t2 = performance.now();
     const cfg = this.model.generationConfig({
       ...SEED_GENERATION_DEFAULTS,
       ...(options.maxNewTokens !== undefined ? { max_new_tokens: options.maxNewTokens } : {}),
       ...(options.numBeams !== undefined ? { num_beams: options.numBeams } : {}),
       ...(options.suppressTokens !== undefined ? { suppress_tokens: options.suppressTokens } : {}),
     });
-    const { sequence } = await this.model.generate(encoded, cfg);
+    checkGenerationLength(1, cfg, this.model.kvDecoder.spec.maxPositions);
+    throwIfCancelled(options.signal);
+    const t1 = performance.now();
+    const features = await this.model.encodeImage(pixelValues, dims);
+    const encoded = await this.model.encodePrompt(features, inputIds);
+    const t2 = performance.now();
+    const { sequence } = await this.model.generate(encoded, cfg, { signal: options.signal });
     const t3 = performance.now();
     const withSpecial = this.tokenizer.decode(sequence, { skipSpecialTokens: false });
     const task = taskOfPrompt(prompt);
@@ -74,17 +76,11 @@ export class Florence2CaptionModel implements CaptionModel {
   }
 }
 
-export async function load(
-  folder: string,
-  config: Record<string, any>,
-  options: LoadOptions = {},
-): Promise<CaptionModel> {
+/** The loader registered for config.json `model_type: "florence2"`. */
+export const load: Loader = async (folder, config, options = {}) => {
+  // Files first: a folder without a tokenizer or processor fails before any session exists.
   const imageProcessor = loadImageProcessor(folder);
-  // Real checkpoints resize to one square size (768×768): its vision graph is built now.
-  const size = fixedOutputSize(imageProcessor.config);
-  const [model, tokenizer] = await Promise.all([
-    Florence2.create(folder, config, size, options),
-    loadFlorence2Tokenizer(folder),
-  ]);
-  return new Florence2CaptionModel(model, tokenizer, imageProcessor);
-}
+  const tokenizer = await loadFlorence2Tokenizer(folder);
+  const model = await Florence2.load(folder, config, options);
+  return new Florence2Captioner(model, tokenizer, imageProcessor);
+};

@@ -1,40 +1,41 @@
 // ViT-GPT2 image captioning (nlpconnect/vit-gpt2-image-captioning and any VisionEncoderDecoder folder
-// with a ViT encoder and a GPT-2 decoder) as a Sightline CaptionModel. An optional `prompt` is a text
+// with a ViT encoder and a GPT-2 decoder) as a Sightline captioner. An optional `prompt` is a text
 // prefix: the decoder starts from [decoder_start_token_id, …prompt tokens] and keeps them in the output.
+import { throwIfCancelled } from "../../generation/decoder-session.js";
 import { loadImageProcessor, type ImageProcessor } from "../../images/image-processor.js";
 import { loadTokenizer, type TextTokenizer } from "../../tokenizer/tokenizer.js";
-import type { CaptionModel, CaptionOptions, CaptionResult, LoadOptions, RgbImage } from "../types.js";
+import type { Captioner, CaptionOptions, CaptionResult, Loader, RgbImage } from "../types.js";
 import { checkPromptLength, checkPromptTokens } from "../prompt-limit.js";
 import { VitGpt2 } from "./model.js";
 
-export class VitGpt2Captioner implements CaptionModel {
-  readonly arch = "vit-gpt2";
-
+export class VitGpt2Captioner implements Captioner {
   constructor(
     readonly folder: string,
     readonly model: VitGpt2,
-    private readonly processor: ImageProcessor,
-    private readonly tokenizer: TextTokenizer,
+    readonly imageProcessor: ImageProcessor,
+    readonly tokenizer: TextTokenizer,
   ) {}
 
   async caption(image: RgbImage, options: CaptionOptions = {}): Promise<CaptionResult> {
+    await checkPromptLength(this.folder, options.prompt);
     // Options first: a bad request fails before any inference.
     const cfg = this.model.generationConfig({
       max_new_tokens: options.maxNewTokens,
       num_beams: options.numBeams,
       suppress_tokens: options.suppressTokens,
     });
-    await checkPromptLength(this.folder, options.prompt);
     const promptTokens = options.prompt
       ? this.tokenizer.encode(options.prompt, { addSpecialTokens: false })
       : [];
     await checkPromptTokens(this.folder, promptTokens.length + 1); // after the decoder start token
+    throwIfCancelled(options.signal);
     const t0 = performance.now();
-    const { pixelValues, dims } = this.processor.preprocess(image);
+    const { pixelValues, dims } = this.imageProcessor.preprocess(image);
     const t1 = performance.now();
     const encoded = await this.model.encode(pixelValues, dims);
     const t2 = performance.now();
-    const result = await this.model.generate(encoded, this.model.decoderPrompt(cfg, promptTokens), cfg);
+    const prompt = this.model.decoderPrompt(cfg, promptTokens);
+    const result = await this.model.generate(encoded, prompt, cfg, { signal: options.signal });
     const t3 = performance.now();
     return {
       text: this.tokenizer.decode(result.sequence, { skipSpecialTokens: true }).trim(),
@@ -48,18 +49,11 @@ export class VitGpt2Captioner implements CaptionModel {
   }
 }
 
-export async function load(
-  folder: string,
-  config: Record<string, any>,
-  options: LoadOptions = {},
-): Promise<CaptionModel> {
-  const model = await VitGpt2.create(folder, config, options);
-  try {
-    const processor = loadImageProcessor(folder);
-    const tokenizer = await loadTokenizer(folder);
-    return new VitGpt2Captioner(folder, model, processor, tokenizer);
-  } catch (e) {
-    await model.dispose();
-    throw e;
-  }
-}
+/** The loader registered for config.json `model_type: "vision-encoder-decoder"`. */
+export const load: Loader = async (folder, config, options = {}) => {
+  // Files first: a folder without a tokenizer or processor fails before any session exists.
+  const imageProcessor = loadImageProcessor(folder);
+  const tokenizer = await loadTokenizer(folder);
+  const model = await VitGpt2.load(folder, config, options);
+  return new VitGpt2Captioner(folder, model, imageProcessor, tokenizer);
+};

@@ -1,6 +1,7 @@
+// Stopgap until the Qwen3-VL config moves to the field tables of ../config.ts (the other architectures' idiom).
 // Reading config.json values the way every architecture's config parser needs: HF's default when a key
 // is missing or null, a clear MODEL_CONFIG_INVALID naming the key when a value has the wrong type.
-import { fail } from "../errors.js";
+import { fail } from "../../errors.js";
 
 export type Json = Record<string, any>;
 

@@ -1,0 +1,176 @@
+// Attention as every architecture uses it: heads split and merged, softmax(q kᵀ · scale + bias) v,
+// the additive biases of a decoder step (causal + padding; which image a row attends to), self-attention
+// over a KV cache and cross-attention to cached image K/V. Projections (fused or not, scaled before the
+// product or not) stay in the architecture files: they are what differs.
+import type { Graph, Value } from "./graph.js";
+
+/** The most negative float32: what HF adds for masked positions. */
+export const MASK_MIN = -3.4028234663852886e38;
+
+/** [B, T, H·Dh] → [B, H, T, Dh]. */
+export function splitHeads(g: Graph, x: Value, numHeads: number, headDim: number): Value {
+  const r = g.reshape(x, [0, 0, numHeads, headDim]); // [B, T, H, Dh]
+  return g.transpose(r, [0, 2, 1, 3]); // [B, H, T, Dh]
+}
+
+/** [B, H, T, Dh] → [B, T, H·Dh]. */
+export function mergeHeads(g: Graph, x: Value, hidden: number): Value {
+  const t = g.transpose(x, [0, 2, 1, 3]); // [B, T, H, Dh]
+  return g.reshape(t, [0, 0, hidden]); // [B, T, D]
+}
+
+/**
+ * A fused projection [B, T, n·H·Dh] (qkv, or kv) → n head-split tensors [B, H, T, Dh], in order:
+ * the layout of GPT-2's c_attn, BLIP's and DaViT's qkv.
+ */
+export function splitFusedHeads(
+  g: Graph,
+  x: Value,
+  parts: number,
+  numHeads: number,
+  headDim: number,
+): Value[] {
+  const r = g.reshape(x, [0, 0, parts, numHeads, headDim]); // [B, T, n, H, Dh]
+  const t = g.transpose(r, [2, 0, 3, 1, 4]); // [n, B, H, T, Dh]
+  return Array.from({ length: parts }, (_, i) => g.gather(t, g.scalarInt(i), 0)); // [B, H, T, Dh] each
+}
+
+export interface SdpaOptions {
+  /** Multiplies q·kᵀ (1 when the architecture scales q before the product). */
+  scale: number;
+  /** Additive bias broadcastable to [B, H, Tq, Tk]. */
+  mask?: Value;
+}
+
+/** softmax(q kᵀ · scale + mask) v on head-split tensors [B, H, T, Dh]. */
+export function scaledDotProductAttention(g: Graph, q: Value, k: Value, v: Value, opts: SdpaOptions): Value {
+  let scores = g.matmul(q, g.transpose(k, [0, 1, 3, 2])); // [B, H, Tq, Tk]
+  if (opts.scale !== 1) scores = g.scale(scores, opts.scale);
+  if (opts.mask) scores = g.add(scores, opts.mask);
+  return g.matmul(g.softmax(scores, -1), v); // [B, H, Tq, Dh]
+}
+
+export interface AttentionOptions {
+  numHeads: number;
+  /** Default 1/√Dh. */
+  scale?: number;
+  mask?: Value;
+}
+
+/** Multi-head attention without a cache, on already projected q, k, v [B, T, D] → [B, Tq, D]. */
+export function attention(
+  g: Graph,
+  q: Value,
+  k: Value,
+  v: Value,
+  hidden: number,
+  opts: AttentionOptions,
+): Value {
+  const headDim = hidden / opts.numHeads;
+  const [qh, kh, vh] = [q, k, v].map((x) => splitHeads(g, x, opts.numHeads, headDim));
+  const o = scaledDotProductAttention(g, qh, kh, vh, {
+    scale: opts.scale ?? 1 / Math.sqrt(headDim),
+    mask: opts.mask,
+  });
+  return mergeHeads(g, o, hidden);
+}
+
+/** One layer's self-attention keys and values, [B, Hkv, T, Dh] each. */
+export interface KeyValue {
+  key: Value;
+  value: Value;
+}
+
+/**
+ * The self-attention bias of a decoder step, [B, 1, T, P + T], from `attentionMask` [B, P + T] (bool,
+ * true where the position holds a real token): new position i (absolute P + i) sees key j when
+ * j ≤ P + i and j is real. One MASK_MIN, never a sum of two, so a query with no visible key (a pad)
+ * gets a uniform softmax instead of NaN.
+ */
+export function selfAttentionBias(g: Graph, attentionMask: Value, newLength: Value): Value {
+  const zero = g.scalarInt(0);
+  const one = g.scalarInt(1);
+  const total = g.squeeze(g.shape(attentionMask, 1, 2), [0]); // P + T
+  const rows = g.add(g.op("Range", [zero, newLength, one]), g.sub(total, newLength)); // [T]: P … P + T − 1
+  const cols = g.op("Range", [zero, total, one]); // [P + T]
+  const causal = g.op("LessOrEqual", [g.unsqueeze(cols, [0]), g.unsqueeze(rows, [1])]); // [T, P + T]
+  const real = g.unsqueeze(attentionMask, [1, 2]); // [B, 1, 1, P + T]
+  const visible = g.op("And", [g.unsqueeze(causal, [0, 1]), real]); // [B, 1, T, P + T]
+  return g.op("Where", [visible, g.scalarFloat(0), g.scalarFloat(MASK_MIN)]);
+}
+
+export interface CachedAttentionOptions {
+  /** Multiplies q·kᵀ (1 when q was scaled before). */
+  scale: number;
+  /** Output width H·Dh. */
+  hidden: number;
+  /** Query heads per key/value head (grouped-query attention); default 1. */
+  groups?: number;
+}
+
+/**
+ * Self-attention of the new positions over [past ; new] keys. q [B, H, T, Dh]; `next` the new k/v
+ * [B, Hkv, T, Dh]; `past` [B, Hkv, P, Dh] (P may be 0); `bias` from selfAttentionBias. Returns the
+ * merged output [B, T, H·Dh] and the present k/v [B, Hkv, P + T, Dh] (the next step's past).
+ */
+export function cachedSelfAttention(
+  g: Graph,
+  q: Value,
+  next: KeyValue,
+  past: KeyValue,
+  bias: Value,
+  opts: CachedAttentionOptions,
+): { out: Value; present: KeyValue } {
+  const key = g.concat([past.key, next.key], 2); // [B, Hkv, P + T, Dh]
+  const value = g.concat([past.value, next.value], 2);
+  const groups = opts.groups ?? 1;
+  const k = groups === 1 ? key : repeatKvHeads(g, key, groups);
+  const v = groups === 1 ? value : repeatKvHeads(g, value, groups);
+  const o = scaledDotProductAttention(g, q, k, v, { scale: opts.scale, mask: bias }); // [B, H, T, Dh]
+  return { out: mergeHeads(g, o, opts.hidden), present: { key, value } };
+}
+
+/** [B, Hkv, T, Dh] → [B, Hkv·groups, T, Dh], each key/value head repeated for its query heads. */
+export function repeatKvHeads(g: Graph, x: Value, groups: number): Value {
+  const batch = g.shape(x, 0, 1);
+  const rest = g.shape(x, 2, 4); // [T, Dh]
+  const kvHeads = g.shape(x, 1, 2);
+  const expand = g.concat([batch, kvHeads, g.constInt([groups]), rest], 0);
+  const repeated = g.op("Expand", [g.unsqueeze(x, [2]), expand]); // [B, Hkv, groups, T, Dh]
+  const heads = g.mul(kvHeads, g.constInt([groups]));
+  return g.reshape(repeated, g.concat([batch, heads, rest], 0)); // [B, H, T, Dh]
+}
+
+/**
+ * The cross-attention bias of a decoder step, [1, 1, B·T, N], from `crossBias` [B, N] (0 on the keys of
+ * the row's image, MASK_MIN elsewhere): every new position of a row attends to its row's image only.
+ */
+export function crossAttentionBias(g: Graph, crossBias: Value, newLength: Value): Value {
+  const rows = g.shape(crossBias, 0, 1);
+  const keys = g.shape(crossBias, 1, 2);
+  const perPosition = g.op("Expand", [
+    g.unsqueeze(crossBias, [1]),
+    g.concat([rows, g.unsqueeze(newLength, [0]), keys], 0),
+  ]); // [B, T, N]
+  return g.reshape(perPosition, g.concat([g.constInt([1, 1, -1]), keys], 0)); // [1, 1, B·T, N]
+}
+
+/**
+ * Cross-attention to cached image K/V. q [B, T, H·Dh] (projected, not split); `cross` the K/V of every
+ * image in the batch concatenated along their tokens, [1, H, N, Dh]; `bias` from crossAttentionBias.
+ * The rows become query positions of one batch entry ([1, H, B·T, Dh]), so beams of one image read its
+ * K/V once, without copies, and rows of several images share one product whose bias keeps each row on
+ * its own image. Returns [B, T, H·Dh].
+ */
+export function cachedCrossAttention(
+  g: Graph,
+  q: Value,
+  cross: KeyValue,
+  bias: Value,
+  opts: { numHeads: number; headDim: number; scale: number },
+): Value {
+  const qh = g.transpose(g.reshape(q, [1, -1, opts.numHeads, opts.headDim]), [0, 2, 1, 3]); // [1, H, B·T, Dh]
+  const o = scaledDotProductAttention(g, qh, cross.key, cross.value, { scale: opts.scale, mask: bias }); // [1, H, B·T, Dh]
+  const rows = g.transpose(o, [0, 2, 1, 3]); // [1, B·T, H, Dh]
+  return g.reshape(rows, g.shape(q)); // [B, T, H·Dh]
+}
