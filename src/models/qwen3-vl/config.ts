@@ -128,7 +128,7 @@ export function parseQwen3VLVisionConfig(json: Json): Qwen3VLVisionConfig {
 function parseRope(json: Json, theta: number, where: string): Qwen3VLRope {
   const key = json.rope_scaling != null ? "rope_scaling" : "rope_parameters";
   const at = `${where}.${key}`;
-  const { legacyType: _legacy, ...r } = parseFields(section(json, key, where), rope(theta), at);
+  const r = parseFields(section(json, key, where), rope(theta), at);
   if (!(r.ropeTheta > 0)) invalid(`${at}.rope_theta should be positive, got ${r.ropeTheta}`);
   if (r.mropeSection.length !== 3 || r.mropeSection.some((n) => n < 0)) {
     invalid(`${at}.mrope_section should be 3 counts (t, h, w), got ${JSON.stringify(r.mropeSection)}`);
@@ -136,7 +136,12 @@ function parseRope(json: Json, theta: number, where: string): Qwen3VLRope {
   if (r.ropeType !== "default") {
     throw fail("MODEL_UNSUPPORTED_ARCH", `Qwen3-VL ${at}.rope_type "${r.ropeType}" (only "default")`);
   }
-  return { ...r, mropeSection: r.mropeSection as [number, number, number] };
+  return {
+    ropeType: r.ropeType,
+    ropeTheta: r.ropeTheta,
+    mropeSection: r.mropeSection as [number, number, number],
+    mropeInterleaved: r.mropeInterleaved,
+  };
 }
 
 export function parseQwen3VLTextConfig(json: Json): Qwen3VLTextConfig {
