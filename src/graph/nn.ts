@@ -110,6 +110,15 @@ export function embedding(g: Graph, ids: Value, weight: Value): Value {
   return g.gather(weight, ids, 0);
 }
 
+/**
+ * nn.Embedding lookup on the table as the checkpoint stores it: f16/bf16 rows are gathered, then cast,
+ * so the table needs no float32 copy (151936 × 2048 is 1.2 GB in float32). ids [..] → [.., D].
+ */
+export function storedEmbedding(g: Graph, ids: Value, vb: VarBuilder, shape?: number[]): Value {
+  const rows = g.gather(vb.stored("weight", shape), ids, 0);
+  return vb.dtype("weight") === "F32" ? rows : g.cast(rows, "float32");
+}
+
 export interface Conv2dOptions {
   stride?: number | [number, number];
   padding?: number | [number, number];
