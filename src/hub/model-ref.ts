@@ -21,6 +21,7 @@ export const modelAliases: Readonly<Record<string, ModelAlias>> = {
   "florence-2-promptgen-base": { repo: "MiaoshouAI/Florence-2-base-PromptGen-v2.0" },
   "florence-2-base": { repo: "microsoft/Florence-2-base-ft" },
   "florence-2-large": { repo: "microsoft/Florence-2-large-ft" },
+  "qwen3-vl-2b": { repo: "Qwen/Qwen3-VL-2B-Instruct" },
 };
 
 export const defaultRevision = "main";

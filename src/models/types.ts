@@ -60,6 +60,8 @@ export interface CaptionResult {
   decodedText?: string;
   /** Exactly the sequence HF generate() returns (start/prompt tokens included). */
   tokenIds: number[];
+  /** How many of tokenIds are the prompt (decoder-only models that know it: Qwen3-VL). */
+  promptLength?: number;
   timings: Timings;
   /** Kosmos-2 grounded phrases. */
   entities?: Entity[];

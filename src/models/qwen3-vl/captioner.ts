@@ -60,6 +60,7 @@ export class Qwen3VLCaptioner implements Captioner {
     return {
       text,
       tokenIds: sequence,
+      promptLength: inputs.inputIds.length,
       timings: { preprocess: t1 - t0, encode: t2 - t1, decode: t3 - t2 },
     };
   }

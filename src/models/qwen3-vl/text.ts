@@ -200,7 +200,9 @@ export function buildTextStepGraph(g: Graph, cfg: Qwen3VLConfig, vb: VarBuilder)
   }
   // The norm is per position: only the last one is needed for the logits.
   const last = rmsNorm(g, lastPosition(g, x), model.pp("norm"), t.rmsNormEps); // [B, D]
-  // transformers 5 ties lm_head to the embedding by the top-level tie_word_embeddings.
-  const head = cfg.tieWordEmbeddings ? embed.get("weight") : vb.get("lm_head.weight", [t.vocabSize, d]);
+  // transformers 5 ties lm_head to the embedding by the top-level tie_word_embeddings; a checkpoint
+  // saved tied has no lm_head.weight at all, whatever its config says.
+  const tied = cfg.tieWordEmbeddings || !vb.has("lm_head.weight");
+  const head = tied ? embed.get("weight") : vb.get("lm_head.weight", [t.vocabSize, d]);
   logitsOutput(g, last, head);
 }
