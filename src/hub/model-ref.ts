@@ -11,7 +11,7 @@ export interface ModelAlias {
   revision?: string;
 }
 
-// The seed applications' models. Revisions stay on the default branch: see docs/models.md for
+// The seed applications' models, and Qwen3-VL. Revisions stay on the default branch: see docs/models.md for
 // which repos are known to carry model.safetensors there.
 export const modelAliases: Readonly<Record<string, ModelAlias>> = {
   "kosmos-2": { repo: "microsoft/kosmos-2-patch14-224" },

@@ -60,6 +60,8 @@ export class CaptionService {
     readonly runtime: Runtime,
     private readonly imageOptions: ImageInputOptions = {},
     private readonly decode?: DecodeImage,
+    /** Server-wide settings a request may override (the model's pixel cap). */
+    private readonly captionDefaults: { maxPixels?: number } = {},
   ) {}
 
   /** Per model: the admission of the latest request (see caption()). */
@@ -102,7 +104,7 @@ export class CaptionService {
             system: request.system,
             sample: request.sample,
             repetitionPenalty: request.repetitionPenalty,
-            maxPixels: request.maxPixels,
+            maxPixels: request.maxPixels ?? this.captionDefaults.maxPixels,
           }),
         },
         { signal: request.signal },
