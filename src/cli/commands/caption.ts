@@ -125,7 +125,7 @@ function samplingOptions(values: ReturnType<typeof parse>["values"]): CaptionOpt
   if (!values.sample) {
     if (given.length > 0) {
       const flags = given.map(([k]) => `--${k.replace("topK", "top-k").replace("topP", "top-p")}`);
-      throw fail("INVALID_ARGUMENT", `${flags.join(", ")} need --sample`);
+      throw fail("INVALID_ARGUMENT", `${flags.join(", ")} ${flags.length === 1 ? "needs" : "need"} --sample`);
     }
     return undefined;
   }

@@ -67,7 +67,7 @@ for (const [index, name, folder] of picks) {
 test("--top-k without --sample is refused", async () => {
   await assert.rejects(
     run([join(FIXTURE, "image2.png"), "--model", FIXTURE, "--top-k", "5"]),
-    /--top-k need --sample/,
+    /--top-k needs --sample/,
   );
 });
 
