@@ -17,7 +17,7 @@ import { DEFAULT_IMAGE, isMain, optionsFromArgv, rssMiB, type BenchOptions } fro
 const FIXTURE = fileURLToPath(new URL("../../shared/fixtures/qwen3-vl/", import.meta.url));
 
 /** Qwen/Qwen3-VL-2B-Instruct's vision_config. */
-const vision = {
+export const vision = {
   depth: 24,
   hidden_size: 1024,
   intermediate_size: 4096,
@@ -32,8 +32,7 @@ const vision = {
   hidden_act: "gelu_pytorch_tanh",
 };
 
-function tensors(): TensorList {
-  const t = new TensorList();
+export function visionTensors(t: TensorList = new TensorList()): TensorList {
   const D = vision.hidden_size;
   const p = "model.visual";
   t.add(`${p}.patch_embed.proj.weight`, [D, 3, 2, 16, 16]);
@@ -56,8 +55,10 @@ function tensors(): TensorList {
 }
 
 function writeModel(folder: string): void {
-  const list = tensors();
-  console.log(`writing a random ${(list.parameters / 1e6).toFixed(0)}M-parameter Qwen3-VL vision tower to ${folder} …`);
+  const list = visionTensors();
+  console.log(
+    `writing a random ${(list.parameters / 1e6).toFixed(0)}M-parameter Qwen3-VL vision tower to ${folder} …`,
+  );
   writeRandomSafetensors(join(folder, "model.safetensors"), list.tensors);
   const config = JSON.parse(readFileSync(join(FIXTURE, "config.json"), "utf8"));
   config.vision_config = { ...config.vision_config, ...vision };

@@ -28,6 +28,14 @@ export interface GenerationConfig {
   /** Defaults to the first EOS id, as HF generate() does. */
   padTokenId: number | null;
   decoderStartTokenId: number | null;
+  /** Multinomial sampling instead of greedy search (only when a request asks: see resolveGenerationConfig). */
+  doSample: boolean;
+  /** Sampling's warpers (HF TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper). */
+  temperature: number;
+  topK: number;
+  topP: number;
+  /** Sightline's own: the sampler's seed (null: a random one). */
+  seed: number | null;
 }
 
 /** HF generation kwargs / generation_config.json fields (snake_case), as `generate(**kwargs)` takes them. */
@@ -59,6 +67,9 @@ export const HF_GENERATION_DEFAULTS: Readonly<Record<string, unknown>> = Object.
   bos_token_id: null,
   eos_token_id: null,
   decoder_start_token_id: null,
+  temperature: 1.0,
+  top_k: 50,
+  top_p: 1.0,
 });
 
 /** PretrainedConfig generation parameters whose non-default value triggers HF's legacy path. */
@@ -147,6 +158,8 @@ export function modelGenerationConfig(
  * Resolves the generation settings: the model's own (see modelGenerationConfig), then `appDefaults`
  * for fields the folder does not set (Sightline's per-architecture seed settings, e.g. ViT-GPT2
  * max_length 16 / num_beams 4), then `overrides` (the request's kwargs; undefined values ignored).
+ * A folder that samples by default (Qwen3-VL's do_sample) still decodes deterministically: only
+ * `overrides` turn sampling on; its temperature / top_k / top_p then default to the folder's.
  */
 export function resolveGenerationConfig(
   modelConfig: Record<string, any>,
@@ -158,6 +171,7 @@ export function resolveGenerationConfig(
   for (const [key, value] of Object.entries(appDefaults)) {
     if (value !== undefined && !explicit.has(key)) values[key] = value;
   }
+  values.do_sample = false;
   for (const [key, value] of Object.entries(overrides)) if (value !== undefined) values[key] = value;
   return normaliseConfig(values);
 }
@@ -208,6 +222,9 @@ function normaliseConfig(values: Record<string, unknown>): GenerationConfig {
     );
   }
   const eosTokenId = idList(values, "eos_token_id") ?? [];
+  const doSample = values.do_sample === true;
+  if (doSample && numBeams > 1)
+    throw fail("INVALID_ARGUMENT", "sampling draws one sequence: num_beams must be 1 when sampling");
   const bad = values.bad_words_ids;
   const decay = values.exponential_decay_length_penalty;
   const forcedDecoder = values.forced_decoder_ids;
@@ -233,7 +250,32 @@ function normaliseConfig(values: Record<string, unknown>): GenerationConfig {
     eosTokenId,
     padTokenId: intOrNull(values, "pad_token_id") ?? eosTokenId[0] ?? null,
     decoderStartTokenId: intOrNull(values, "decoder_start_token_id"),
+    doSample,
+    ...samplingSettings(values, doSample),
   };
+}
+
+/** temperature, top_k, top_p and seed, checked as HF's warpers check them when they are used. */
+function samplingSettings(values: Record<string, unknown>, doSample: boolean) {
+  const number = (key: string, fallback: number): number => {
+    const v = values[key] ?? fallback;
+    if (typeof v !== "number" || !Number.isFinite(v))
+      throw fail("INVALID_ARGUMENT", `${key} must be a number, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  const temperature = number("temperature", 1.0);
+  const topK = intOrNull(values, "top_k") ?? 0;
+  const topP = number("top_p", 1.0);
+  const seed = intOrNull(values, "seed");
+  if (doSample) {
+    if (!(temperature > 0))
+      throw fail("INVALID_ARGUMENT", `temperature must be above 0 when sampling, got ${temperature}`);
+    if (topK < 0) throw fail("INVALID_ARGUMENT", `top_k must be 0 (off) or more, got ${topK}`);
+    if (!(topP >= 0 && topP <= 1)) throw fail("INVALID_ARGUMENT", `top_p must be in [0, 1], got ${topP}`);
+  }
+  if (seed !== null && !Number.isSafeInteger(seed))
+    throw fail("INVALID_ARGUMENT", `seed must be a whole number, got ${seed}`);
+  return { temperature, topK, topP, seed };
 }
 
 /** HF `_get_decoder_start_token_id`: decoder_start_token_id, else bos_token_id. */

@@ -1,5 +1,5 @@
 // Text generation with the semantics of Hugging Face transformers v4.40 `generate()`: greedy search
-// (`_greedy_search`) and beam search (`_beam_search` + BeamSearchScorer), over any decoder that can
+// (`_greedy_search`), beam search (`_beam_search` + BeamSearchScorer) and sampling (`_sample`), over any decoder that can
 // run one step with a KV cache (generation/decoder-session.ts). The settings come from config.ts.
 import { fail } from "../errors.js";
 import { beamSearch } from "./beam-search.js";
@@ -12,8 +12,12 @@ import {
   type GenerateResult,
 } from "./decoder-session.js";
 import { buildLogitsProcessors, type LogitsProcessor } from "./logits-processors.js";
+import { sampleSearch } from "./sampling.js";
 
-/** Runs greedy search (num_beams 1) or beam search over `decoder`, starting from `promptIds`. */
+/**
+ * Runs greedy search (num_beams 1), beam search, or sampling (do_sample, which a request must ask for)
+ * over `decoder`, starting from `promptIds`.
+ */
 export async function generate<C>(
   decoder: DecoderSession<C>,
   promptIds: number[],
@@ -27,6 +31,7 @@ export async function generate<C>(
   const cfg =
     config.minNewTokens !== null ? { ...config, minLength: promptIds.length + config.minNewTokens } : config;
   const processors = buildLogitsProcessors(cfg, promptIds.length, maxLength);
+  if (cfg.doSample) return sampleSearch(decoder, promptIds, cfg, maxLength, processors, options);
   if (cfg.numBeams > 1) return beamSearch(decoder, promptIds, cfg, maxLength, processors, options);
   return greedySearch(decoder, promptIds, cfg, maxLength, processors, options);
 }

@@ -1,5 +1,6 @@
 // Logits processors with the semantics of transformers v4.40 (generation/logits_process.py), in the
-// order `GenerationMixin._get_logits_processor` builds them. Each works in place on a rows × vocab
+// order `GenerationMixin._get_logits_processor` builds them, and sampling's warpers (temperature, top-k,
+// top-p) after them as transformers 5 orders them. Each works in place on a rows × vocab
 // Float32Array and sees every row's whole sequence so far (prompt / decoder start included), as
 // HF's `input_ids` are. Greedy search applies them to raw logits, beam search to log-softmax scores.
 import type { GenerationConfig } from "./config.js";
@@ -44,6 +45,12 @@ export function buildLogitsProcessors(
     list.push(suppressTokensAtBegin(cfg.beginSuppressTokens, beginIndex));
   }
   if (cfg.forcedDecoderIds && cfg.forcedDecoderIds.length > 0) list.push(forceTokens(cfg.forcedDecoderIds));
+  // Sampling's warpers come last, in HF's order (transformers 5 appends them to the same list).
+  if (cfg.doSample) {
+    if (cfg.temperature !== 1.0) list.push(temperature(cfg.temperature));
+    if (cfg.topK !== 0) list.push(topK(cfg.topK));
+    if (cfg.topP < 1.0) list.push(topP(cfg.topP));
+  }
   return list;
 }
 
@@ -191,5 +198,73 @@ export function forceTokens(forced: [number, number][]): LogitsProcessor {
       const token = map.get(seq.length);
       if (token !== undefined && token !== null) forceOnly(scores, r, vocab, [token]);
     });
+  };
+}
+
+/** TemperatureLogitsWarper: scores / temperature. */
+export function temperature(t: number): LogitsProcessor {
+  return (_sequences, scores) => {
+    for (let i = 0; i < scores.length; i++) scores[i] = scores[i] / t;
+  };
+}
+
+/**
+ * TopKLogitsWarper (min_tokens_to_keep 1): every score below the k-th largest of its row is -inf;
+ * ties with the k-th are kept, as `scores < topk(scores, k)[..., -1]` keeps them.
+ */
+export function topK(k: number): LogitsProcessor {
+  return (sequences, scores, vocab) => {
+    const keep = Math.min(k, vocab);
+    for (let r = 0; r < sequences.length; r++) {
+      const row = scores.subarray(r * vocab, (r + 1) * vocab);
+      const kth = kthLargest(row, keep);
+      for (let i = 0; i < vocab; i++) if (row[i] < kth) row[i] = NEG_INF;
+    }
+  };
+}
+
+/** The k-th largest value of `row` (a pass with a small sorted buffer). */
+function kthLargest(row: Float32Array, k: number): number {
+  const best = new Float64Array(k).fill(NEG_INF);
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i];
+    if (!(v > best[k - 1])) continue;
+    let pos = k - 1;
+    while (pos > 0 && best[pos - 1] < v) {
+      best[pos] = best[pos - 1];
+      pos--;
+    }
+    best[pos] = v;
+  }
+  return best[k - 1];
+}
+
+/**
+ * TopPLogitsWarper (min_tokens_to_keep 1): sorted ascending, the tokens whose cumulative probability
+ * stays ≤ 1 − top_p are -inf; the most likely token always stays. Float32 softmax and sums, as torch.
+ */
+export function topP(p: number): LogitsProcessor {
+  const limit = Math.fround(1 - p);
+  return (sequences, scores, vocab) => {
+    for (let r = 0; r < sequences.length; r++) {
+      const row = scores.subarray(r * vocab, (r + 1) * vocab);
+      // -inf tokens have probability 0 and are removed anyway: only the finite ones are sorted.
+      const order: number[] = [];
+      for (let i = 0; i < vocab; i++) if (row[i] !== NEG_INF) order.push(i);
+      order.sort((a, b) => row[a] - row[b] || a - b);
+      const max = row[order[order.length - 1]];
+      let sum = 0;
+      const exps = order.map((i) => {
+        const e = Math.fround(Math.exp(row[i] - max));
+        sum = Math.fround(sum + e);
+        return e;
+      });
+      let cumulative = 0;
+      for (let j = 0; j < order.length - 1; j++) {
+        cumulative = Math.fround(cumulative + Math.fround(exps[j] / sum));
+        if (cumulative > limit) break;
+        row[order[j]] = NEG_INF;
+      }
+    }
   };
 }

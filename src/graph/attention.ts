@@ -1,6 +1,6 @@
-// Attention as every architecture uses it: heads split and merged, softmax(q kᵀ · scale + bias) v,
-// the additive biases of a decoder step (causal + padding; which image a row attends to), self-attention
-// over a KV cache and cross-attention to cached image K/V. Projections (fused or not, scaled before the
+// Attention as every architecture uses it: heads split and merged, rotary position embeddings,
+// softmax(q kᵀ · scale + bias) v, the additive biases of a decoder step (causal + padding; which image a
+// row attends to), self-attention over a KV cache and cross-attention to cached image K/V. Projections (fused or not, scaled before the
 // product or not) stay in the architecture files: they are what differs.
 import type { Graph, Value } from "./graph.js";
 
@@ -33,6 +33,23 @@ export function splitFusedHeads(
   const r = g.reshape(x, [0, 0, parts, numHeads, headDim]); // [B, T, n, H, Dh]
   const t = g.transpose(r, [2, 0, 3, 1, 4]); // [n, B, H, T, Dh]
   return Array.from({ length: parts }, (_, i) => g.gather(t, g.scalarInt(i), 0)); // [B, H, T, Dh] each
+}
+
+/** HF rotate_half: [x1, x2] → [−x2, x1] over the last axis of width `dim`. */
+export function rotateHalf(g: Graph, x: Value, dim: number): Value {
+  const half = dim / 2;
+  const x1 = g.slice(x, [0], [half], [-1]);
+  const x2 = g.slice(x, [half], [dim], [-1]);
+  return g.concat([g.neg(x2), x1], -1);
+}
+
+/**
+ * HF apply_rotary_pos_emb on one head-split tensor: x·cos + rotate_half(x)·sin, cos/sin broadcastable
+ * to x (e.g. [T, Dh] or [B, 1, T, Dh] against [B, H, T, Dh]). The angles are the architecture's
+ * (1-D, 2-D image rows and columns, M-RoPE), computed outside and passed in.
+ */
+export function applyRotary(g: Graph, x: Value, cos: Value, sin: Value, dim: number): Value {
+  return g.add(g.mul(x, cos), g.mul(rotateHalf(g, x, dim), sin));
 }
 
 export interface SdpaOptions {

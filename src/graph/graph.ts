@@ -61,6 +61,7 @@ export class Graph {
   private readonly inputs: onnxProto.onnx.IValueInfoProto[] = [];
   private readonly outputs: onnxProto.onnx.IValueInfoProto[] = [];
   private readonly externalValues = new Map<string, Value>();
+  private readonly storedValues = new Set<string>();
   private readonly domains = new Set<string>();
   private counter = 0;
 
@@ -162,6 +163,16 @@ export class Graph {
   weight(info: TensorInfo): Value {
     const known = this.externalValues.get(info.name);
     if (known) return known;
+    const stored = this.storedWeight(info);
+    const dtype = safetensorsToDtype[info.dtype];
+    const value = dtype === "float16" || dtype === "bfloat16" ? this.cast(stored, "float32") : stored;
+    this.externalValues.set(info.name, value);
+    return value;
+  }
+
+  /** A weight in the file's own dtype (a bf16 table gathered before any cast), read in place. */
+  storedWeight(info: TensorInfo): Value {
+    if (this.storedValues.has(info.name)) return info.name;
     const dtype = safetensorsToDtype[info.dtype];
     if (!dtype) throw new Error(`weight ${info.name}: dtype ${info.dtype} not supported in graphs`);
     this.initializers.push({
@@ -175,9 +186,8 @@ export class Graph {
         { key: "length", value: String(info.byteLength) },
       ],
     });
-    const value = dtype === "float16" || dtype === "bfloat16" ? this.cast(info.name, "float32") : info.name;
-    this.externalValues.set(info.name, value);
-    return value;
+    this.storedValues.add(info.name);
+    return info.name;
   }
 
   toBytes(): Uint8Array {

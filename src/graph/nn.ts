@@ -47,9 +47,32 @@ export function mlp(
   return linear(g, activation(g, linear(g, x, up, opts), act), down, opts);
 }
 
+/**
+ * The gated feed-forward block (LLaMA / Qwen MLP, SwiGLU with silu): down(act(gate(x)) · up(x)).
+ */
+export function gatedMlp(
+  g: Graph,
+  x: Value,
+  vb: { gate: VarBuilder; up: VarBuilder; down: VarBuilder },
+  act: string,
+): Value {
+  const gated = g.mul(activation(g, linear(g, x, vb.gate), act), linear(g, x, vb.up));
+  return linear(g, gated, vb.down);
+}
+
 /** nn.LayerNorm over the last axis. */
 export function layerNorm(g: Graph, x: Value, vb: VarBuilder, eps: number): Value {
   return g.op("LayerNormalization", [x, vb.get("weight"), vb.get("bias")], { axis: -1, epsilon: eps });
+}
+
+/**
+ * RMSNorm (LLaMA / Qwen / T5 style) over the last axis: weight · x / √(mean(x²) + eps), in float32 as
+ * HF computes it. ORT fuses the pattern into SimplifiedLayerNormalization.
+ */
+export function rmsNorm(g: Graph, x: Value, vb: VarBuilder, eps: number): Value {
+  const meanSquare = g.reduceMean(g.mul(x, x), [-1]);
+  const normed = g.div(x, g.sqrt(g.add(meanSquare, g.scalarFloat(eps))));
+  return g.mul(normed, vb.get("weight"));
 }
 
 /** HF ACT2FN by name. */
@@ -85,6 +108,15 @@ export function activation(g: Graph, x: Value, name: string): Value {
 /** nn.Embedding lookup: ids [..] int64 → [.., D]. */
 export function embedding(g: Graph, ids: Value, weight: Value): Value {
   return g.gather(weight, ids, 0);
+}
+
+/**
+ * nn.Embedding lookup on the table as the checkpoint stores it: f16/bf16 rows are gathered, then cast,
+ * so the table needs no float32 copy (151936 × 2048 is 1.2 GB in float32). ids [..] → [.., D].
+ */
+export function storedEmbedding(g: Graph, ids: Value, vb: VarBuilder, shape?: number[]): Value {
+  const rows = g.gather(vb.stored("weight", shape), ids, 0);
+  return vb.dtype("weight") === "F32" ? rows : g.cast(rows, "float32");
 }
 
 export interface Conv2dOptions {

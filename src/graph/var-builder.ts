@@ -33,6 +33,26 @@ export class VarBuilder {
 
   /** Binds the tensor into the graph (float32; fp16/bf16 are cast). `shape` is checked when given. */
   get(name: string, shape?: number[]): Value {
+    return this.graph.weight(this.checked(name, shape));
+  }
+
+  /** Binds the tensor in the checkpoint's own dtype (no cast); `shape` is checked when given. */
+  stored(name: string, shape?: number[]): Value {
+    return this.graph.storedWeight(this.checked(name, shape));
+  }
+
+  /** The tensor's dtype in the checkpoint ("F32", "BF16", …). */
+  dtype(name: string): string {
+    return this.info(name).dtype;
+  }
+
+  /** Reads the tensor into memory (for values computed in TypeScript). */
+  tensor(name: string): Float32Array {
+    this.info(name);
+    return this.store.readFloat32(this.path(name));
+  }
+
+  private checked(name: string, shape?: number[]) {
     const info = this.info(name);
     if (shape && (shape.length !== info.shape.length || shape.some((d, i) => d !== info.shape[i]))) {
       throw fail(
@@ -40,13 +60,7 @@ export class VarBuilder {
         `${info.name} is [${info.shape}], expected [${shape}] (in ${this.store.folder})`,
       );
     }
-    return this.graph.weight(info);
-  }
-
-  /** Reads the tensor into memory (for values computed in TypeScript). */
-  tensor(name: string): Float32Array {
-    this.info(name);
-    return this.store.readFloat32(this.path(name));
+    return info;
   }
 
   private info(name: string) {

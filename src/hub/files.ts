@@ -12,6 +12,9 @@ export const configFiles = [
   "generation_config.json",
   "preprocessor_config.json",
   "processor_config.json",
+  // Chat models (Qwen3-VL): the real repo's chat_template.json, transformers 5's chat_template.jinja.
+  "chat_template.json",
+  "chat_template.jinja",
 ] as const;
 
 export const tokenizerFiles = [

@@ -11,7 +11,7 @@ export interface ModelAlias {
   revision?: string;
 }
 
-// The seed applications' models. Revisions stay on the default branch: see docs/models.md for
+// The seed applications' models, and Qwen3-VL. Revisions stay on the default branch: see docs/models.md for
 // which repos are known to carry model.safetensors there.
 export const modelAliases: Readonly<Record<string, ModelAlias>> = {
   "kosmos-2": { repo: "microsoft/kosmos-2-patch14-224" },
@@ -21,6 +21,7 @@ export const modelAliases: Readonly<Record<string, ModelAlias>> = {
   "florence-2-promptgen-base": { repo: "MiaoshouAI/Florence-2-base-PromptGen-v2.0" },
   "florence-2-base": { repo: "microsoft/Florence-2-base-ft" },
   "florence-2-large": { repo: "microsoft/Florence-2-large-ft" },
+  "qwen3-vl-2b": { repo: "Qwen/Qwen3-VL-2B-Instruct" },
 };
 
 export const defaultRevision = "main";

@@ -61,6 +61,10 @@ export const f = {
     "a list of strings",
     listOf((v): v is string => typeof v === "string"),
   ),
+  /** A token id or a list of them (HF's eos_token_id), or null where HF's default is None. */
+  tokenIds: field<number | number[] | null>("an integer or a list of integers", (v) =>
+    isInt(v) ? v : listOf(isInt)(v),
+  ),
   /** A nested object read with its own table (missing: every default). */
   object<T extends FieldTable>(key: string, table: T): Field<ConfigOf<T>> {
     return { key, fallback: () => parseFields({}, table, key), kind: "an object", table };

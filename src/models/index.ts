@@ -22,6 +22,7 @@ export const architectures: readonly Architecture[] = [
   { modelType: "blip", arch: "blip", load: lazy(() => import("./blip/captioner.js")) },
   { modelType: "kosmos-2", arch: "kosmos-2", load: lazy(() => import("./kosmos-2/captioner.js")) },
   { modelType: "florence2", arch: "florence-2", load: lazy(() => import("./florence-2/captioner.js")) },
+  { modelType: "qwen3_vl", arch: "qwen3-vl", load: lazy(() => import("./qwen3-vl/captioner.js")) },
 ];
 
 export function readModelConfig(folder: string): Record<string, any> {

@@ -4,14 +4,37 @@ import type { RgbImage } from "../images/rgb-image.js";
 
 export type { RgbImage };
 
+/**
+ * Sampling instead of the deterministic search, when a request asks for it (HF do_sample with its
+ * warpers). Unset fields take the model's generation config (HF's defaults: 1.0, 50, 1.0).
+ */
+export interface SamplingOptions {
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  /** The same seed, image and settings give the same answer; unset: a random seed. */
+  seed?: number;
+}
+
 export interface CaptionOptions {
-  /** Text prefix (BLIP), grounding prompt (Kosmos-2) or task token (Florence-2). */
+  /**
+   * Text prefix (BLIP), grounding prompt (Kosmos-2), task token (Florence-2) or the instruction an
+   * instruction-following model (Qwen3-VL) answers.
+   */
   prompt?: string;
+  /** A system message before the prompt (instruction-following models). */
+  system?: string;
   maxNewTokens?: number;
   numBeams?: number;
   /** Token ids whose logits are set to -inf at every step (HF suppress_tokens). */
   suppressTokens?: number[];
-  /** Aborted when the request is cancelled (client gone, timeout): generation stops between decoder steps. */
+  /** HF repetition_penalty (1 = none), in greedy, beam search and sampling alike. */
+  repetitionPenalty?: number;
+  /** Draw tokens instead of searching (greedy / beam search is the default). */
+  sample?: SamplingOptions;
+  /** Most pixels a dynamic-resolution model (Qwen3-VL) resizes an image to; default its CPU cap. */
+  maxPixels?: number;
+  /** Once aborted, generation stops between decoder steps with REQUEST_CANCELLED. */
   signal?: AbortSignal;
 }
 
@@ -37,6 +60,8 @@ export interface CaptionResult {
   decodedText?: string;
   /** Exactly the sequence HF generate() returns (start/prompt tokens included). */
   tokenIds: number[];
+  /** How many of tokenIds are the prompt (decoder-only models that know it: Qwen3-VL). */
+  promptLength?: number;
   timings: Timings;
   /** Kosmos-2 grounded phrases. */
   entities?: Entity[];

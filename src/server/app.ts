@@ -40,6 +40,8 @@ export interface AppOptions {
   bodyLimit?: number;
   /** Florence API generation length (the seed server asked for 1024 new tokens). */
   florenceMaxNewTokens?: number;
+  /** Most pixels a dynamic-resolution model (Qwen3-VL) resizes an image to (default: the model's CPU cap). */
+  modelMaxPixels?: number;
   /** fastify/pino logger settings; false for none (tests). */
   logger?: FastifyServerOptions["logger"];
   /** A pino logger to use instead (serve shares one with the Runtime). */
@@ -138,6 +140,7 @@ export async function build(options: AppOptions = {}): Promise<FastifyInstance> 
       ca: options.fetchCa,
     },
     options.decode,
+    { maxPixels: options.modelMaxPixels },
   );
 
   await app.register(multipart, {

@@ -150,6 +150,13 @@ const settings = [
     help: "generation length of the Florence API (the seed's 1024)",
   },
   {
+    flag: "model-max-pixels",
+    kind: "int",
+    arg: "N",
+    default: 409_600,
+    help: "most pixels Qwen3-VL resizes an image to: its time per photo grows with them (640x640)",
+  },
+  {
     flag: "threads",
     kind: "int",
     arg: "N",
@@ -230,6 +237,7 @@ export interface ServeConfig {
   allowPrivateUrls: boolean;
   maxImageMb: number;
   maxPixels: number;
+  modelMaxPixels: number;
   fetchTimeout: number;
   florenceMaxNewTokens: number;
   labelsModel?: string;

@@ -2,7 +2,7 @@
 // (server/routes/<dialect>.ts) parses its wire format into a CaptionRequest, calls
 // service.caption(), and writes the CaptionResponse back in its own shape; it never touches
 // model queues or workers itself.
-import type { Entity, RgbImage, Timings } from "../models/types.js";
+import type { CaptionOptions, Entity, RgbImage, Timings } from "../models/types.js";
 import { checkPromptLength } from "../models/prompt-limit.js";
 import {
   decodeImageBytes,
@@ -26,6 +26,11 @@ export interface CaptionRequest {
   prompt?: string;
   maxNewTokens?: number;
   numBeams?: number;
+  /** Instruction-following models (Qwen3-VL): a system message, sampling, the image's pixel cap. */
+  system?: string;
+  sample?: CaptionOptions["sample"];
+  repetitionPenalty?: number;
+  maxPixels?: number;
   /** Aborted when the client goes away (a request still waiting is dropped). */
   signal?: AbortSignal;
 }
@@ -35,6 +40,8 @@ export interface CaptionResponse {
   /** Caption text, stripped. */
   text: string;
   tokenIds: number[];
+  /** How many of tokenIds are the prompt, where the model says (Qwen3-VL). */
+  promptLength?: number;
   entities?: Entity[];
   /** Florence-2's structured task result. */
   result?: unknown;
@@ -43,11 +50,18 @@ export interface CaptionResponse {
   timings: Timings & { image: number; load: number; queue: number; run: number };
 }
 
+/** The fields of `o` that are set (workers get only the options a request gave). */
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 export class CaptionService {
   constructor(
     readonly runtime: Runtime,
     private readonly imageOptions: ImageInputOptions = {},
     private readonly decode?: DecodeImage,
+    /** Server-wide settings a request may override (the model's pixel cap). */
+    private readonly captionDefaults: { maxPixels?: number } = {},
   ) {}
 
   /** Per model: the admission of the latest request (see caption()). */
@@ -68,6 +82,7 @@ export class CaptionService {
     const entry = this.runtime.registry.get(request.model);
     await this.runtime.checkServable(entry);
     if (request.prompt) await this.checkPrompt(entry.name, request.prompt);
+    if (request.system) await this.checkPrompt(entry.name, request.system);
     const started = performance.now();
     const bytes = await readImageBytes(request.image, this.imageOptions);
     // Decoding runs in parallel across requests and would let a small image overtake a large one
@@ -81,7 +96,17 @@ export class CaptionService {
       const queued = this.runtime.caption(
         entry.name,
         image,
-        { prompt: request.prompt, maxNewTokens: request.maxNewTokens, numBeams: request.numBeams },
+        {
+          prompt: request.prompt,
+          maxNewTokens: request.maxNewTokens,
+          numBeams: request.numBeams,
+          ...definedOnly({
+            system: request.system,
+            sample: request.sample,
+            repetitionPenalty: request.repetitionPenalty,
+            maxPixels: request.maxPixels ?? this.captionDefaults.maxPixels,
+          }),
+        },
         { signal: request.signal },
       );
       return { image, imageMs, queued };
@@ -101,6 +126,7 @@ export class CaptionService {
       model: out.model,
       text: (r.text ?? "").trim(),
       tokenIds: r.tokenIds,
+      promptLength: r.promptLength,
       entities: r.entities,
       result: r.result,
       image: { width: image.width, height: image.height },

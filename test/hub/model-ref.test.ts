@@ -17,7 +17,7 @@ function codeOf(fn: () => unknown): string | undefined {
   return undefined;
 }
 
-test("the seed models' aliases", () => {
+test("the seed models' aliases, and Qwen3-VL's", () => {
   assert.deepEqual(Object.fromEntries(Object.entries(modelAliases).map(([k, v]) => [k, v.repo])), {
     "kosmos-2": "microsoft/kosmos-2-patch14-224",
     "vit-gpt2-image-captioning": "nlpconnect/vit-gpt2-image-captioning",
@@ -26,6 +26,7 @@ test("the seed models' aliases", () => {
     "florence-2-promptgen-base": "MiaoshouAI/Florence-2-base-PromptGen-v2.0",
     "florence-2-base": "microsoft/Florence-2-base-ft",
     "florence-2-large": "microsoft/Florence-2-large-ft",
+    "qwen3-vl-2b": "Qwen/Qwen3-VL-2B-Instruct",
   });
   assert.deepEqual(parseModelRef("kosmos-2", "/nonexistent"), {
     kind: "hub",

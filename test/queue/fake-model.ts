@@ -3,7 +3,8 @@
 // Its folder's config.json can set: load_delay_ms, caption_delay_ms, task_prompts, fail_load,
 // load_gate (a file path: loading finishes only once that file exists), and caption_gate (a folder:
 // each caption writes "started-<n>" there, n counting from 1, then waits until a file "open" exists,
-// so a test can hold requests running and queued as long as it needs).
+// so a test can hold requests running and queued as long as it needs), echo_options (the caption ends
+// with the system message, sampling and pixel cap it was given).
 // Prompts steer it: "<CRASH>" ends the process, "<SLEEP:ms>" waits without looking at the
 // cancel signal (a hung model), "<STEPS:n:ms>" runs n "decoder steps" of ms each, "<FAIL>" throws.
 // Like the real decoders it honours CaptionOptions.signal between its steps (caption_delay_ms is
@@ -68,7 +69,12 @@ export async function loadModel(folder: string): Promise<CaptionModel> {
       }
       log(`done #${run}`);
       const [r, g, b] = image.data;
-      const text = `fake ${image.width}x${image.height} rgb(${r},${g},${b}) #${run} pid ${process.pid}${prompt ? " " + prompt : ""}`;
+      let text = `fake ${image.width}x${image.height} rgb(${r},${g},${b}) #${run} pid ${process.pid}${prompt ? " " + prompt : ""}`;
+      // echo_options: the options an instruction-following model gets, for the dialects' tests.
+      if (config.echo_options) {
+        const { system, sample, maxPixels } = options;
+        text += ` options=${JSON.stringify({ system, sample, maxPixels })}`;
+      }
       return {
         text,
         tokenIds: [run],

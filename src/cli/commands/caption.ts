@@ -24,10 +24,21 @@ options:
                           ~/.cache/sightline/models)
   --offline               never contact the hub: a name must be downloaded already
                           (also HF_HUB_OFFLINE=1)
-  --prompt TEXT           text prefix (BLIP, ViT-GPT2), grounding prompt (Kosmos-2) or task token (Florence-2)
+  --prompt TEXT           text prefix (BLIP, ViT-GPT2), grounding prompt (Kosmos-2), task token (Florence-2)
+                          or the instruction Qwen3-VL answers (default "Describe this image.")
+  --system TEXT           a system message before the prompt (Qwen3-VL)
+  --max-pixels N          most pixels Qwen3-VL resizes the image to (default 409600 = 640×640;
+                          never more than the model's own max_pixels)
   --max-new-tokens N      generate at most N tokens (default: the model's generation config)
   --num-beams N           beam search width; 1 = greedy (default: the model's generation config)
   --suppress-tokens IDS   comma-separated token ids that are never generated
+  --repetition-penalty X  HF repetition_penalty (1 = none, the default)
+  --sample                draw tokens instead of greedy / beam search, with the model's temperature,
+                          top-k and top-p unless given below
+  --temperature X         sampling temperature (> 0)
+  --top-k N               keep the N most likely tokens (0 = all)
+  --top-p X               keep the most likely tokens whose probabilities sum to X (0–1)
+  --seed N                the sampler's seed: the same seed gives the same answer (default random)
   --json                  print one JSON object: {"text", "caption", "token_ids", "timings", …}
   --threads N             inference threads (default: all cores)
   --safetensors-only      refuse pytorch_model.bin (pickle) weights (also SIGHTLINE_SAFETENSORS_ONLY=1)
@@ -68,6 +79,14 @@ function parse(argv: string[]) {
         "max-new-tokens": { type: "string" },
         "num-beams": { type: "string" },
         "suppress-tokens": { type: "string" },
+        system: { type: "string" },
+        "max-pixels": { type: "string" },
+        "repetition-penalty": { type: "string" },
+        sample: { type: "boolean", default: false },
+        temperature: { type: "string" },
+        "top-k": { type: "string" },
+        "top-p": { type: "string" },
+        seed: { type: "string" },
         json: { type: "boolean", default: false },
         threads: { type: "string" },
         "safetensors-only": { type: "boolean" },
@@ -78,6 +97,39 @@ function parse(argv: string[]) {
   } catch (e) {
     throw failWith(e, "INVALID_ARGUMENT", `${(e as Error).message} (see sightline caption --help)`);
   }
+}
+
+function number(value: string | undefined, flag: string, ok: (n: number) => boolean, what: string) {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || !ok(n)) {
+    throw fail("INVALID_ARGUMENT", `${flag} must be ${what}, not "${value}"`);
+  }
+  return n;
+}
+
+/** --sample and its settings; a setting without --sample is refused rather than ignored. */
+function samplingOptions(values: ReturnType<typeof parse>["values"]): CaptionOptions["sample"] {
+  const sample = {
+    temperature: number(values.temperature, "--temperature", (n) => n > 0, "a number above 0"),
+    topK: number(
+      values["top-k"],
+      "--top-k",
+      (n) => Number.isSafeInteger(n) && n >= 0,
+      "0 or a positive integer",
+    ),
+    topP: number(values["top-p"], "--top-p", (n) => n > 0 && n <= 1, "a number in (0, 1]"),
+    seed: number(values.seed, "--seed", (n) => Number.isSafeInteger(n) && n >= 0, "a whole number ≥ 0"),
+  };
+  const given = Object.entries(sample).filter(([, v]) => v !== undefined);
+  if (!values.sample) {
+    if (given.length > 0) {
+      const flags = given.map(([k]) => `--${k.replace("topK", "top-k").replace("topP", "top-p")}`);
+      throw fail("INVALID_ARGUMENT", `${flags.join(", ")} ${flags.length === 1 ? "needs" : "need"} --sample`);
+    }
+    return undefined;
+  }
+  return Object.fromEntries(given);
 }
 
 /** The --json shape (snake_case keys, ms rounded to 0.1). */
@@ -120,6 +172,15 @@ export async function run(argv: string[]): Promise<number> {
     maxNewTokens: positiveInt(values["max-new-tokens"], "--max-new-tokens"),
     numBeams: positiveInt(values["num-beams"], "--num-beams"),
     suppressTokens: tokenIds(values["suppress-tokens"]),
+    system: values.system,
+    maxPixels: positiveInt(values["max-pixels"], "--max-pixels"),
+    repetitionPenalty: number(
+      values["repetition-penalty"],
+      "--repetition-penalty",
+      (n) => n > 0,
+      "a number above 0",
+    ),
+    sample: samplingOptions(values),
   };
   const threads = positiveInt(values.threads, "--threads");
 

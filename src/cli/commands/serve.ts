@@ -52,6 +52,7 @@ export async function run(argv: string[]): Promise<number> {
     maxPixels: config.maxPixels,
     fetchTimeoutSeconds: config.fetchTimeout,
     florenceMaxNewTokens: config.florenceMaxNewTokens,
+    modelMaxPixels: config.modelMaxPixels,
     labelsModel: config.labelsModel,
     labelsTask: config.labelsTask,
   });

@@ -10,6 +10,7 @@ import { type TextTokenizer, loadTokenizer } from "../../tokenizer/tokenizer.js"
 import type { Captioner, CaptionOptions, CaptionResult, Loader, RgbImage } from "../types.js";
 import { checkPromptLength, checkPromptTokens } from "../prompt-limit.js";
 import { BlipModel } from "./model.js";
+import { generationOverrides } from "../generation-overrides.js";
 
 export class BlipCaptioner implements Captioner {
   constructor(
@@ -28,11 +29,7 @@ export class BlipCaptioner implements Captioner {
       options.prompt === undefined ? null : this.tokenizer.encode(options.prompt, { addSpecialTokens: true });
     if (promptIds) await checkPromptTokens(this.folder, promptIds.length - 1); // [bos] replaces [CLS], no [SEP]
     const decoderIds = this.model.decoderInputIds(promptIds);
-    const config = this.model.generationConfig({
-      max_new_tokens: options.maxNewTokens,
-      num_beams: options.numBeams,
-      suppress_tokens: options.suppressTokens,
-    });
+    const config = this.model.generationConfig(generationOverrides(options));
     // Checked before any inference: the decoder has a fixed table of positions.
     checkGenerationLength(decoderIds.length, config, this.model.kvDecoder.spec.maxPositions);
     throwIfCancelled(options.signal);

@@ -9,6 +9,7 @@ import { checkPromptLength, checkPromptTokens } from "../prompt-limit.js";
 import { Florence2, SEED_GENERATION_DEFAULTS } from "./model.js";
 import { postProcessGeneration } from "./post-process.js";
 import { PROCESSOR_ADDED_TOKENS, constructPrompt, taskOfPrompt, taskPromptTable } from "./tasks.js";
+import { generationOverrides } from "../generation-overrides.js";
 
 /** The task a caption request runs when it names none. */
 export const DEFAULT_TASK = "<CAPTION>";
@@ -45,9 +46,7 @@ export class Florence2Captioner implements Captioner {
     await checkPromptTokens(this.folder, inputIds.length);
     const cfg = this.model.generationConfig({
       ...SEED_GENERATION_DEFAULTS,
-      ...(options.maxNewTokens !== undefined ? { max_new_tokens: options.maxNewTokens } : {}),
-      ...(options.numBeams !== undefined ? { num_beams: options.numBeams } : {}),
-      ...(options.suppressTokens !== undefined ? { suppress_tokens: options.suppressTokens } : {}),
+      ...generationOverrides(options),
     });
     checkGenerationLength(1, cfg, this.model.kvDecoder.spec.maxPositions);
     throwIfCancelled(options.signal);

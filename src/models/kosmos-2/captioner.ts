@@ -16,6 +16,7 @@ import { checkPromptLength, checkPromptTokens } from "../prompt-limit.js";
 import { Kosmos2Model } from "./model.js";
 import { captionAfterImage, postProcessGeneration } from "./post-process.js";
 import { addKosmos2Tokens, Kosmos2Processor } from "./processor.js";
+import { generationOverrides } from "../generation-overrides.js";
 
 /** The prompt and settings the describe service's seed used. */
 export const DEFAULT_PROMPT = "<grounding>An image of";
@@ -49,11 +50,7 @@ export class Kosmos2Captioner implements Captioner {
       numImageTokens: this.model.config.latentQueryNum,
     });
     await checkPromptTokens(this.folder, prompt.inputIds.length);
-    const config = this.generationConfig({
-      max_new_tokens: options.maxNewTokens,
-      num_beams: options.numBeams,
-      suppress_tokens: options.suppressTokens,
-    });
+    const config = this.generationConfig(generationOverrides(options));
     throwIfCancelled(options.signal);
     const t1 = performance.now();
     const { imageEmbeds } = await this.model.encodeImage(pixelValues, dims);

@@ -12,28 +12,9 @@ import { fail, failWith } from "../../errors.js";
 import type { RgbImage } from "../../images/rgb-image.js";
 import { Resample, resizeRgb } from "../../images/resample.js";
 import { resizeBicubicAntialiasTorch } from "../../images/torchvision-resize.js";
-import type { Json } from "./config-values.js";
+import { f, parseFields, type Field, type Json } from "../config.js";
 
 export type ResizeBackend = "torchvision" | "pil";
-
-export interface Qwen2VLImageProcessorConfig {
-  /** HF class as named in the file (informational); the backend follows from it. */
-  processorClass: string;
-  backend: ResizeBackend;
-  doResize: boolean;
-  /** size.shortest_edge: the fewest pixels (height·width) after resizing. */
-  minPixels: number;
-  /** size.longest_edge: the most pixels after resizing. */
-  maxPixels: number;
-  doRescale: boolean;
-  rescaleFactor: number;
-  doNormalize: boolean;
-  imageMean: [number, number, number];
-  imageStd: [number, number, number];
-  patchSize: number;
-  temporalPatchSize: number;
-  mergeSize: number;
-}
 
 /** What the processor returns for one image. */
 export interface ImagePatches {
@@ -52,47 +33,73 @@ export interface PreprocessOptions {
   maxPixels?: number;
 }
 
-const OPENAI_CLIP_MEAN: [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
-const OPENAI_CLIP_STD: [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
+type Triple = [number, number, number];
 
-/** Qwen2VLImageProcessor's class defaults (transformers 5.12). */
-export const IMAGE_PROCESSOR_DEFAULTS = {
-  min_pixels: 56 * 56,
-  max_pixels: 28 * 28 * 1280,
-  patch_size: 14,
-  temporal_patch_size: 2,
-  merge_size: 2,
-  rescale_factor: 1 / 255,
-  resample: Resample.BICUBIC,
-} as const;
+/** image_mean / image_std: one number for every channel, or three. */
+const perChannel = (key: string, fallback: Triple): Field<Triple> => ({
+  key,
+  fallback,
+  kind: "3 numbers",
+  check: (v) => {
+    const finite = (x: unknown): x is number => typeof x === "number" && Number.isFinite(x);
+    if (finite(v)) return [v, v, v];
+    return Array.isArray(v) && v.length === 3 && v.every(finite) ? [v[0], v[1], v[2]] : undefined;
+  },
+});
+
+/** A pixel count that may be missing (the size dict's keys; the top-level overrides). */
+const pixels = (key: string) => f.optionalInt(key, null);
+
+/** Qwen2VLImageProcessor's settings with its class defaults (transformers 5.12). */
+const PROCESSOR = {
+  /** HF class as named in the file (informational); the backend follows from it. */
+  processorClass: f.string("image_processor_type", "Qwen2VLImageProcessor"),
+  doResize: f.boolean("do_resize", true),
+  /** size: {shortest_edge, longest_edge} in pixels (older Qwen2-VL folders: {min_pixels, max_pixels}). */
+  size: f.object("size", {
+    shortestEdge: pixels("shortest_edge"),
+    longestEdge: pixels("longest_edge"),
+    minPixels: pixels("min_pixels"),
+    maxPixels: pixels("max_pixels"),
+  }),
+  /** Override size, as in HF. */
+  minPixels: pixels("min_pixels"),
+  maxPixels: pixels("max_pixels"),
+  /** PIL's numbering: 3 = BICUBIC (the torchvision backend maps LANCZOS, 1, to BICUBIC too). */
+  resample: f.int("resample", Resample.BICUBIC),
+  doRescale: f.boolean("do_rescale", true),
+  rescaleFactor: f.number("rescale_factor", 1 / 255),
+  doNormalize: f.boolean("do_normalize", true),
+  imageMean: perChannel("image_mean", [0.48145466, 0.4578275, 0.40821073]),
+  imageStd: perChannel("image_std", [0.26862954, 0.26130258, 0.27577711]),
+  patchSize: f.size("patch_size", 14),
+  temporalPatchSize: f.size("temporal_patch_size", 2),
+  mergeSize: f.size("merge_size", 2),
+};
+
+/** Qwen2VLImageProcessor's pixel bounds when neither size nor min/max_pixels are given. */
+const DEFAULT_PIXELS = { min: 56 * 56, max: 28 * 28 * 1280 };
+
+export interface Qwen2VLImageProcessorConfig {
+  processorClass: string;
+  backend: ResizeBackend;
+  doResize: boolean;
+  /** The fewest pixels (height·width) after resizing. */
+  minPixels: number;
+  /** The most pixels after resizing. */
+  maxPixels: number;
+  doRescale: boolean;
+  rescaleFactor: number;
+  doNormalize: boolean;
+  imageMean: Triple;
+  imageStd: Triple;
+  patchSize: number;
+  temporalPatchSize: number;
+  mergeSize: number;
+}
 
 function invalid(source: string, detail: string): never {
   throw fail("MODEL_CONFIG_INVALID", `${source}: ${detail}`);
-}
-
-function positiveIntAt(j: Json, key: string, fallback: number, source: string): number {
-  const v = j[key] ?? fallback;
-  if (!Number.isInteger(v) || (v as number) <= 0) {
-    invalid(source, `${key} should be a positive integer, got ${JSON.stringify(j[key])}`);
-  }
-  return v as number;
-}
-
-function triple(j: Json, key: string, fallback: [number, number, number], source: string) {
-  const v = j[key];
-  if (v === undefined || v === null) return fallback;
-  if (typeof v === "number" && Number.isFinite(v)) return [v, v, v] as [number, number, number];
-  if (Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === "number" && Number.isFinite(x))) {
-    return [v[0], v[1], v[2]] as [number, number, number];
-  }
-  return invalid(source, `${key} should be 3 numbers, got ${JSON.stringify(v)}`);
-}
-
-function flag(j: Json, key: string, source: string): boolean {
-  const v = j[key];
-  if (v === undefined || v === null) return true;
-  if (typeof v !== "boolean") invalid(source, `${key} should be a boolean, got ${JSON.stringify(v)}`);
-  return v;
 }
 
 /**
@@ -106,52 +113,29 @@ export function parseQwen2VLImageProcessorConfig(
   source = "preprocessor_config.json",
 ): Qwen2VLImageProcessorConfig {
   if (typeof json !== "object" || json === null || Array.isArray(json)) invalid(source, "not a JSON object");
-  const j = json as Json;
-  const d = IMAGE_PROCESSOR_DEFAULTS;
-  const processorClass = String(j.image_processor_type ?? "Qwen2VLImageProcessor");
-  const size = j.size ?? {};
-  if (typeof size !== "object" || Array.isArray(size))
-    invalid(source, `size should be an object, got ${JSON.stringify(size)}`);
-  const s = size as Json;
-  const minPixels =
-    j.min_pixels ?? s.shortest_edge ?? s.min_pixels ?? (j.size == null ? d.min_pixels : undefined);
-  const maxPixels =
-    j.max_pixels ?? s.longest_edge ?? s.max_pixels ?? (j.size == null ? d.max_pixels : undefined);
-  for (const [name, v] of [
-    ["size.shortest_edge (min_pixels)", minPixels],
-    ["size.longest_edge (max_pixels)", maxPixels],
-  ] as const) {
-    if (!Number.isInteger(v) || (v as number) <= 0)
-      invalid(source, `${name} should be a positive integer, got ${JSON.stringify(v)}`);
+  const { size, minPixels, maxPixels, resample, ...cfg } = parseFields(json as Json, PROCESSOR, source);
+  const sized = (json as Json).size != null;
+  const bounds = {
+    "size.shortest_edge (min_pixels)":
+      minPixels ?? size.shortestEdge ?? size.minPixels ?? (sized ? null : DEFAULT_PIXELS.min),
+    "size.longest_edge (max_pixels)":
+      maxPixels ?? size.longestEdge ?? size.maxPixels ?? (sized ? null : DEFAULT_PIXELS.max),
+  };
+  for (const [name, v] of Object.entries(bounds)) {
+    if (v === null || v <= 0) invalid(source, `${name} should be a positive integer, got ${v}`);
   }
-  // The torchvision backend maps PIL's LANCZOS to BICUBIC (torchvision has no Lanczos for tensors).
-  const resample = j.resample ?? d.resample;
   if (resample !== Resample.BICUBIC && resample !== Resample.LANCZOS) {
     throw fail(
       "MODEL_UNSUPPORTED_ARCH",
-      `${source}: resample ${JSON.stringify(resample)} (Sightline's Qwen2-VL processor resizes bicubic only)`,
+      `${source}: resample ${resample} (Sightline's Qwen2-VL processor resizes bicubic only)`,
     );
   }
-  const rescaleFactor = j.rescale_factor ?? d.rescale_factor;
-  if (typeof rescaleFactor !== "number" || !Number.isFinite(rescaleFactor)) {
-    invalid(source, `rescale_factor should be a number, got ${JSON.stringify(j.rescale_factor)}`);
-  }
-  const imageStd = triple(j, "image_std", OPENAI_CLIP_STD, source);
-  if (imageStd.includes(0)) invalid(source, "image_std contains 0");
+  if (cfg.imageStd.includes(0)) invalid(source, "image_std contains 0");
   return {
-    processorClass,
-    backend: /Pil$/.test(processorClass) ? "pil" : "torchvision",
-    doResize: flag(j, "do_resize", source),
-    minPixels: minPixels as number,
-    maxPixels: maxPixels as number,
-    doRescale: flag(j, "do_rescale", source),
-    rescaleFactor,
-    doNormalize: flag(j, "do_normalize", source),
-    imageMean: triple(j, "image_mean", OPENAI_CLIP_MEAN, source),
-    imageStd,
-    patchSize: positiveIntAt(j, "patch_size", d.patch_size, source),
-    temporalPatchSize: positiveIntAt(j, "temporal_patch_size", d.temporal_patch_size, source),
-    mergeSize: positiveIntAt(j, "merge_size", d.merge_size, source),
+    ...cfg,
+    backend: /Pil$/.test(cfg.processorClass) ? "pil" : "torchvision",
+    minPixels: bounds["size.shortest_edge (min_pixels)"]!,
+    maxPixels: bounds["size.longest_edge (max_pixels)"]!,
   };
 }
 

@@ -9,13 +9,12 @@
 // and fed as inputs: they depend only on the grid, and computing them here keeps the graph free of
 // data-dependent shape logic.
 import { Graph, type Value } from "../../graph/graph.js";
-import { mergeHeads, scaledDotProductAttention } from "../../graph/attention.js";
-import { activation, layerNorm, linear, matmulTransB } from "../../graph/nn.js";
+import { applyRotary, mergeHeads, scaledDotProductAttention } from "../../graph/attention.js";
+import { layerNorm, linear, matmulTransB, mlp } from "../../graph/nn.js";
 import { WeightStore } from "../../graph/safetensors.js";
 import { type Session, Tensor, createSession } from "../../graph/session.js";
 import { VarBuilder } from "../../graph/var-builder.js";
 import { fail } from "../../errors.js";
-import { applyRotary } from "./blocks.js";
 import type { Qwen3VLConfig, Qwen3VLVisionConfig } from "./config.js";
 import type { ImagePatches } from "./image-processor.js";
 
@@ -169,8 +168,7 @@ function visionBlock(
   const a = visionAttention(g, layerNorm(g, x, vb.pp("norm1"), LN_EPS), cos, sin, cfg, vb.pp("attn"));
   const r = g.add(x, a);
   const h = layerNorm(g, r, vb.pp("norm2"), LN_EPS);
-  const mlp = vb.pp("mlp");
-  const m = linear(g, activation(g, linear(g, h, mlp.pp("linear_fc1")), cfg.hiddenAct), mlp.pp("linear_fc2"));
+  const m = mlp(g, h, vb.pp("mlp").pp("linear_fc1"), vb.pp("mlp").pp("linear_fc2"), cfg.hiddenAct);
   return g.add(r, m);
 }
 
@@ -190,8 +188,7 @@ function patchMerger(
   const h = postShuffleNorm
     ? layerNorm(g, g.reshape(x, [-1, width]), vb.pp("norm"), LN_EPS) // [N/4, 4D]
     : g.reshape(layerNorm(g, x, vb.pp("norm"), LN_EPS), [-1, width]); // [N/4, 4D]
-  const fc1 = activation(g, linear(g, h, vb.pp("linear_fc1")), "gelu");
-  return linear(g, fc1, vb.pp("linear_fc2")); // [N/4, out_hidden_size]
+  return mlp(g, h, vb.pp("linear_fc1"), vb.pp("linear_fc2"), "gelu"); // [N/4, out_hidden_size]
 }
 
 /** The DeepStack output names, in deepstack_visual_indexes order. */

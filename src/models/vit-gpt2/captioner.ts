@@ -7,6 +7,7 @@ import { loadTokenizer, type TextTokenizer } from "../../tokenizer/tokenizer.js"
 import type { Captioner, CaptionOptions, CaptionResult, Loader, RgbImage } from "../types.js";
 import { checkPromptLength, checkPromptTokens } from "../prompt-limit.js";
 import { VitGpt2 } from "./model.js";
+import { generationOverrides } from "../generation-overrides.js";
 
 export class VitGpt2Captioner implements Captioner {
   constructor(
@@ -19,11 +20,7 @@ export class VitGpt2Captioner implements Captioner {
   async caption(image: RgbImage, options: CaptionOptions = {}): Promise<CaptionResult> {
     await checkPromptLength(this.folder, options.prompt);
     // Options first: a bad request fails before any inference.
-    const cfg = this.model.generationConfig({
-      max_new_tokens: options.maxNewTokens,
-      num_beams: options.numBeams,
-      suppress_tokens: options.suppressTokens,
-    });
+    const cfg = this.model.generationConfig(generationOverrides(options));
     const promptTokens = options.prompt
       ? this.tokenizer.encode(options.prompt, { addSpecialTokens: false })
       : [];

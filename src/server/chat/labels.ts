@@ -291,3 +291,57 @@ export function labelTaskFor(options: {
   if (options.configuredTask) return options.configuredTask;
   return options.modelNames.some((n) => /promptgen/i.test(n)) ? "<GENERATE_TAGS>" : "<OD>";
 }
+
+/**
+ * The labels of an instruction-following model's answer to a label prompt: the first JSON object
+ * with a `labels` list in the text (inside a Markdown code fence or after other text too), its names
+ * normalised like any label, a missing confidence 0.5 and a missing topicality the confidence (as
+ * PhotoPrism reads such answers). Undefined when the text holds no such object.
+ */
+export function labelsFromJsonAnswer(text: string): Label[] | undefined {
+  for (let start = text.indexOf("{"); start >= 0; start = text.indexOf("{", start + 1)) {
+    const value = firstJsonValue(text, start);
+    const list = value && typeof value === "object" ? (value as { labels?: unknown }).labels : undefined;
+    if (!Array.isArray(list)) continue;
+    const labels: Label[] = [];
+    for (const item of list) {
+      const raw = typeof item === "string" ? { name: item } : item;
+      if (!raw || typeof raw !== "object" || typeof raw.name !== "string") continue;
+      const name = labelName(raw.name);
+      if (!name) continue;
+      const score = (v: unknown, fallback: number) =>
+        typeof v === "number" && Number.isFinite(v) ? round(v) : fallback;
+      const confidence = score(raw.confidence, 0.5);
+      labels.push({ name, confidence, topicality: score(raw.topicality, confidence) });
+    }
+    return labels;
+  }
+  return undefined;
+}
+
+/** The JSON value that starts at `start` (an object, brackets balanced outside strings), if it parses. */
+function firstJsonValue(text: string, start: number): unknown {
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < text.length; i++) {
+    const ch = text[i];
+    if (inString) {
+      if (ch === "\\") i++;
+      else if (ch === '"') inString = false;
+      continue;
+    }
+    if (ch === '"') inString = true;
+    else if (ch === "{" || ch === "[") depth++;
+    else if (ch === "}" || ch === "]") {
+      depth--;
+      if (depth === 0) {
+        try {
+          return JSON.parse(text.slice(start, i + 1));
+        } catch {
+          return undefined;
+        }
+      }
+    }
+  }
+  return undefined;
+}

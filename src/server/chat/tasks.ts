@@ -48,9 +48,22 @@ export interface ModelPrompt {
   task?: string;
 }
 
+/** Architectures that follow the client's instructions (chat template): the prompt goes through as is. */
+export const instructionFollowing: ReadonlySet<string> = new Set(["qwen3-vl"]);
+
+/**
+ * What an instruction-following model is asked for labels when the client sends no prompt (PhotoPrism
+ * always sends its own): PhotoPrism's label prompt with its schema reminder.
+ */
+export const DEFAULT_LABEL_PROMPT =
+  "Analyze the image and return labels for what it shows, each with a name (a singular noun), " +
+  "a confidence (0-1) and a topicality (0-1).\n\nReturn JSON that matches this schema:\n" +
+  '{"labels":[{"name":"","confidence":0,"topicality":0}]}';
+
 /** The prompt a model is given for a client's free-text or task-token prompt. */
 export function modelPromptFor(kind: ModelKind, clientPrompt: string | undefined): ModelPrompt {
   const text = clientPrompt ?? "";
+  if (instructionFollowing.has(kind.arch)) return text.trim() ? { prompt: text } : {};
   if (kind.taskTokens) {
     const token = taskTokenIn(text);
     if (token) {

@@ -4,11 +4,26 @@
 // rules as every other dialect), and builds labels (labels.ts). Each dialect only parses its wire
 // format into a VisionRequest and writes the VisionAnswer back in its own shape.
 import { fail } from "../../errors.js";
+import type { SamplingOptions } from "../../models/types.js";
 import type { ModelEntry } from "../models.js";
 import type { CaptionResponse, CaptionService, ImageSource } from "../service.js";
-import { labelsOf, labelTaskFor, mergeLabels, singleWord, type Label } from "./labels.js";
+import {
+  labelsFromJsonAnswer,
+  labelsOf,
+  labelTaskFor,
+  mergeLabels,
+  singleWord,
+  type Label,
+} from "./labels.js";
 import { detectNsfw, withNsfwFields, type NsfwAnswer } from "./nsfw.js";
-import { archOfModelType, modelPromptFor, taskTokenIn, type ModelKind } from "./tasks.js";
+import {
+  archOfModelType,
+  DEFAULT_LABEL_PROMPT,
+  instructionFollowing,
+  modelPromptFor,
+  taskTokenIn,
+  type ModelKind,
+} from "./tasks.js";
 
 export interface LabelSettings {
   /** Model that answers label requests that name no model (`--labels-model`). */
@@ -28,6 +43,13 @@ export interface VisionRequest {
   /** Labels: add PhotoPrism's nsfw / nsfw_confidence fields (runs the NSFW detector too). */
   nsfw?: boolean;
   maxNewTokens?: number;
+  /** The client's system message: instruction-following models (Qwen3-VL) get it; others ignore it. */
+  system?: string;
+  /**
+   * Sampling the client asked for (temperature, top_p, seed; chat/sampling.ts), read only for
+   * instruction-following models: the others keep their deterministic search whatever was sent.
+   */
+  sample?: () => SamplingOptions | undefined;
   signal?: AbortSignal;
 }
 
@@ -92,8 +114,12 @@ export async function kindOf(service: CaptionService, entry: ModelEntry): Promis
  * without a text prefix); Kosmos-2's whole prompt (<s>, <image>, its latent image slots, </image>,
  * the text prompt), estimated from its default prompt (71 tokens on microsoft/kosmos-2-patch14-224).
  */
-export function usageOf(arch: string, tokenIds: number[]): { prompt: number; completion: number } {
-  const start = arch === "kosmos-2" ? Math.min(71, tokenIds.length - 1) : 1;
+export function usageOf(
+  arch: string,
+  tokenIds: number[],
+  promptLength?: number,
+): { prompt: number; completion: number } {
+  const start = promptLength ?? (arch === "kosmos-2" ? Math.min(71, tokenIds.length - 1) : 1);
   const prompt = Math.max(0, Math.min(start, tokenIds.length));
   return { prompt, completion: Math.max(0, tokenIds.length - prompt) };
 }
@@ -119,6 +145,7 @@ export const defaultNewTokens: Readonly<Record<string, number>> = {
   blip: 19,
   "kosmos-2": 128,
   "florence-2": 1024,
+  "qwen3-vl": 256,
 };
 
 export function effectiveMaxNewTokens(arch: string, clientLimit: number | undefined): number | undefined {
@@ -128,6 +155,7 @@ export function effectiveMaxNewTokens(arch: string, clientLimit: number | undefi
 }
 
 function labelsFor(
+  arch: string,
   outputs: CaptionResponse[],
   task: string | undefined,
   request: VisionRequest,
@@ -136,7 +164,9 @@ function labelsFor(
 ): Label[] {
   const labels = mergeLabels(
     outputs.map((o) => {
-      const own = labelsOf({ task, text: o.text, result: o.result, entities: o.entities, image: o.image });
+      const own =
+        (instructionFollowing.has(arch) ? labelsFromJsonAnswer(o.text) : undefined) ??
+        labelsOf({ task, text: o.text, result: o.result, entities: o.entities, image: o.image });
       return request.singleWord ? own.map(singleWord) : own;
     }),
   );
@@ -158,8 +188,11 @@ export async function runVision(
   await service.checkPrompt(entry.name, request.prompt);
   const kind = await kindOf(service, entry);
 
+  const follows = instructionFollowing.has(kind.arch);
   let modelPrompt: { prompt?: string; task?: string };
-  if (wantLabels) {
+  if (wantLabels && follows) {
+    modelPrompt = { prompt: request.prompt?.trim() ? request.prompt : DEFAULT_LABEL_PROMPT };
+  } else if (wantLabels) {
     const task = labelTaskFor({
       taskTokens: kind.taskTokens,
       promptTask: taskTokenIn(request.prompt)?.task,
@@ -171,6 +204,7 @@ export async function runVision(
     modelPrompt = modelPromptFor(kind, request.prompt);
   }
 
+  const sample = follows ? request.sample?.() : undefined;
   const maxNewTokens = effectiveMaxNewTokens(kind.arch, request.maxNewTokens);
   const limit = maxNewTokens ?? defaultNewTokens[kind.arch];
   // Captions describe the first image; labels come from every image and are merged.
@@ -189,6 +223,7 @@ export async function runVision(
         image,
         prompt: modelPrompt.prompt,
         maxNewTokens,
+        ...(follows ? { system: request.system, sample: sample } : {}),
         signal: request.signal,
       }),
     );
@@ -198,7 +233,7 @@ export async function runVision(
   let completionTokens = 0;
   let hitLimit = false;
   for (const out of outputs) {
-    const u = usageOf(kind.arch, out.tokenIds);
+    const u = usageOf(kind.arch, out.tokenIds, out.promptLength);
     promptTokens += u.prompt;
     completionTokens += u.completion;
     if (limit !== undefined && u.completion >= limit) hitLimit = true;
@@ -209,7 +244,7 @@ export async function runVision(
     kind,
     task: modelPrompt.task,
     text: answerText(outputs[0]!, modelPrompt.task),
-    labels: wantLabels ? labelsFor(outputs, modelPrompt.task, request, nsfw, service) : undefined,
+    labels: wantLabels ? labelsFor(kind.arch, outputs, modelPrompt.task, request, nsfw, service) : undefined,
     nsfw,
     promptTokens,
     completionTokens,

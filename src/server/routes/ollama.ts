@@ -16,6 +16,7 @@ import { jsonShapeOf, jsonText, streamPieces } from "../chat/json-answer.js";
 import { asksForSingleWords } from "../chat/labels.js";
 import { asksForNsfwLabels } from "../chat/nsfw.js";
 import { kindOf, resolveModel, runVision, type VisionAnswer } from "../chat/vision.js";
+import { ollamaSampling, samplingOf } from "../chat/sampling.js";
 import { replyError } from "../errors.js";
 import type { ModelEntry } from "../models.js";
 import {
@@ -86,6 +87,7 @@ interface Common {
   keepAlive?: number;
   format: unknown;
   maxNewTokens?: number;
+  options: unknown;
 }
 
 function common(ctx: DialectContext, body: Fields): Common {
@@ -105,6 +107,7 @@ function common(ctx: DialectContext, body: Fields): Common {
     format: body.format === "" ? undefined : body.format,
     // Ollama: -1 = no limit, -2 = fill the context; both mean the model's own limit here.
     maxNewTokens: numPredict !== undefined && numPredict > 0 ? numPredict : undefined,
+    options,
   };
 }
 
@@ -139,6 +142,8 @@ async function answerFor(
     // PhotoPrism's Ollama engine puts its (NSFW) label schema into the prompt as text.
     nsfw: json && asksForNsfwLabels(prompt, system, c.format),
     maxNewTokens: c.maxNewTokens,
+    system,
+    sample: () => samplingOf(c.options, ollamaSampling),
     signal: clientGone(reply),
   });
   const text = json ? jsonText(jsonShapeOf(c.format), answer) : answer.text;

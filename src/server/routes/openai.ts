@@ -16,6 +16,7 @@ import { jsonShapeOf, jsonText, streamPieces, type JsonShape } from "../chat/jso
 import { asksForSingleWords } from "../chat/labels.js";
 import { asksForNsfwLabels } from "../chat/nsfw.js";
 import { runVision, type VisionAnswer } from "../chat/vision.js";
+import { openaiSampling, samplingOf } from "../chat/sampling.js";
 import { replyError } from "../errors.js";
 import {
   clientGone,
@@ -180,6 +181,7 @@ async function answer(
   maxNewTokens: number | undefined,
   reply: FastifyReply,
   format?: unknown,
+  body?: Fields,
 ): Promise<{ answer: VisionAnswer; text: string }> {
   if (turn.images.length === 0) {
     throw fail("IMAGE_REQUIRED", "this server describes images: add an image_url part to a user message");
@@ -193,6 +195,8 @@ async function answer(
     // PhotoPrism's NSFW label schema (text.format) or prompt names the nsfw fields.
     nsfw: shape === "labels" && asksForNsfwLabels(turn.prompt, format),
     maxNewTokens,
+    system: turn.system,
+    sample: () => samplingOf(body, openaiSampling),
     signal: clientGone(reply),
   });
   return { answer: a, text: shape ? jsonText(shape, a) : a.text };
@@ -222,6 +226,7 @@ async function chatCompletions(ctx: DialectContext, req: FastifyRequest, reply: 
     maxNewTokens,
     reply,
     body.response_format,
+    body,
   );
   const id = newId("chatcmpl-");
   const created = now();
@@ -279,7 +284,19 @@ async function responses(ctx: DialectContext, req: FastifyRequest, reply: Fastif
   const maxNewTokens = optionalInt(body, "max_output_tokens", 1, 1 << 20);
   const text = body.text as Fields | undefined;
   const shape = jsonFormat(text && typeof text === "object" ? text.format : undefined, "text.format");
-  const { answer: a, text: out } = await answer(ctx, model, turn, shape, maxNewTokens, reply, text?.format);
+  if (typeof body.instructions === "string" && body.instructions.trim()) {
+    turn.system = [body.instructions, turn.system].filter(Boolean).join("\n");
+  }
+  const { answer: a, text: out } = await answer(
+    ctx,
+    model,
+    turn,
+    shape,
+    maxNewTokens,
+    reply,
+    text?.format,
+    body,
+  );
   // Incomplete only when the client's max_output_tokens cut the answer (not the model's own limit).
   const incomplete = maxNewTokens !== undefined && a.completionTokens >= maxNewTokens * a.outputs.length;
   const message = {

@@ -21,6 +21,7 @@ import { fail } from "../../errors.js";
 import { asksForSingleWords, priorityFromTopicality } from "../chat/labels.js";
 import { asksForNsfwLabels, detectNsfw } from "../chat/nsfw.js";
 import { maxImages, runVision } from "../chat/vision.js";
+import { ollamaSampling, samplingOf } from "../chat/sampling.js";
 import { replyError } from "../errors.js";
 import { clientGone, jsonObject, optionalInt, optionalString, requestId, type Fields } from "../request.js";
 import type { ImageSource } from "../service.js";
@@ -92,6 +93,8 @@ async function handle(
     singleWord: asksForSingleWords(system, prompt),
     nsfw: type === "labels" && asksForNsfwLabels(prompt, system, fields.format, fields.schema),
     maxNewTokens: maxNewTokensOf(fields.options),
+    system,
+    sample: () => samplingOf(fields.options, ollamaSampling),
     signal: clientGone(reply),
   });
   const model = { type, name: answer.model.name, version: answer.model.version };
