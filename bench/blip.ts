@@ -173,7 +173,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     );
     await steps.time(VISION, () => model.model.encodeImage(pixelValues, dims));
     const greedy = await steps.time(GREEDY, () =>
-      model.caption(image, { maxNewTokens: 20, suppressTokens: [eos] }),
+      model.caption(image, { maxNewTokens: 20, numBeams: 1, suppressTokens: [eos] }),
     );
     if (greedy.tokenIds.length !== 21) throw new Error(`expected 21 tokens, got ${greedy.tokenIds.length}`);
     await steps.time(BEAMS, () =>
@@ -184,7 +184,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
   const batched = await measureThroughput(
     model,
     image,
-    { maxNewTokens: 20, suppressTokens: [eos] },
+    { maxNewTokens: 20, numBeams: 1, suppressTokens: [eos] },
     options.concurrency,
     log,
   );

@@ -234,7 +234,7 @@ export async function run(options: BenchOptions & { task?: string } = {}): Promi
   const batched = await measureThroughput(
     model,
     image,
-    { prompt: task, maxNewTokens: 20, suppressTokens: [eos] },
+    { prompt: task, maxNewTokens: 20, numBeams: 1, suppressTokens: [eos] },
     options.concurrency,
     log,
   );

@@ -269,7 +269,7 @@ export async function run(options: Kosmos2BenchOptions = {}): Promise<BenchResul
     const batched = await measureThroughput(
       model,
       image,
-      { maxNewTokens: 20, suppressTokens: [eos] },
+      { maxNewTokens: 20, numBeams: 1, suppressTokens: [eos] },
       options.concurrency,
       log,
     );

@@ -238,7 +238,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
   const batched = await measureThroughput(
     captioner,
     image,
-    { maxNewTokens: 20, suppressTokens: [EOS] },
+    { maxNewTokens: 20, numBeams: 1, suppressTokens: [EOS] },
     options.concurrency,
     log,
   );

@@ -43,6 +43,7 @@ export interface BenchResult {
   /** With `concurrency`: captions/s at 1 and N clients, latency at N, load average (lib/throughput.ts). */
   throughput?: ThroughputResult["throughput"];
   latency?: ThroughputResult["latency"];
+  cpuMsPerCaption?: ThroughputResult["cpuMsPerCaption"];
   loadAverage?: ThroughputResult["loadAverage"];
 }
 

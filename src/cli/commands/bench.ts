@@ -47,6 +47,7 @@ export interface BenchRow {
   /** With --concurrency N: captions/s at 1 and N clients (c1, cN), latency at N, load average. */
   throughput?: Record<string, number>;
   latency?: { concurrency: number; p50Ms: number; p95Ms: number };
+  cpuMsPerCaption?: Record<string, number>;
   loadAverage?: [number, number];
 }
 
