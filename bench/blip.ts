@@ -9,6 +9,7 @@
 // threads): vision 3486 ms, 20 greedy tokens 8498 ms, 3 beams 14320 ms.
 // Sightline fp32, 2 threads, idle machine (2026-11-22): load 4.8 s, vision tower + cross K/V 2.52 s,
 // greedy 20 tokens 3.0 s and 3 beams 3.2 s (whole calls, vision included), peak RSS 2.2 GB.
+import { measureThroughput } from "./lib/throughput.js";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -172,7 +173,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     );
     await steps.time(VISION, () => model.model.encodeImage(pixelValues, dims));
     const greedy = await steps.time(GREEDY, () =>
-      model.caption(image, { maxNewTokens: 20, suppressTokens: [eos] }),
+      model.caption(image, { maxNewTokens: 20, numBeams: 1, suppressTokens: [eos] }),
     );
     if (greedy.tokenIds.length !== 21) throw new Error(`expected 21 tokens, got ${greedy.tokenIds.length}`);
     await steps.time(BEAMS, () =>
@@ -180,6 +181,13 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     );
   }
   const rss = rssMiB();
+  const batched = await measureThroughput(
+    model,
+    image,
+    { maxNewTokens: 20, numBeams: 1, suppressTokens: [eos] },
+    options.concurrency,
+    log,
+  );
   await model.dispose();
   log(`median of ${runs} run(s), ${threads ?? "default"} threads, image ${imagePath}:`);
   steps.print(log);
@@ -192,6 +200,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     beam3: steps.median(BEAMS),
     rssMiB: rss,
     reference: HF_REFERENCE_MS,
+    ...batched,
   };
 }
 

@@ -10,6 +10,7 @@
 // threads): vision 4932 ms, 20 greedy tokens 6811 ms, 3 beams 7266 ms.
 // Sightline on the same machine (ORT fp32, 2 threads, best of 2, other jobs running): vision 2977 ms,
 // BART encoder 398 ms, 20 greedy tokens 3874 ms whole call (decode 334 ms), 3 beams 4349 ms (decode 483 ms).
+import { measureThroughput } from "./lib/throughput.js";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -230,6 +231,13 @@ export async function run(options: BenchOptions & { task?: string } = {}): Promi
     steps.add("3 beams 20 tokens, decode only", { wallMs: beams.timings.decode, cpuMs: NaN });
   }
   const rss = rssMiB();
+  const batched = await measureThroughput(
+    model,
+    image,
+    { prompt: task, maxNewTokens: 20, numBeams: 1, suppressTokens: [eos] },
+    options.concurrency,
+    log,
+  );
   await model.dispose();
   log(`median of ${runs} run(s), ${threads ?? "default"} threads, task ${task}, image ${imagePath}:`);
   steps.print(log);
@@ -242,6 +250,7 @@ export async function run(options: BenchOptions & { task?: string } = {}): Promi
     beam3: steps.median(BEAMS),
     rssMiB: rss,
     reference: HF_REFERENCE_MS,
+    ...batched,
   };
 }
 

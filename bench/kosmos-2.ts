@@ -4,6 +4,7 @@
 // (or `sightline bench kosmos-2 [--keep]`, which calls run())
 // The checkpoint goes to os.tmpdir() as fp16 safetensors (≈ 3.3 GB; --fp32 ≈ 6.6 GB) and is removed
 // afterwards unless --keep. The fixture's tokenizer files are copied in.
+import { measureThroughput } from "./lib/throughput.js";
 import {
   closeSync,
   copyFileSync,
@@ -265,6 +266,13 @@ export async function run(options: Kosmos2BenchOptions = {}): Promise<BenchResul
       }
     }
     const rss = rssMiB();
+    const batched = await measureThroughput(
+      model,
+      image,
+      { maxNewTokens: 20, numBeams: 1, suppressTokens: [eos] },
+      options.concurrency,
+      log,
+    );
     await model.dispose();
     const none: Timing = { wallMs: NaN, cpuMs: NaN };
     return {
@@ -275,6 +283,7 @@ export async function run(options: Kosmos2BenchOptions = {}): Promise<BenchResul
       beam3: captions[1].length ? medianTiming(captions[1]) : none,
       rssMiB: rss,
       reference: HF_REFERENCE_MS,
+      ...batched,
     };
   } finally {
     if (!options.keep) rmSync(folder, { recursive: true, force: true });

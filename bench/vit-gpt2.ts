@@ -12,6 +12,7 @@
 // encoder 192 ms, cross K/V 38 ms, greedy caption 753 ms (5.3×; steps 23–27 ms of which the LM head
 // ≈ 9 ms), 3 beams 1089 ms (5.7×; steps 36–42 ms). Under load from other processes 2 threads
 // degrade badly (barrier waits); --threads 1 then gives greedy ≈ 1.2 s.
+import { measureThroughput } from "./lib/throughput.js";
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -234,6 +235,13 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     log(`LM head alone, batch ${batch}:            ${fmt2(times)} of each step`);
   }
   await lm.release();
+  const batched = await measureThroughput(
+    captioner,
+    image,
+    { maxNewTokens: 20, numBeams: 1, suppressTokens: [EOS] },
+    options.concurrency,
+    log,
+  );
   await model.dispose();
   return {
     arch: "vit-gpt2",
@@ -243,6 +251,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     beam3: captions[1],
     rssMiB: rss,
     reference: HF_REFERENCE_MS,
+    ...batched,
   };
 }
 

@@ -3,6 +3,7 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import type { ThroughputResult } from "./throughput.js";
 
 export interface BenchOptions {
   /** Image to caption (default: ../shared/images/gps/DSCN0010.jpg). */
@@ -13,6 +14,8 @@ export interface BenchOptions {
   threads?: number;
   /** Keep a random checkpoint that the benchmark would otherwise delete (Kosmos-2's 3.3 GB). */
   keep?: boolean;
+  /** Also measure captions/s with 1 and with this many concurrent clients (batched; lib/throughput.ts). */
+  concurrency?: number;
   /** Print the per-architecture detail lines (default true). */
   verbose?: boolean;
 }
@@ -37,6 +40,11 @@ export interface BenchResult {
   rssMiB: number;
   /** The same steps in HF transformers PyTorch fp32 on this machine (issue figures), ms. */
   reference: { encoder: number; greedy20: number; beam3: number };
+  /** With `concurrency`: captions/s at 1 and N clients, latency at N, load average (lib/throughput.ts). */
+  throughput?: ThroughputResult["throughput"];
+  latency?: ThroughputResult["latency"];
+  cpuMsPerCaption?: ThroughputResult["cpuMsPerCaption"];
+  loadAverage?: ThroughputResult["loadAverage"];
 }
 
 export const DEFAULT_IMAGE = fileURLToPath(
@@ -87,6 +95,7 @@ export function optionsFromArgv(argv = process.argv.slice(2), defaults: BenchOpt
       threads: { type: "string" },
       image: { type: "string" },
       keep: { type: "boolean" },
+      concurrency: { type: "string" },
     },
   });
   const num = (v: unknown) => (typeof v === "string" ? Number(v) : undefined);
@@ -96,6 +105,7 @@ export function optionsFromArgv(argv = process.argv.slice(2), defaults: BenchOpt
     runs: num(values.runs) ?? defaults.runs,
     threads: num(values.threads) ?? defaults.threads,
     keep: (values.keep as boolean | undefined) ?? defaults.keep,
+    concurrency: num(values.concurrency) ?? defaults.concurrency,
   };
 }
 

@@ -53,7 +53,15 @@ const PAD_ID = 0;
 const defaultPositions = (tokens: readonly number[], past: number): number[] =>
   tokens.map((_, i) => past + i);
 
+/** Where sessionFor() sends a request's steps when requests are batched (generation/step-batcher.ts). */
+export interface SharedBatch<S> {
+  session(source: S, observe?: StepObserver): DecoderSession<unknown>;
+}
+
 export class KvDecoder<S extends RowSource = RowSource> {
+  /** Set by a worker that batches requests: every generate() then joins this shared batch. */
+  batch?: SharedBatch<S>;
+
   constructor(
     private readonly stepSession: Session,
     readonly spec: DecoderSpec<S>,
@@ -149,14 +157,16 @@ export class KvDecoder<S extends RowSource = RowSource> {
     return reorderCache(cache, rows);
   }
 
-  /** A DecoderSession for generate() in which every row belongs to `source`. */
-  sessionFor(source: S, observe?: StepObserver): DecoderSession<KvCache<S>> {
-    return {
+  /** A DecoderSession for generate() in which every row belongs to `source` (in the shared batch if any). */
+  sessionFor(source: S, observe?: StepObserver): DecoderSession<unknown> {
+    if (this.batch) return this.batch.session(source, observe);
+    const alone: DecoderSession<KvCache<S>> = {
       maxPositions: Number.isFinite(this.spec.maxPositions) ? this.spec.maxPositions : undefined,
       step: (ids, cache) =>
         this.step(ids, cache, { sources: cache ? undefined : ids.map(() => source), observe }),
       reorder: (cache, rows) => this.reorder(cache, rows),
     };
+    return alone as DecoderSession<unknown>;
   }
 
   /** cross_key_i / cross_value_i of the rows' distinct images and each row's cross_bias. */

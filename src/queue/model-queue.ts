@@ -12,6 +12,9 @@
 // leaves the queue; running, its generation is cancelled in the worker, which stops between
 // decoder steps, stays loaded and takes the next request. Only a worker that does not stop within
 // `cancelGraceMs` of being cancelled (a hung model) is ended and started afresh.
+//
+// Batching (`maxBatch` > 1, for a worker whose model can batch): up to maxBatch requests run in the
+// worker at once, sharing its decoder steps; the oldest waiting one joins as soon as one finishes.
 import { fail, failWith, isSightlineError, SightlineError } from "../errors.js";
 import type { CaptionOptions, CaptionResult, RgbImage } from "../models/types.js";
 import type { LoadSlots, ResidentModel } from "./resident-models.js";
@@ -32,6 +35,8 @@ export interface ModelQueueOptions {
   runTimeoutMs: number;
   /** A worker still running a caption this long after it was cancelled is ended (default 15 s). */
   cancelGraceMs?: number;
+  /** Requests run together in the worker when its model can batch them (default 1: one at a time). */
+  maxBatch?: number;
   /** A model load that takes longer is given up (default 10 minutes). */
   loadTimeoutMs?: number;
   /** The resident-model cap shared by all queues (`--max-loaded-models`); none: no cap. */
@@ -81,6 +86,8 @@ interface Job {
   cancel: AbortController;
   enqueuedAt: number;
   startedAt?: number;
+  /** Ends a worker that did not stop after this job was cancelled. */
+  graceTimer?: NodeJS.Timeout;
   settled: boolean;
   resolve(r: QueuedCaption): void;
   reject(e: Error): void;
@@ -94,9 +101,8 @@ export class ModelQueue implements ResidentModel {
   readonly name: string;
   idleUnloadMs: number;
   private readonly waiting: Job[] = [];
-  private running: Job | undefined;
-  /** Ends a worker that did not stop after its caption was cancelled. */
-  private graceTimer: NodeJS.Timeout | undefined;
+  /** Jobs sent to the worker and not answered yet (more than one only when it batches). */
+  private readonly running = new Set<Job>();
   private worker: WorkerProcess | undefined;
   private loading: Promise<WorkerProcess> | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -128,8 +134,13 @@ export class ModelQueue implements ResidentModel {
     return this.waiting.length;
   }
 
+  /** Requests running in the worker now (more than one when it batches them). */
+  get runningCount(): number {
+    return this.running.size;
+  }
+
   get busy(): boolean {
-    return this.running !== undefined || this.waiting.length > 0;
+    return this.running.size > 0 || this.waiting.length > 0;
   }
 
   /** Loaded with nothing queued, running or loading: ending it now loses no work. */
@@ -270,7 +281,7 @@ export class ModelQueue implements ResidentModel {
     if (i >= 0) {
       this.waiting.splice(i, 1);
       this.reportDepth();
-    } else if (this.running === job) {
+    } else if (this.running.has(job)) {
       this.cancelRunning(job, error.message);
     }
     this.settle(job, error);
@@ -285,9 +296,9 @@ export class ModelQueue implements ResidentModel {
     job.cancel.abort(reason);
     const graceMs = this.options.cancelGraceMs ?? 15_000;
     const worker = this.worker;
-    clearTimeout(this.graceTimer);
-    this.graceTimer = setTimeout(() => {
-      if (this.running === job) worker?.stop("unresponsive");
+    clearTimeout(job.graceTimer);
+    job.graceTimer = setTimeout(() => {
+      if (this.running.has(job)) worker?.stop("unresponsive");
     }, graceMs);
   }
 
@@ -319,6 +330,7 @@ export class ModelQueue implements ResidentModel {
             folder,
             loaderModule: this.options.loaderModule,
             threads: this.options.threads,
+            maxBatch: this.options.maxBatch,
             loadTimeoutMs: this.options.loadTimeoutMs,
             onExit: (detail, stoppedFor) => {
               this.onWorkerExit(worker, detail, stoppedFor);
@@ -368,9 +380,9 @@ export class ModelQueue implements ResidentModel {
   }
 
   private async pump(): Promise<void> {
-    if (this.running || this.waiting.length === 0) return;
+    if (this.running.size >= this.capacity() || this.waiting.length === 0) return;
     const job = this.waiting.shift()!;
-    this.running = job;
+    this.running.add(job);
     this.clearIdle();
     this.reportDepth();
     try {
@@ -394,6 +406,7 @@ export class ModelQueue implements ResidentModel {
       }
       if (job.settled) return; // timed out or abandoned while the model loaded
       if (this.closed) return this.settle(job, fail("SHUTTING_DOWN"));
+      void this.pump(); // a batching worker takes more requests beside this one
       job.startedAt = performance.now();
       const loadWaitMs = this.loadWaitBetween(job.enqueuedAt, job.startedAt);
       const queueMs = job.startedAt - job.enqueuedAt - loadWaitMs;
@@ -416,16 +429,16 @@ export class ModelQueue implements ResidentModel {
         this.options.events?.done?.(this.name, { queueMs, loadWaitMs, runMs, error });
       } finally {
         clearTimeout(guard);
-        clearTimeout(this.graceTimer);
+        clearTimeout(job.graceTimer);
       }
     } finally {
-      this.running = undefined;
+      this.running.delete(job);
       this.lastUsedAt = Date.now();
       this.lastUse = ++useCounter;
       this.reportDepth();
       if (this.waiting.length > 0) {
         void this.pump();
-      } else {
+      } else if (this.running.size === 0) {
         for (const resolve of this.idleWaiters.splice(0)) resolve();
         this.options.slots?.notify();
         if (this.unloadWhenIdle) {
@@ -466,7 +479,13 @@ export class ModelQueue implements ResidentModel {
   }
 
   private reportDepth(): void {
-    this.options.events?.depth?.(this.name, this.waiting.length, this.running !== undefined);
+    this.options.events?.depth?.(this.name, this.waiting.length, this.running.size > 0);
+  }
+
+  /** Jobs the worker may run at once: maxBatch once a loaded worker says it can batch, else 1. */
+  private capacity(): number {
+    const worker = this.worker?.alive ? this.worker : undefined;
+    return Math.max(1, Math.min(this.options.maxBatch ?? 1, worker?.info.maxBatch ?? 1));
   }
 }
 

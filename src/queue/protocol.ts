@@ -8,6 +8,8 @@ export interface WorkerLoad {
   /** Module exporting `loadModel(folder, options)`; default: src/models/index (tests use a fake). */
   loaderModule?: string;
   threads?: number;
+  /** Captions the worker may run together (batching across requests); default 1. */
+  maxBatch?: number;
 }
 
 export interface WorkerCaption {
@@ -41,6 +43,8 @@ export interface WorkerLoaded {
   taskPrompts?: Record<string, string>;
   rssBytes: number;
   loadMs: number;
+  /** Captions it runs together: the load's maxBatch when the model can batch, else 1. */
+  maxBatch?: number;
 }
 
 export type FromWorker =

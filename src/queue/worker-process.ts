@@ -1,6 +1,6 @@
 // The server's handle on one model worker process: start it, load the model, send captions (and
-// cancel them), end it, notice when it dies. One caption at a time; the ModelQueue decides what to
-// send when.
+// cancel them), end it, notice when it dies. One caption at a time, or up to `info.maxBatch` when
+// the worker batches them; the ModelQueue decides what to send when.
 import { fork, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -14,6 +14,8 @@ export interface WorkerStartOptions {
   /** Module path or URL exporting loadModel (tests point this at a fake model). */
   loaderModule?: string;
   threads?: number;
+  /** Captions run together when the model can batch them (default 1). */
+  maxBatch?: number;
   /** A load that takes longer is given up and its process ended (default 10 minutes). */
   loadTimeoutMs?: number;
   /**
@@ -128,6 +130,7 @@ export class WorkerProcess {
         folder: options.folder,
         loaderModule: loaderUrl(options.loaderModule),
         threads: options.threads,
+        maxBatch: options.maxBatch,
       });
     });
   }

@@ -1,15 +1,19 @@
-// Model worker process: holds one loaded model and captions one image at a time for the server.
+// Model worker process: holds one loaded model and captions images for the server (one at a time, or
+// several together when it batches requests: queue/batching.ts).
 // Started by WorkerProcess (worker-process.ts) with child_process.fork; ending the process is
 // how a model's memory goes back to the operating system. A cancel message aborts the signal the
 // running caption was given (the model stops between decoder steps: ORT runs each step from
 // setImmediate, so the message is read between steps); the worker stays loaded for the next one.
 import { fail, isSightlineError } from "../errors.js";
 import type { CaptionModel, LoadOptions } from "../models/types.js";
+import { batchRequests } from "./batching.js";
 import type { FromWorker, ToWorker, WireError } from "./protocol.js";
 
 type LoadModel = (folder: string, options?: LoadOptions) => Promise<CaptionModel>;
 
 let model: CaptionModel | undefined;
+/** Captions run together (1: one after another). */
+let maxBatch = 1;
 
 /** Captions received and not yet answered, by id, with the signal their model run is given. */
 const captions = new Map<number, AbortController>();
@@ -35,12 +39,14 @@ async function handle(message: ToWorker): Promise<void> {
     try {
       const mod = (await import(message.loaderModule ?? "../models/index.js")) as { loadModel: LoadModel };
       model = await mod.loadModel(message.folder, { threads: message.threads });
+      maxBatch = batchRequests(model, message.maxBatch ?? 1);
       send({
         type: "loaded",
         arch: model.arch,
         taskPrompts: model.taskPrompts?.(),
         rssBytes: process.memoryUsage().rss,
         loadMs: performance.now() - started,
+        maxBatch,
       });
     } catch (e) {
       send({ type: "load-error", error: toWire(e) });
@@ -67,14 +73,22 @@ async function handle(message: ToWorker): Promise<void> {
 }
 
 // Loads and captions are handled strictly one after another (the parent sends one caption at a
-// time anyway); a cancel is acted on at once, for the caption running or still waiting here.
+// time anyway) unless the model batches: then captions run together once the model is loaded, and
+// their decoder steps are shared. A cancel is acted on at once, for a caption running or still
+// waiting here.
 let chain: Promise<void> = Promise.resolve();
 process.on("message", (message: ToWorker) => {
   if (message.type === "cancel") {
     captions.get(message.id)?.abort(message.reason);
     return;
   }
-  if (message.type === "caption") captions.set(message.id, new AbortController());
+  if (message.type === "caption") {
+    captions.set(message.id, new AbortController());
+    if (maxBatch > 1) {
+      void chain.then(() => handle(message));
+      return;
+    }
+  }
   chain = chain.then(() => handle(message));
 });
 // The parent went away (server killed): nothing left to serve.

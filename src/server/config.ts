@@ -63,6 +63,13 @@ const settings = [
     help: "requests waiting per model before answering 429 + Retry-After",
   },
   {
+    flag: "max-batch",
+    kind: "int",
+    arg: "N",
+    default: 8,
+    help: "requests one model runs together, sharing its decoder steps (1 = one at a time)",
+  },
+  {
     flag: "request-timeout",
     kind: "number",
     arg: "SECONDS",
@@ -228,6 +235,7 @@ export interface ServeConfig {
   florenceModel?: string;
   idleUnload: number;
   maxQueue: number;
+  maxBatch: number;
   requestTimeout: number;
   busyStatus: number;
   nsfwModel: string;
@@ -404,6 +412,8 @@ export function parseServeConfig(argv: string[], env: NodeJS.ProcessEnv = proces
   if (!["auto", "pretty", "json"].includes(out.logFormat as string)) {
     throw fail("INVALID_ARGUMENT", `--log-format ${out.logFormat}: expected auto, pretty or json`);
   }
+  if ((out.maxBatch as number) < 1)
+    throw fail("INVALID_ARGUMENT", `--max-batch must be at least 1, got ${out.maxBatch}`);
   if (out.busyStatus !== 429 && out.busyStatus !== 503)
     throw fail("INVALID_ARGUMENT", `--busy-status must be 429 or 503, got ${out.busyStatus}`);
   const threshold = out.nsfwThreshold as number;

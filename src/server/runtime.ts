@@ -12,6 +12,7 @@ import {
   type QueuedCaption,
 } from "../queue/model-queue.js";
 import { ResidentModels } from "../queue/resident-models.js";
+import { DEFAULT_MAX_BATCH } from "../queue/batching.js";
 import { Metrics } from "./metrics.js";
 import {
   folderResolver,
@@ -47,6 +48,8 @@ export interface RuntimeOptions {
   threads?: number;
   /** Requests waiting per model beyond the running one (default 32). */
   maxQueue?: number;
+  /** Requests a model's worker runs together, sharing decoder steps (default 8; 1 = one at a time). */
+  maxBatch?: number;
   /** Seconds idle before a worker ends (default 300; 0 = never). */
   idleUnloadSeconds?: number;
   /** Seconds a request may wait for its answer, queue included (default 600; 0 = no limit). */
@@ -207,6 +210,7 @@ export class Runtime {
         loaderModule: this.options.loaderModule,
         threads: this.options.threads,
         maxQueue: this.maxQueue,
+        maxBatch: this.options.maxBatch ?? DEFAULT_MAX_BATCH,
         idleUnloadMs: this.idleUnloadMs,
         runTimeoutMs: this.requestTimeoutMs > 0 ? this.requestTimeoutMs : 2 ** 31 - 1,
         slots: this.resident,

@@ -25,6 +25,8 @@ options:
   --runs N        timed repetitions; figures are medians (default: per benchmark, 1-3)
   --image FILE    the image to caption (default: ../shared/images/gps/DSCN0010.jpg)
   --keep          keep Kosmos-2's checkpoint for the next run
+  --concurrency N also time captions/s with 1 client and with N at once (requests batched as in
+                  serve --max-batch N) and the latency at N: JSON throughput {c1, cN}, latency
   --json          print the results as JSON instead of a table`;
 
 /** Wall and process CPU (all threads) milliseconds. */
@@ -42,6 +44,11 @@ export interface BenchRow {
   beam3: Timing;
   rssMiB: number;
   reference: { encoder: number; greedy20: number; beam3: number };
+  /** With --concurrency N: captions/s at 1 and N clients (c1, cN), latency at N, load average. */
+  throughput?: Record<string, number>;
+  latency?: { concurrency: number; p50Ms: number; p95Ms: number };
+  cpuMsPerCaption?: Record<string, number>;
+  loadAverage?: [number, number];
 }
 
 interface BenchModule {
@@ -51,6 +58,7 @@ interface BenchModule {
     threads?: number;
     keep?: boolean;
     verbose?: boolean;
+    concurrency?: number;
   }): Promise<BenchRow>;
 }
 
@@ -115,12 +123,25 @@ export function formatTable(rows: BenchRow[]): string {
       .join("  ")
       .trimEnd();
   const out = [fmt(lines[0]), widths.map((w) => "-".repeat(w)).join("  "), ...lines.slice(1).map(fmt)];
+  for (const r of rows) if (r.throughput && r.latency) out.push(throughputLine(r));
   out.push(
     "",
     "wall time (process CPU time over all threads) and speed-up over HF transformers PyTorch fp32;",
     "captions are whole calls (preprocess + encoder + decode); RSS after the runs.",
   );
   return out.join("\n");
+}
+
+/** "vit-gpt2: 1 client 0.9 captions/s, 8 clients 3.1/s (3.4×), latency at 8 p50 …" (--concurrency). */
+function throughputLine(r: BenchRow): string {
+  const { concurrency, p50Ms, p95Ms } = r.latency!;
+  const c1 = r.throughput!.c1;
+  const cn = r.throughput![`c${concurrency}`];
+  const load = r.loadAverage ? `; load average ${r.loadAverage.map((l) => l.toFixed(1)).join(" → ")}` : "";
+  return (
+    `${r.arch}: 1 client ${c1.toFixed(2)} captions/s, ${concurrency} clients ${cn.toFixed(2)}/s ` +
+    `(${(cn / c1).toFixed(2)}×), latency at ${concurrency} p50 ${cell(p50Ms)}, p95 ${cell(p95Ms)}${load}`
+  );
 }
 
 /** Runs one architecture in a child process (a clean RSS figure per model) and returns its result. */
@@ -161,6 +182,7 @@ export async function run(argv: string[]): Promise<number> {
       runs: { type: "string" },
       image: { type: "string" },
       keep: { type: "boolean", default: false },
+      concurrency: { type: "string" },
       json: { type: "boolean", default: false },
       child: { type: "boolean", default: false },
       verbose: { type: "boolean", default: false },
@@ -181,6 +203,7 @@ export async function run(argv: string[]): Promise<number> {
     runs: positiveInt(values.runs, "--runs"),
     image: values.image,
     keep: values.keep,
+    concurrency: positiveInt(values.concurrency, "--concurrency"),
   };
   const rows: BenchRow[] = [];
   if (which === "all") {

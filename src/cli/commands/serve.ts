@@ -34,6 +34,7 @@ export async function run(argv: string[]): Promise<number> {
     loaderModule: config.workerLoader,
     threads: config.threads,
     maxQueue: config.maxQueue,
+    maxBatch: config.maxBatch,
     idleUnloadSeconds: config.idleUnload,
     requestTimeoutSeconds: config.requestTimeout,
     busyStatus: config.busyStatus as 429 | 503,
