@@ -42,7 +42,7 @@ async function runConcurrently(model: CaptionModel, gens: FixtureGeneration[], c
   return results;
 }
 
-for (const arch of ["vit-gpt2", "blip", "kosmos-2", "florence-2"]) {
+for (const arch of ["vit-gpt2", "blip", "kosmos-2", "florence-2", "qwen3-vl"]) {
   test(`${arch}: every fixture generation as 8 concurrent requests in one batch is token-exact`, async () => {
     const { model, batcher } = await batched(arch);
     const steps: BatchStep[] = [];

@@ -20,7 +20,7 @@ const REQUEST_KWARGS = new Set(["max_new_tokens", "num_beams", "suppress_tokens"
 export function fixtureGenerations(arch: string): FixtureGeneration[] {
   const out: FixtureGeneration[] = [];
   for (const c of readExpected(arch).cases as any[]) {
-    const prompt: string | undefined = c.task ?? c.prompt ?? undefined;
+    const prompt: string | undefined = c.task ?? c.prompt ?? c.prompt_text ?? undefined;
     for (const g of c.generations as any[]) {
       const kwargs: Record<string, any> = g.kwargs;
       // ViT-GPT2's seed run gives max_length 16: its model default, what a request without options gets.

@@ -17,7 +17,7 @@ import { Runtime } from "../../src/server/runtime.js";
 import { fixturesDir, waitFor } from "./helpers.js";
 import { fixtureGenerations, type FixtureGeneration } from "../helpers/fixture-generations.js";
 
-const ARCHES = ["vit-gpt2", "blip", "kosmos-2", "florence-2"];
+const ARCHES = ["vit-gpt2", "blip", "kosmos-2", "florence-2", "qwen3-vl"];
 const runtimes: Runtime[] = [];
 after(() => Promise.all(runtimes.map((r) => r.close())));
 
