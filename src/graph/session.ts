@@ -1,6 +1,8 @@
 // onnxruntime-node sessions created from in-memory ModelProtos whose weights live in the
 // model folder's .safetensors files (external data, resolved against the folder).
+import { readdirSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
+import { basename, dirname, join } from "node:path";
 import ort from "onnxruntime-node";
 import { failWith } from "../errors.js";
 import type { Graph } from "./graph.js";
@@ -16,12 +18,21 @@ export interface SessionOptions {
   executionProvider?: string;
   /** Write the graph to this path too (debugging with netron/onnx tools). */
   dumpPath?: string;
+  /**
+   * Record ORT's per-node profile (node, op, shapes, microseconds) into `<prefix>_<date>.json`; the file is
+   * complete after `endProfiling()` (bench --profile reads it).
+   */
+  profilePrefix?: string;
+  /** Write the graph as ORT optimised it (after its fusions) to this path. */
+  optimizedModelPath?: string;
 }
 
 export interface Session {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   run(feeds: Record<string, Tensor>): Promise<Record<string, Tensor>>;
+  /** Ends ORT profiling (sessions created with `profilePrefix`) and returns the profile's path. */
+  endProfiling(): string | undefined;
   release(): Promise<void>;
 }
 
@@ -54,16 +65,33 @@ export async function createSession(
       intraOpNumThreads: opts.threads ?? defaultThreads(),
       interOpNumThreads: 1,
       extra: { session },
+      ...(opts.profilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profilePrefix } : {}),
+      ...(opts.optimizedModelPath ? { optimizedModelFilePath: opts.optimizedModelPath } : {}),
     });
     return {
       inputNames: s.inputNames,
       outputNames: s.outputNames,
       run: (feeds) => s.run(feeds) as Promise<Record<string, Tensor>>,
+      endProfiling: () => {
+        if (!opts.profilePrefix) return undefined;
+        s.endProfiling();
+        return newestProfile(opts.profilePrefix);
+      },
       release: () => s.release(),
     };
   } catch (e) {
     throw failWith(e, "INTERNAL", `could not create ONNX session for ${graph.name}: ${(e as Error).message}`);
   }
+}
+
+/** ORT names the profile `<prefix>_<timestamp>.json` and does not hand the name back: the newest one. */
+function newestProfile(prefix: string): string | undefined {
+  const dir = dirname(prefix);
+  const stem = basename(prefix) + "_";
+  const files = readdirSync(dir)
+    .filter((f) => f.startsWith(stem) && f.endsWith(".json"))
+    .map((f) => join(dir, f));
+  return files.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
 }
 
 /** int64 tensor from plain numbers. */
