@@ -51,9 +51,15 @@ async function timeRuns(session: Session, feeds: Parameters<Session["run"]>[0], 
   return { wall: median(wall), cpu: median(cpu) };
 }
 
+/** The problem sizes (tests pass small ones; the bench uses GEMM and STREAM). */
+export interface RooflineSizes {
+  gemm: { m: number; k: number; n: number };
+  stream: { k: number; n: number };
+}
+
 /** Peak fp32 GEMM through ORT: GFLOP per second of wall and of CPU time. */
-export async function measureGemm(threads: number, runs = 7): Promise<Rate> {
-  const { m, k, n } = GEMM;
+export async function measureGemm(threads: number, runs = 7, size = GEMM): Promise<Rate> {
+  const { m, k, n } = size;
   const g = new Graph("roofline-gemm");
   const a = g.input("a", "float32", [m, k]);
   // A constant weight, prepacked by ORT like every model weight; the values do not change the speed.
@@ -62,7 +68,11 @@ export async function measureGemm(threads: number, runs = 7): Promise<Rate> {
   g.output(matmulTransB(g, a, g.constFloat(w, [n, k])), "y");
   const session = await createSession(g, undefined, { threads });
   try {
-    const ms = await timeRuns(session, { a: float32Tensor(new Float32Array(m * k).fill(0.01), [m, k]) }, runs);
+    const ms = await timeRuns(
+      session,
+      { a: float32Tensor(new Float32Array(m * k).fill(0.01), [m, k]) },
+      runs,
+    );
     const gflop = (2 * m * k * n) / 1e9;
     return { wall: gflop / (ms.wall / 1000), cpu: gflop / (ms.cpu / 1000) };
   } finally {
@@ -70,19 +80,21 @@ export async function measureGemm(threads: number, runs = 7): Promise<Rate> {
   }
 }
 
-/** The 1 GiB weight file, written once into the temp folder. */
-function streamFolder(): string {
-  return cachedModelFolder("sightline-bench-roofline-v1", (folder) =>
+/** The streamed weight file (1 GiB for STREAM), written once into the temp folder. */
+export function streamFolder(size = STREAM): string {
+  const name =
+    size === STREAM ? "sightline-bench-roofline-v1" : `sightline-bench-roofline-${size.n}x${size.k}`;
+  return cachedModelFolder(name, (folder) =>
     writeRandomSafetensors(join(folder, "model.safetensors"), [
-      { name: "w", shape: [STREAM.n, STREAM.k], init: { constant: 0.01 } },
+      { name: "w", shape: [size.n, size.k], init: { constant: 0.01 } },
     ]),
   );
 }
 
 /** Weight streaming: one row times a 1 GiB weight; GB per second of wall and of CPU time. */
-export async function measureStream(threads: number, runs = 7): Promise<Rate> {
-  const { k, n } = STREAM;
-  const folder = streamFolder();
+export async function measureStream(threads: number, runs = 7, size = STREAM): Promise<Rate> {
+  const { k, n } = size;
+  const folder = streamFolder(size);
   const store = WeightStore.open(folder);
   const g = new Graph("roofline-stream");
   const x = g.input("x", "float32", [1, k]);
@@ -98,10 +110,13 @@ export async function measureStream(threads: number, runs = 7): Promise<Rate> {
 }
 
 /** Both limits, at `threads` ORT threads. */
-export async function measureRoofline(threads: number): Promise<Roofline> {
+export async function measureRoofline(
+  threads: number,
+  sizes: RooflineSizes = { gemm: GEMM, stream: STREAM },
+): Promise<Roofline> {
   const loadAverage = loadavg().map((l) => Math.round(l * 100) / 100);
-  const gemm = await measureGemm(threads);
-  const stream = await measureStream(threads);
+  const gemm = await measureGemm(threads, 7, sizes.gemm);
+  const stream = await measureStream(threads, 7, sizes.stream);
   return {
     threads,
     gemmGflops: gemm.wall,

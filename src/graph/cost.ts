@@ -137,7 +137,8 @@ export function graphCost(graph: Graph, inputs: Record<string, InputSpec>): Grap
     };
     const valuesOf = (i: number): number[] => {
       const v = need(i).values;
-      if (!v) throw new Error(`graphCost(${graph.name}): ${node.name} (${op}) needs the values of input ${i}`);
+      if (!v)
+        throw new Error(`graphCost(${graph.name}): ${node.name} (${op}) needs the values of input ${i}`);
       return v;
     };
     const attrs: Attrs = new Map((node.attribute ?? []).map((a) => [a.name!, a]));
@@ -171,7 +172,8 @@ export function graphCost(graph: Graph, inputs: Record<string, InputSpec>): Grap
   let weightBytes = 0;
   for (const [name, w] of weights) {
     if (wholeRead.has(name)) weightBytes += w.elements * w.bytes;
-    else if (gatheredRows.has(name)) weightBytes += Math.min(gatheredRows.get(name)! * w.rowElements, w.elements) * w.bytes;
+    else if (gatheredRows.has(name))
+      weightBytes += Math.min(gatheredRows.get(name)! * w.rowElements, w.elements) * w.bytes;
   }
   const outputs: Record<string, Dims> = {};
   for (const o of view.outputs) outputs[o.name!] = known.get(o.name!)?.dims ?? [];
@@ -179,7 +181,11 @@ export function graphCost(graph: Graph, inputs: Record<string, InputSpec>): Grap
 }
 
 /** Elementwise values of small tensors (shape arithmetic); undefined when any is unknown or large. */
-function elementwise(ins: (Known | undefined)[], dims: Dims, f: (...xs: number[]) => number): number[] | undefined {
+function elementwise(
+  ins: (Known | undefined)[],
+  dims: Dims,
+  f: (...xs: number[]) => number,
+): number[] | undefined {
   if (product(dims) > MAX_TRACKED || ins.some((k) => !k?.values)) return undefined;
   const n = product(dims);
   // Only scalars and same-length vectors: the shape arithmetic of these graphs.
@@ -243,7 +249,8 @@ function shapeOf(
 ): Known[] {
   if (SAME_SHAPE.has(op)) {
     const x = need(0);
-    const values = op === "Identity" || op === "Cast" ? x.values : op === "Neg" ? x.values?.map((v) => -v) : undefined;
+    const values =
+      op === "Identity" || op === "Cast" ? x.values : op === "Neg" ? x.values?.map((v) => -v) : undefined;
     return [{ dims: x.dims, values }];
   }
   if (op in BINARY) {
@@ -290,7 +297,8 @@ function shapeOf(
       const dil = intsAttr(attrs, "dilations") ?? kernel.map(() => 1);
       const pads = intsAttr(attrs, "pads") ?? [...kernel, ...kernel].map(() => 0);
       const out = spatial.map(
-        (d, i) => Math.floor((d + pads[i] + pads[i + kernel.length] - dil[i] * (kernel[i] - 1) - 1) / strides[i]) + 1,
+        (d, i) =>
+          Math.floor((d + pads[i] + pads[i + kernel.length] - dil[i] * (kernel[i] - 1) - 1) / strides[i]) + 1,
       );
       count(op, 2 * batch * outC * product(out) * inPerGroup * product(kernel));
       return [{ dims: [batch, outC, ...out] }];
@@ -335,7 +343,9 @@ function shapeOf(
     case "Squeeze": {
       const x = need(0);
       const axes = ins[1] ? valuesOf(1) : intsAttr(attrs, "axes");
-      const drop = new Set(axes ? axes.map((a) => axisOf(a, x.dims.length)) : x.dims.flatMap((d, i) => (d === 1 ? [i] : [])));
+      const drop = new Set(
+        axes ? axes.map((a) => axisOf(a, x.dims.length)) : x.dims.flatMap((d, i) => (d === 1 ? [i] : [])),
+      );
       return [{ dims: x.dims.filter((_, i) => !drop.has(i)), values: x.values }];
     }
     case "Slice": {
@@ -396,7 +406,12 @@ function shapeOf(
       const [limit] = valuesOf(1);
       const [delta] = valuesOf(2);
       const n = Math.max(Math.ceil((limit - start) / delta), 0);
-      return [{ dims: [n], values: n <= MAX_TRACKED ? Array.from({ length: n }, (_, i) => start + i * delta) : undefined }];
+      return [
+        {
+          dims: [n],
+          values: n <= MAX_TRACKED ? Array.from({ length: n }, (_, i) => start + i * delta) : undefined,
+        },
+      ];
     }
     case "ConstantOfShape":
       return [{ dims: valuesOf(0) }];

@@ -36,6 +36,23 @@ export interface Session {
   release(): Promise<void>;
 }
 
+/**
+ * Watches every session created while it is set (the bench's per-stage cost and timing): the graph a
+ * session was built from, and each run's feeds with its wall time. Unset, sessions run untouched.
+ */
+export interface SessionTracer {
+  created?(graph: Graph): void;
+  /** `cpuMs` is the process's CPU time over the run (all threads; other work in the process counts too). */
+  ran?(graph: Graph, feeds: Readonly<Record<string, Tensor>>, time: { wallMs: number; cpuMs: number }): void;
+}
+
+let tracer: SessionTracer | undefined;
+
+/** Sets (or with undefined clears) the tracer for sessions created from now on. */
+export function traceSessions(t: SessionTracer | undefined): void {
+  tracer = t;
+}
+
 export function defaultThreads(): number {
   const env = Number(process.env.SIGHTLINE_THREADS);
   return Number.isInteger(env) && env > 0 ? env : availableParallelism();
@@ -68,10 +85,24 @@ export async function createSession(
       ...(opts.profilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profilePrefix } : {}),
       ...(opts.optimizedModelPath ? { optimizedModelFilePath: opts.optimizedModelPath } : {}),
     });
+    const watch = tracer;
+    watch?.created?.(graph);
     return {
       inputNames: s.inputNames,
       outputNames: s.outputNames,
-      run: (feeds) => s.run(feeds) as Promise<Record<string, Tensor>>,
+      run: watch?.ran
+        ? async (feeds) => {
+            const start = performance.now();
+            const cpu = process.cpuUsage();
+            const out = (await s.run(feeds)) as Record<string, Tensor>;
+            const used = process.cpuUsage(cpu);
+            watch.ran!(graph, feeds, {
+              wallMs: performance.now() - start,
+              cpuMs: (used.user + used.system) / 1000,
+            });
+            return out;
+          }
+        : (feeds) => s.run(feeds) as Promise<Record<string, Tensor>>,
       endProfiling: () => {
         if (!opts.profilePrefix) return undefined;
         s.endProfiling();

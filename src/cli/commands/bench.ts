@@ -16,7 +16,10 @@ const help = `usage: sightline bench [vit-gpt2|blip|kosmos-2|florence-2|all] [op
 Builds a random-weight checkpoint at the real model's size once (in the temp folder), loads it and
 times: load, vision encoder, a caption of 20 greedy tokens and one with 3 beams (EOS suppressed, so
 always 20 tokens). Prints wall time, process CPU time and resident memory beside HF transformers'
-PyTorch fp32 figures for the same steps. "all" (the default) runs each architecture in its own
+PyTorch fp32 figures for the same steps. In the same process it measures the machine's limits through
+ONNX Runtime (a large fp32 GEMM: peak GFLOP/s; a batch-1 product over a 1 GiB weight: GB/s streamed),
+counts the vision encoder's FLOPs and the decode step's weight bytes from their graphs, and prints each
+stage's rate as a fraction of that limit. "all" (the default) runs each architecture in its own
 process, one after another. Kosmos-2 writes a 3.3 GB fp16 checkpoint and deletes it afterwards
 unless --keep.
 
@@ -42,6 +45,39 @@ export interface BenchRow {
   beam3: Timing;
   rssMiB: number;
   reference: { encoder: number; greedy20: number; beam3: number };
+  /** The machine's limits measured in the same process (bench/lib/roofline.ts). */
+  roofline?: { gemmGflops: number; streamGBs: number };
+  /** Vision encoder GFLOP/s over the GEMM peak, and a one-token decode step's weight GB/s over streaming. */
+  encoderEfficiency?: number;
+  decodeEfficiency?: number;
+  /** Per stage: graph, median ms over its runs, GFLOP, weight GB, and the rates (bench/lib/efficiency.ts). */
+  stages?: Record<"encoder" | "decode", StageFigures>;
+  /** The same ratios per second of CPU time: less disturbed when the machine is shared. */
+  cpuEfficiency?: { encoder: number; decode: number };
+  threads?: number;
+  loadAverage?: { before: number[]; after: number[] };
+}
+
+/** One stage as measured: its graph's work and its median run. */
+export interface StageFigures {
+  graph: string;
+  /** Runs the median is over. */
+  runs: number;
+  ms: number;
+  /** Median process CPU time of the runs (all threads). */
+  cpuMs: number;
+  /** FLOPs of the matrix products and convolutions, GFLOP (1e9). */
+  gflop: number;
+  /** Weight bytes one run reads, GB (1e9). */
+  weightGB: number;
+  /** gflop / seconds. */
+  gflops: number;
+  /** weightGB / seconds. */
+  GBs: number;
+}
+
+interface MeasuredBench {
+  runMeasured(arch: BenchArch, options: Parameters<BenchModule["run"]>[0]): Promise<BenchRow>;
 }
 
 interface BenchModule {
@@ -57,15 +93,20 @@ interface BenchModule {
 const BENCH_DIR = new URL("../../../bench/", import.meta.url);
 const JSON_MARK = "SIGHTLINE_BENCH_RESULT ";
 
-async function loadBench(arch: BenchArch): Promise<BenchModule> {
-  const url = new URL(`${arch}.ts`, BENCH_DIR);
+/** bench/lib/efficiency.ts: runs an architecture's benchmark with the roofline and per-stage figures. */
+function loadMeasured(): Promise<MeasuredBench> {
+  return loadBenchFile<MeasuredBench>("lib/efficiency.ts");
+}
+
+async function loadBenchFile<T>(file: string): Promise<T> {
+  const url = new URL(file, BENCH_DIR);
   if (!existsSync(url)) {
     throw fail("FILE_NOT_FOUND", `${fileURLToPath(url)} (the benchmarks come with the source checkout)`);
   }
   // Running from TypeScript (tsx) already: a plain import. From the compiled CLI: through tsx's API.
-  if (import.meta.url.endsWith(".ts")) return (await import(url.href)) as BenchModule;
+  if (import.meta.url.endsWith(".ts")) return (await import(url.href)) as T;
   const { tsImport } = await import("tsx/esm/api");
-  return (await tsImport(url.href, import.meta.url)) as BenchModule;
+  return (await tsImport(url.href, import.meta.url)) as T;
 }
 
 function positiveInt(value: string | undefined, flag: string): number | undefined {
@@ -120,7 +161,34 @@ export function formatTable(rows: BenchRow[]): string {
     "wall time (process CPU time over all threads) and speed-up over HF transformers PyTorch fp32;",
     "captions are whole calls (preprocess + encoder + decode); RSS after the runs.",
   );
+  const measured = rows.filter((r) => r.roofline && r.stages);
+  if (measured.length) out.push("", ...efficiencyLines(measured));
   return out.join("\n");
+}
+
+const share = (x: number) => `${(x * 100).toFixed(0)} %`;
+
+/** Per architecture: the limits measured in its run and each stage's rate as a share of them. */
+export function efficiencyLines(rows: BenchRow[]): string[] {
+  const lines = ["against the limits measured in the same run (ORT fp32 GEMM peak; 1 GiB weight streaming):"];
+  for (const r of rows) {
+    const { encoder, decode } = r.stages!;
+    const load = r.loadAverage ? `, load average ${r.loadAverage.before[0]}→${r.loadAverage.after[0]}` : "";
+    lines.push(
+      `${r.arch} (${r.threads ?? "?"} threads${load}): GEMM ${r.roofline!.gemmGflops.toFixed(1)} GFLOP/s, ` +
+        `streaming ${r.roofline!.streamGBs.toFixed(1)} GB/s`,
+      `  encoder      ${encoder.gflop.toFixed(1)} GFLOP in ${encoder.ms.toFixed(0)} ms = ` +
+        `${encoder.gflops.toFixed(1)} GFLOP/s = ${share(r.encoderEfficiency!)} of peak`,
+      `  decode step  ${(decode.weightGB * 1000).toFixed(0)} MB weights in ${decode.ms.toFixed(1)} ms = ` +
+        `${decode.GBs.toFixed(1)} GB/s = ${share(r.decodeEfficiency!)} of streaming`,
+    );
+    if (r.cpuEfficiency) {
+      lines.push(
+        `  per CPU second: encoder ${share(r.cpuEfficiency.encoder)}, decode step ${share(r.cpuEfficiency.decode)}`,
+      );
+    }
+  }
+  return lines;
 }
 
 /** Runs one architecture in a child process (a clean RSS figure per model) and returns its result. */
@@ -187,7 +255,7 @@ export async function run(argv: string[]): Promise<number> {
     const passOn = argv.filter((a) => a !== "all" && a !== "--json");
     for (const arch of ARCHES) rows.push(await runInChild(arch, passOn));
   } else {
-    const row = await (await loadBench(which as BenchArch)).run(options);
+    const row = await (await loadMeasured()).runMeasured(which as BenchArch, options);
     if (values.child) {
       console.log(JSON_MARK + JSON.stringify(row));
       return 0;
