@@ -8,6 +8,7 @@ import { loadavg } from "node:os";
 import type { StageFigures } from "../../src/cli/commands/bench.js";
 import type { Graph } from "../../src/graph/graph.js";
 import { graphCost, type InputSpec } from "../../src/graph/cost.js";
+import type { WeightStore } from "../../src/graph/safetensors.js";
 import { defaultThreads, traceSessions, type Tensor } from "../../src/graph/session.js";
 import { median } from "./random-safetensors.js";
 import type { BenchOptions, BenchResult } from "./result.js";
@@ -58,15 +59,32 @@ function specOf(feeds: Readonly<Record<string, Tensor>>): Record<string, InputSp
 
 /** Records the graphs and runs of every session created between start() and stop(). */
 export class StageRecorder {
-  readonly graphs = new Map<string, { graph: Graph; runs: TracedRun[] }>();
+  readonly graphs = new Map<
+    string,
+    {
+      graph: Graph;
+      store: WeightStore | undefined;
+      runs: TracedRun[];
+      /** The feeds of the last run that `keepFeeds` selected (bench/threads.ts replays them). */
+      kept?: Record<string, Tensor>;
+    }
+  >();
+
+  /** `keepFeeds(graph, feeds)`: whether to hold on to these feeds (they stay referenced until dropped). */
+  constructor(
+    private readonly keepFeeds?: (graph: string, feeds: Readonly<Record<string, Tensor>>) => boolean,
+  ) {}
 
   start(): void {
     traceSessions({
-      created: (graph) => {
-        if (!this.graphs.has(graph.name)) this.graphs.set(graph.name, { graph, runs: [] });
+      created: (graph, store) => {
+        if (!this.graphs.has(graph.name)) this.graphs.set(graph.name, { graph, store, runs: [] });
       },
       ran: (graph, feeds, time) => {
-        this.graphs.get(graph.name)?.runs.push({ feeds: specOf(feeds), ms: time.wallMs, cpuMs: time.cpuMs });
+        const entry = this.graphs.get(graph.name);
+        if (!entry) return;
+        entry.runs.push({ feeds: specOf(feeds), ms: time.wallMs, cpuMs: time.cpuMs });
+        if (this.keepFeeds?.(graph.name, feeds)) entry.kept = { ...feeds };
       },
     });
   }

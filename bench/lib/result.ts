@@ -9,7 +9,7 @@ export interface BenchOptions {
   image?: string;
   /** Timed repetitions of each measurement (the figures are the median). */
   runs?: number;
-  /** ORT intra-op threads (default: the engine's default, all cores or SIGHTLINE_THREADS). */
+  /** ORT intra-op threads (default: the engine's default, one per physical core or SIGHTLINE_THREADS). */
   threads?: number;
   /** Keep a random checkpoint that the benchmark would otherwise delete (Kosmos-2's 3.3 GB). */
   keep?: boolean;

@@ -1,6 +1,6 @@
 // onnxruntime-node sessions created from in-memory ModelProtos whose weights live in the
 // model folder's .safetensors files (external data, resolved against the folder).
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { basename, dirname, join } from "node:path";
 import ort from "onnxruntime-node";
@@ -12,7 +12,7 @@ export type Tensor = ort.Tensor;
 export const Tensor = ort.Tensor;
 
 export interface SessionOptions {
-  /** Intra-op threads; default: all cores (SIGHTLINE_THREADS overrides). */
+  /** Intra-op threads; default: one per physical core (defaultThreads(); SIGHTLINE_THREADS overrides). */
   threads?: number;
   /** "cpu" (default) or "cuda" (needs onnxruntime-node's CUDA binaries; SIGHTLINE_EP overrides). */
   executionProvider?: string;
@@ -41,7 +41,7 @@ export interface Session {
  * session was built from, and each run's feeds with its wall time. Unset, sessions run untouched.
  */
 export interface SessionTracer {
-  created?(graph: Graph): void;
+  created?(graph: Graph, store: WeightStore | undefined): void;
   /** `cpuMs` is the process's CPU time over the run (all threads; other work in the process counts too). */
   ran?(graph: Graph, feeds: Readonly<Record<string, Tensor>>, time: { wallMs: number; cpuMs: number }): void;
 }
@@ -53,9 +53,48 @@ export function traceSessions(t: SessionTracer | undefined): void {
   tracer = t;
 }
 
+/**
+ * The default intra-op thread count: one per physical core the process may use (SIGHTLINE_THREADS
+ * overrides). A second thread on a core's SMT sibling shares that core's vector units, so it adds little
+ * to a matrix product and makes every step wait for the slower of the two; one thread per core is what
+ * ORT itself picks. Measured with bench/threads.ts on a 2-core VM without SMT: 2 threads were faster
+ * than 1 for every architecture's encoder and decode step (docs/performance.md).
+ */
 export function defaultThreads(): number {
   const env = Number(process.env.SIGHTLINE_THREADS);
-  return Number.isInteger(env) && env > 0 ? env : availableParallelism();
+  if (Number.isInteger(env) && env > 0) return env;
+  const cpus = availableParallelism();
+  return Math.max(1, Math.min(cpus, physicalCores() ?? cpus));
+}
+
+let cachedPhysicalCores: number | null | undefined;
+
+/**
+ * Physical cores (distinct package and core ids) in Linux's CPU topology under `root`; undefined where it
+ * cannot be read (other systems, restricted containers). Read once per process for the default root.
+ */
+export function physicalCores(root = "/sys/devices/system/cpu"): number | undefined {
+  const isDefault = root === "/sys/devices/system/cpu";
+  if (isDefault && cachedPhysicalCores !== undefined) return cachedPhysicalCores ?? undefined;
+  let count: number | undefined;
+  try {
+    const cores = new Set<string>();
+    for (const entry of readdirSync(root)) {
+      if (!/^cpu\d+$/.test(entry)) continue;
+      const topology = join(root, entry, "topology");
+      const read = (f: string) => readFileSync(join(topology, f), "utf8").trim();
+      try {
+        cores.add(`${read("physical_package_id")}:${read("core_id")}`);
+      } catch {
+        // An offline CPU has no topology folder.
+      }
+    }
+    count = cores.size || undefined;
+  } catch {
+    count = undefined;
+  }
+  if (isDefault) cachedPhysicalCores = count ?? null;
+  return count;
 }
 
 export async function createSession(
@@ -86,7 +125,7 @@ export async function createSession(
       ...(opts.optimizedModelPath ? { optimizedModelFilePath: opts.optimizedModelPath } : {}),
     });
     const watch = tracer;
-    watch?.created?.(graph);
+    watch?.created?.(graph, store);
     return {
       inputNames: s.inputNames,
       outputNames: s.outputNames,

@@ -24,7 +24,7 @@ process, one after another. Kosmos-2 writes a 3.3 GB fp16 checkpoint and deletes
 unless --keep.
 
 options:
-  --threads N     ORT intra-op threads (default: all cores, or SIGHTLINE_THREADS)
+  --threads N     ORT intra-op threads (default: one per physical core, or SIGHTLINE_THREADS)
   --runs N        timed repetitions; figures are medians (default: per benchmark, 1-3)
   --image FILE    the image to caption (default: ../shared/images/gps/DSCN0010.jpg)
   --keep          keep Kosmos-2's checkpoint for the next run

@@ -29,7 +29,7 @@ options:
   --num-beams N           beam search width; 1 = greedy (default: the model's generation config)
   --suppress-tokens IDS   comma-separated token ids that are never generated
   --json                  print one JSON object: {"text", "caption", "token_ids", "timings", …}
-  --threads N             inference threads (default: all cores)
+  --threads N             inference threads (default: one per physical core)
   --safetensors-only      refuse pytorch_model.bin (pickle) weights (also SIGHTLINE_SAFETENSORS_ONLY=1)
   --verbose               stack traces on errors
   --help                  this text`;
