@@ -4,6 +4,7 @@
 // (graph/cost.ts) and divided by its median run time: the vision encoder as GFLOP/s against the GEMM
 // peak, a batch-1 one-token decode step as GB/s of weights against the streaming rate — both limits
 // measured in the same process, at the same thread count (roofline.ts).
+import { rmSync } from "node:fs";
 import { loadavg } from "node:os";
 import type { StageFigures } from "../../src/cli/commands/bench.js";
 import type { Graph } from "../../src/graph/graph.js";
@@ -12,6 +13,7 @@ import type { WeightStore } from "../../src/graph/safetensors.js";
 import { defaultThreads, traceSessions, type Tensor } from "../../src/graph/session.js";
 import { median } from "./random-safetensors.js";
 import type { BenchOptions, BenchResult } from "./result.js";
+import { opSummary, profileStage, type OpTime } from "./profile.js";
 import { measureRoofline, type Roofline } from "./roofline.js";
 
 type Arch = BenchResult["arch"];
@@ -160,8 +162,8 @@ const loadNow = () => loadavg().map((l) => Math.round(l * 100) / 100);
  */
 export async function runMeasured(
   arch: Arch,
-  options: BenchOptions,
-): Promise<BenchResult & EfficiencyFields> {
+  options: BenchOptions & { profile?: boolean },
+): Promise<BenchResult & EfficiencyFields & { profile?: { encoder: OpTime[]; decode: OpTime[] } }> {
   const bench = (await import(`../${arch}.ts`)) as { run(o: BenchOptions): Promise<BenchResult> };
   const threads = options.threads ?? defaultThreads();
   const log = options.verbose === false ? () => {} : console.log;
@@ -171,11 +173,18 @@ export async function runMeasured(
     `roofline at ${threads} thread(s): fp32 GEMM ${roofline.gemmGflops.toFixed(1)} GFLOP/s, ` +
       `weight streaming ${roofline.streamGBs.toFixed(1)} GB/s (load average ${before.join(" ")})`,
   );
-  const recorder = new StageRecorder();
+  const names = STAGE_GRAPHS[arch];
+  const recorder = new StageRecorder(
+    options.profile
+      ? (graph, feeds) =>
+          names.encoder.test(graph) || (names.decode.test(graph) && feeds.input_ids?.size === 1)
+      : undefined,
+  );
   recorder.start();
   let row: BenchResult;
   try {
-    row = await bench.run({ ...options, threads });
+    // Profiling runs the stages again afterwards: the checkpoint must outlive the benchmark.
+    row = await bench.run({ ...options, threads, keep: options.keep || options.profile });
   } finally {
     recorder.stop();
   }
@@ -189,7 +198,26 @@ export async function runMeasured(
     `decode step ${decode.graph}: ${(decode.weightGB * 1000).toFixed(0)} MB of weights in ${decode.ms.toFixed(1)} ms = ` +
       `${decode.GBs.toFixed(1)} GB/s, ${fmtShare(fields.decodeEfficiency)} of streaming`,
   );
-  return { ...row, ...fields, threads, loadAverage: { before, after: loadNow() } };
+  const after = loadNow();
+  if (!options.profile) return { ...row, ...fields, threads, loadAverage: { before, after } };
+  const profile = { encoder: [] as OpTime[], decode: [] as OpTime[] };
+  let folder: string | undefined;
+  for (const stage of ["encoder", "decode"] as const) {
+    const entry = [...recorder.graphs.values()].find((e) => names[stage].test(e.graph.name));
+    if (!entry?.kept) continue;
+    folder = entry.store?.dataFolder();
+    profile[stage] = await profileStage(
+      entry.graph,
+      entry.store,
+      entry.kept,
+      threads,
+      stage === "encoder" ? 1 : 5,
+    );
+    log(`ORT profile, ${stage} ${entry.graph.name}: ${opSummary(profile[stage])}`);
+  }
+  // Kosmos-2's checkpoint is deleted after its benchmark unless --keep (bench/kosmos-2.ts); the same here.
+  if (arch === "kosmos-2" && !options.keep && folder) rmSync(folder, { recursive: true, force: true });
+  return { ...row, ...fields, threads, loadAverage: { before, after }, profile };
 }
 
 const fmtShare = (x: number) => `${(x * 100).toFixed(0)} %`;

@@ -28,6 +28,8 @@ options:
   --runs N        timed repetitions; figures are medians (default: per benchmark, 1-3)
   --image FILE    the image to caption (default: ../shared/images/gps/DSCN0010.jpg)
   --keep          keep Kosmos-2's checkpoint for the next run
+  --profile       run the encoder and a decode step once more under ORT's profiler and print
+                  (and add to --json) the share of kernel time per op type
   --json          print the results as JSON instead of a table`;
 
 /** Wall and process CPU (all threads) milliseconds. */
@@ -56,6 +58,8 @@ export interface BenchRow {
   cpuEfficiency?: { encoder: number; decode: number };
   threads?: number;
   loadAverage?: { before: number[]; after: number[] };
+  /** With --profile: kernel ms per run and share per op type, from ORT's profiler. */
+  profile?: Record<"encoder" | "decode", { op: string; ms: number; share: number }[]>;
 }
 
 /** One stage as measured: its graph's work and its median run. */
@@ -77,7 +81,10 @@ export interface StageFigures {
 }
 
 interface MeasuredBench {
-  runMeasured(arch: BenchArch, options: Parameters<BenchModule["run"]>[0]): Promise<BenchRow>;
+  runMeasured(
+    arch: BenchArch,
+    options: Parameters<BenchModule["run"]>[0] & { profile?: boolean },
+  ): Promise<BenchRow>;
 }
 
 interface BenchModule {
@@ -182,6 +189,15 @@ export function efficiencyLines(rows: BenchRow[]): string[] {
       `  decode step  ${(decode.weightGB * 1000).toFixed(0)} MB weights in ${decode.ms.toFixed(1)} ms = ` +
         `${decode.GBs.toFixed(1)} GB/s = ${share(r.decodeEfficiency!)} of streaming`,
     );
+    for (const stage of ["encoder", "decode"] as const) {
+      const ops = r.profile?.[stage];
+      if (!ops?.length) continue;
+      const top = ops
+        .slice(0, 6)
+        .map((o) => `${o.op} ${(o.share * 100).toFixed(0)} %`)
+        .join(", ");
+      lines.push(`  ORT profile, ${stage === "encoder" ? "encoder" : "decode step"}: ${top}`);
+    }
     if (r.cpuEfficiency) {
       lines.push(
         `  per CPU second: encoder ${share(r.cpuEfficiency.encoder)}, decode step ${share(r.cpuEfficiency.decode)}`,
@@ -232,6 +248,7 @@ export async function run(argv: string[]): Promise<number> {
       json: { type: "boolean", default: false },
       child: { type: "boolean", default: false },
       verbose: { type: "boolean", default: false },
+      profile: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -249,6 +266,7 @@ export async function run(argv: string[]): Promise<number> {
     runs: positiveInt(values.runs, "--runs"),
     image: values.image,
     keep: values.keep,
+    profile: values.profile,
   };
   const rows: BenchRow[] = [];
   if (which === "all") {
