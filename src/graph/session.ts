@@ -58,7 +58,7 @@ export function traceSessions(t: SessionTracer | undefined): void {
  * overrides). A second thread on a core's SMT sibling shares that core's vector units, so it adds little
  * to a matrix product and makes every step wait for the slower of the two; one thread per core is what
  * ORT itself picks. Measured with bench/threads.ts on a 2-core VM without SMT: 2 threads were faster
- * than 1 for every architecture's encoder and decode step (docs/performance.md).
+ * than 1 for the encoder and decode step of ViT-GPT2, BLIP and Florence-2 (docs/performance.md).
  */
 export function defaultThreads(): number {
   const env = Number(process.env.SIGHTLINE_THREADS);
