@@ -10,7 +10,7 @@ export interface BenchOptions {
   image?: string;
   /** Timed repetitions of each measurement (the figures are the median). */
   runs?: number;
-  /** ORT intra-op threads (default: the engine's default, all cores or SIGHTLINE_THREADS). */
+  /** ORT intra-op threads (default: the engine's default, one per physical core or SIGHTLINE_THREADS). */
   threads?: number;
   /** Keep a random checkpoint that the benchmark would otherwise delete (Kosmos-2's 3.3 GB). */
   keep?: boolean;
@@ -44,7 +44,7 @@ export interface BenchResult {
   throughput?: ThroughputResult["throughput"];
   latency?: ThroughputResult["latency"];
   cpuMsPerCaption?: ThroughputResult["cpuMsPerCaption"];
-  loadAverage?: ThroughputResult["loadAverage"];
+  throughputLoadAverage?: ThroughputResult["throughputLoadAverage"];
 }
 
 export const DEFAULT_IMAGE = fileURLToPath(

@@ -15,7 +15,7 @@ export interface ThroughputResult {
   /** Process CPU time per caption (all threads), ms: what other work on the machine disturbs least. */
   cpuMsPerCaption: Record<string, number>;
   /** The machine's 1-minute load average before and after (other work on the machine). */
-  loadAverage: [number, number];
+  throughputLoadAverage: [number, number];
 }
 
 /** p in [0, 1]: nearest-rank percentile. */
@@ -65,13 +65,13 @@ export async function measureThroughput(
     throughput: { c1, [`c${concurrency}`]: cn },
     latency: { concurrency, p50Ms: percentile(latencies, 0.5), p95Ms: percentile(latencies, 0.95) },
     cpuMsPerCaption: { c1: cpuC1, [`c${concurrency}`]: cpuCn },
-    loadAverage: [load0, loadavg()[0]],
+    throughputLoadAverage: [load0, loadavg()[0]],
   };
   log(
     `\nthroughput, ${total} captions: 1 client ${c1.toFixed(2)}/s, ${concurrency} clients ${cn.toFixed(2)}/s ` +
       `(${(cn / c1).toFixed(2)}×${shared > 1 ? "" : ", not batched: the model has no shared decoder"}); ` +
       `latency at ${concurrency}: p50 ${result.latency.p50Ms.toFixed(0)} ms, p95 ${result.latency.p95Ms.toFixed(0)} ms; ` +
-      `CPU per caption ${cpuC1.toFixed(0)} → ${cpuCn.toFixed(0)} ms; load average ${load0.toFixed(2)} → ${result.loadAverage[1].toFixed(2)}`,
+      `CPU per caption ${cpuC1.toFixed(0)} → ${cpuCn.toFixed(0)} ms; load average ${load0.toFixed(2)} → ${result.throughputLoadAverage[1].toFixed(2)}`,
   );
   return result;
 }

@@ -190,6 +190,16 @@ export class Graph {
     return info.name;
   }
 
+  /** The graph as built so far, read-only (for analyses such as graph/cost.ts). */
+  inspect(): {
+    nodes: readonly onnxProto.onnx.INodeProto[];
+    initializers: readonly onnxProto.onnx.ITensorProto[];
+    inputs: readonly onnxProto.onnx.IValueInfoProto[];
+    outputs: readonly onnxProto.onnx.IValueInfoProto[];
+  } {
+    return { nodes: this.nodes, initializers: this.initializers, inputs: this.inputs, outputs: this.outputs };
+  }
+
   toBytes(): Uint8Array {
     const opsetImport = [
       { domain: "", version: OPSET },

@@ -83,7 +83,7 @@ export interface CaptionModel {
 export type Captioner = Omit<CaptionModel, "arch">;
 
 export interface LoadOptions {
-  /** ORT intra-op threads (default: all cores). */
+  /** ORT intra-op threads (default: one per physical core). */
   threads?: number;
 }
 

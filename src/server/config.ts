@@ -167,7 +167,7 @@ const settings = [
     flag: "threads",
     kind: "int",
     arg: "N",
-    help: "ONNX Runtime threads per model worker (default: all cores)",
+    help: "ONNX Runtime threads per model worker (default: one per physical core)",
   },
   {
     flag: "preload",

@@ -27,7 +27,7 @@ test("bench --concurrency 8: throughput {c1, c8}, latency p50/p95 at 8, CPU per 
   for (const v of [...Object.values(r.throughput!), ...Object.values(r.cpuMsPerCaption!)]) assert.ok(v > 0);
   assert.equal(r.latency!.concurrency, 8);
   assert.ok(r.latency!.p50Ms > 0 && r.latency!.p95Ms >= r.latency!.p50Ms);
-  assert.equal(r.loadAverage!.length, 2);
+  assert.equal(r.throughputLoadAverage!.length, 2);
   assert.match(lines.join("\n"), /1 client .*\/s, 8 clients .*\/s/);
   // The model is back to one request at a time afterwards.
   assert.equal((model as any).model.kvDecoder.batch, undefined);
@@ -42,7 +42,7 @@ test("bench --concurrency 8: throughput {c1, c8}, latency p50/p95 at 8, CPU per 
     reference: { encoder: 1, greedy20: 1, beam3: 1 },
     throughput: { c1: 1, c8: 2.5 },
     latency: { concurrency: 8, p50Ms: 3000, p95Ms: 3500 },
-    loadAverage: [1.5, 2],
+    throughputLoadAverage: [1.5, 2],
   };
   assert.match(
     formatTable([row]),

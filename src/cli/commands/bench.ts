@@ -16,17 +16,22 @@ const help = `usage: sightline bench [vit-gpt2|blip|kosmos-2|florence-2|all] [op
 Builds a random-weight checkpoint at the real model's size once (in the temp folder), loads it and
 times: load, vision encoder, a caption of 20 greedy tokens and one with 3 beams (EOS suppressed, so
 always 20 tokens). Prints wall time, process CPU time and resident memory beside HF transformers'
-PyTorch fp32 figures for the same steps. "all" (the default) runs each architecture in its own
+PyTorch fp32 figures for the same steps. In the same process it measures the machine's limits through
+ONNX Runtime (a large fp32 GEMM: peak GFLOP/s; a batch-1 product over a 1 GiB weight: GB/s streamed),
+counts the vision encoder's FLOPs and the decode step's weight bytes from their graphs, and prints each
+stage's rate as a fraction of that limit. "all" (the default) runs each architecture in its own
 process, one after another. Kosmos-2 writes a 3.3 GB fp16 checkpoint and deletes it afterwards
 unless --keep.
 
 options:
-  --threads N     ORT intra-op threads (default: all cores, or SIGHTLINE_THREADS)
+  --threads N     ORT intra-op threads (default: one per physical core, or SIGHTLINE_THREADS)
   --runs N        timed repetitions; figures are medians (default: per benchmark, 1-3)
   --image FILE    the image to caption (default: ../shared/images/gps/DSCN0010.jpg)
   --keep          keep Kosmos-2's checkpoint for the next run
   --concurrency N also time captions/s with 1 client and with N at once (requests batched as in
                   serve --max-batch N) and the latency at N: JSON throughput {c1, cN}, latency
+  --profile       run the encoder and a decode step once more under ORT's profiler and print
+                  (and add to --json) the share of kernel time per op type
   --json          print the results as JSON instead of a table`;
 
 /** Wall and process CPU (all threads) milliseconds. */
@@ -48,7 +53,45 @@ export interface BenchRow {
   throughput?: Record<string, number>;
   latency?: { concurrency: number; p50Ms: number; p95Ms: number };
   cpuMsPerCaption?: Record<string, number>;
-  loadAverage?: [number, number];
+  throughputLoadAverage?: [number, number];
+  /** The machine's limits measured in the same process (bench/lib/roofline.ts). */
+  roofline?: { gemmGflops: number; streamGBs: number };
+  /** Vision encoder GFLOP/s over the GEMM peak, and a one-token decode step's weight GB/s over streaming. */
+  encoderEfficiency?: number;
+  decodeEfficiency?: number;
+  /** Per stage: graph, median ms over its runs, GFLOP, weight GB, and the rates (bench/lib/efficiency.ts). */
+  stages?: Record<"encoder" | "decode", StageFigures>;
+  /** The same ratios per second of CPU time: less disturbed when the machine is shared. */
+  cpuEfficiency?: { encoder: number; decode: number };
+  threads?: number;
+  loadAverage?: { before: number[]; after: number[] };
+  /** With --profile: kernel ms per run and share per op type, from ORT's profiler. */
+  profile?: Record<"encoder" | "decode", { op: string; ms: number; share: number }[]>;
+}
+
+/** One stage as measured: its graph's work and its median run. */
+export interface StageFigures {
+  graph: string;
+  /** Runs the median is over. */
+  runs: number;
+  ms: number;
+  /** Median process CPU time of the runs (all threads). */
+  cpuMs: number;
+  /** FLOPs of the matrix products and convolutions, GFLOP (1e9). */
+  gflop: number;
+  /** Weight bytes one run reads, GB (1e9). */
+  weightGB: number;
+  /** gflop / seconds. */
+  gflops: number;
+  /** weightGB / seconds. */
+  GBs: number;
+}
+
+interface MeasuredBench {
+  runMeasured(
+    arch: BenchArch,
+    options: Parameters<BenchModule["run"]>[0] & { profile?: boolean },
+  ): Promise<BenchRow>;
 }
 
 interface BenchModule {
@@ -65,15 +108,20 @@ interface BenchModule {
 const BENCH_DIR = new URL("../../../bench/", import.meta.url);
 const JSON_MARK = "SIGHTLINE_BENCH_RESULT ";
 
-async function loadBench(arch: BenchArch): Promise<BenchModule> {
-  const url = new URL(`${arch}.ts`, BENCH_DIR);
+/** bench/lib/efficiency.ts: runs an architecture's benchmark with the roofline and per-stage figures. */
+function loadMeasured(): Promise<MeasuredBench> {
+  return loadBenchFile<MeasuredBench>("lib/efficiency.ts");
+}
+
+async function loadBenchFile<T>(file: string): Promise<T> {
+  const url = new URL(file, BENCH_DIR);
   if (!existsSync(url)) {
     throw fail("FILE_NOT_FOUND", `${fileURLToPath(url)} (the benchmarks come with the source checkout)`);
   }
   // Running from TypeScript (tsx) already: a plain import. From the compiled CLI: through tsx's API.
-  if (import.meta.url.endsWith(".ts")) return (await import(url.href)) as BenchModule;
+  if (import.meta.url.endsWith(".ts")) return (await import(url.href)) as T;
   const { tsImport } = await import("tsx/esm/api");
-  return (await tsImport(url.href, import.meta.url)) as BenchModule;
+  return (await tsImport(url.href, import.meta.url)) as T;
 }
 
 function positiveInt(value: string | undefined, flag: string): number | undefined {
@@ -129,6 +177,8 @@ export function formatTable(rows: BenchRow[]): string {
     "wall time (process CPU time over all threads) and speed-up over HF transformers PyTorch fp32;",
     "captions are whole calls (preprocess + encoder + decode); RSS after the runs.",
   );
+  const measured = rows.filter((r) => r.roofline && r.stages);
+  if (measured.length) out.push("", ...efficiencyLines(measured));
   return out.join("\n");
 }
 
@@ -137,11 +187,47 @@ function throughputLine(r: BenchRow): string {
   const { concurrency, p50Ms, p95Ms } = r.latency!;
   const c1 = r.throughput!.c1;
   const cn = r.throughput![`c${concurrency}`];
-  const load = r.loadAverage ? `; load average ${r.loadAverage.map((l) => l.toFixed(1)).join(" → ")}` : "";
+  const load = r.throughputLoadAverage
+    ? `; load average ${r.throughputLoadAverage.map((l) => l.toFixed(1)).join(" → ")}`
+    : "";
   return (
     `${r.arch}: 1 client ${c1.toFixed(2)} captions/s, ${concurrency} clients ${cn.toFixed(2)}/s ` +
     `(${(cn / c1).toFixed(2)}×), latency at ${concurrency} p50 ${cell(p50Ms)}, p95 ${cell(p95Ms)}${load}`
   );
+}
+
+const share = (x: number) => `${(x * 100).toFixed(0)} %`;
+
+/** Per architecture: the limits measured in its run and each stage's rate as a share of them. */
+export function efficiencyLines(rows: BenchRow[]): string[] {
+  const lines = ["against the limits measured in the same run (ORT fp32 GEMM peak; 1 GiB weight streaming):"];
+  for (const r of rows) {
+    const { encoder, decode } = r.stages!;
+    const load = r.loadAverage ? `, load average ${r.loadAverage.before[0]}→${r.loadAverage.after[0]}` : "";
+    lines.push(
+      `${r.arch} (${r.threads ?? "?"} threads${load}): GEMM ${r.roofline!.gemmGflops.toFixed(1)} GFLOP/s, ` +
+        `streaming ${r.roofline!.streamGBs.toFixed(1)} GB/s`,
+      `  encoder      ${encoder.gflop.toFixed(1)} GFLOP in ${encoder.ms.toFixed(0)} ms = ` +
+        `${encoder.gflops.toFixed(1)} GFLOP/s = ${share(r.encoderEfficiency!)} of peak`,
+      `  decode step  ${(decode.weightGB * 1000).toFixed(0)} MB weights in ${decode.ms.toFixed(1)} ms = ` +
+        `${decode.GBs.toFixed(1)} GB/s = ${share(r.decodeEfficiency!)} of streaming`,
+    );
+    for (const stage of ["encoder", "decode"] as const) {
+      const ops = r.profile?.[stage];
+      if (!ops?.length) continue;
+      const top = ops
+        .slice(0, 6)
+        .map((o) => `${o.op} ${(o.share * 100).toFixed(0)} %`)
+        .join(", ");
+      lines.push(`  ORT profile, ${stage === "encoder" ? "encoder" : "decode step"}: ${top}`);
+    }
+    if (r.cpuEfficiency) {
+      lines.push(
+        `  per CPU second: encoder ${share(r.cpuEfficiency.encoder)}, decode step ${share(r.cpuEfficiency.decode)}`,
+      );
+    }
+  }
+  return lines;
 }
 
 /** Runs one architecture in a child process (a clean RSS figure per model) and returns its result. */
@@ -186,6 +272,7 @@ export async function run(argv: string[]): Promise<number> {
       json: { type: "boolean", default: false },
       child: { type: "boolean", default: false },
       verbose: { type: "boolean", default: false },
+      profile: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -204,13 +291,14 @@ export async function run(argv: string[]): Promise<number> {
     image: values.image,
     keep: values.keep,
     concurrency: positiveInt(values.concurrency, "--concurrency"),
+    profile: values.profile,
   };
   const rows: BenchRow[] = [];
   if (which === "all") {
     const passOn = argv.filter((a) => a !== "all" && a !== "--json");
     for (const arch of ARCHES) rows.push(await runInChild(arch, passOn));
   } else {
-    const row = await (await loadBench(which as BenchArch)).run(options);
+    const row = await (await loadMeasured()).runMeasured(which as BenchArch, options);
     if (values.child) {
       console.log(JSON_MARK + JSON.stringify(row));
       return 0;

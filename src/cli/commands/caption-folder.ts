@@ -28,7 +28,7 @@ what to ask:
   --prompt P              prompt or task token (e.g. "<MORE_DETAILED_CAPTION>"); default: the model's caption task
   --max-new-tokens N      (in-process only)
   --num-beams N           (in-process only)
-  --threads N             (in-process only) inference threads (default: all cores, or SIGHTLINE_THREADS)
+  --threads N             (in-process only) inference threads (default: one per physical core, or SIGHTLINE_THREADS)
   --safetensors-only      (in-process only) refuse pytorch_model.bin (pickle) weights
                           (also SIGHTLINE_SAFETENSORS_ONLY=1)
   --tags-prompt P         also ask P and use its comma-separated answer as keywords (XMP/EXIF)

@@ -40,7 +40,7 @@ options:
   --top-p X               keep the most likely tokens whose probabilities sum to X (0–1)
   --seed N                the sampler's seed: the same seed gives the same answer (default random)
   --json                  print one JSON object: {"text", "caption", "token_ids", "timings", …}
-  --threads N             inference threads (default: all cores)
+  --threads N             inference threads (default: one per physical core)
   --safetensors-only      refuse pytorch_model.bin (pickle) weights (also SIGHTLINE_SAFETENSORS_ONLY=1)
   --verbose               stack traces on errors
   --help                  this text`;

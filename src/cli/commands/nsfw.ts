@@ -26,7 +26,7 @@ options:
   --model NAME        ${Object.keys(nsfwVariants).join(" or ")} (default ${defaultNsfwVariant})
   --threshold P       unsafe at or above this probability, 0 < P <= 1 (default ${defaultNsfwThreshold})
   --json              print {"model", "threshold", "results": [...]} as one JSON object
-  --threads N         inference threads (default: all cores)
+  --threads N         inference threads (default: one per physical core)
   --verbose           stack traces on errors
   --help              this text`;
 
