@@ -83,8 +83,7 @@ export const errorCatalogue = {
   URL_INVALID: { status: 400, message: (detail: string) => `invalid image URL: ${detail}` },
   URL_FORBIDDEN: {
     status: 400,
-    message: (detail: string) =>
-      `refusing to fetch ${detail} (start the server with --allow-private-urls to allow it)`,
+    message: (detail: string) => `refusing to fetch ${detail}`,
   },
   URL_FETCH_FAILED: { status: 400, message: (detail: string) => `could not fetch the image URL: ${detail}` },
   UNAUTHORIZED: {
@@ -102,6 +101,7 @@ export const errorCatalogue = {
   },
   SHUTTING_DOWN: { status: 503, message: () => "the server is shutting down" },
   TIMEOUT: { status: 504, message: (detail: string) => `request timed out: ${detail}` },
+  // 499: nginx's "client closed request"; the client that could read it is usually gone.
   REQUEST_CANCELLED: { status: 499, message: (detail: string) => `request cancelled: ${detail}` },
   WORKER_CRASHED: { status: 500, message: (detail: string) => `the model worker process crashed: ${detail}` },
   // the chat-style dialects (server/routes/photoprism.ts, ollama.ts, openai.ts)
@@ -123,19 +123,27 @@ type MessageArgs<C extends ErrorCode> = Parameters<(typeof errorCatalogue)[C]["m
 export class SightlineError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
+  /** Seconds a client should wait before trying again (QUEUE_FULL, SHUTTING_DOWN): Retry-After. */
+  retryAfter?: number;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; status?: number }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; status?: number; retryAfter?: number },
+  ) {
     super(message, options);
     this.name = "SightlineError";
     this.code = code;
     this.status = options?.status ?? errorCatalogue[code].status;
+    if (options?.retryAfter !== undefined) this.retryAfter = options.retryAfter;
   }
 }
 
 /** The same error answered with another HTTP status (`--busy-status 503`); extra fields are kept. */
 export function withStatus(e: SightlineError, status: number): SightlineError {
   if (e.status === status) return e;
-  return Object.assign(new SightlineError(e.code, e.message, { cause: e.cause, status }), e, { status });
+  const copy = new SightlineError(e.code, e.message, { cause: e.cause, status, retryAfter: e.retryAfter });
+  return Object.assign(copy, e, { status });
 }
 
 /** Builds the catalogue's error for `code`: `fail("FILE_NOT_FOUND", path)`. */
@@ -156,4 +164,12 @@ export function failWith<C extends ErrorCode>(
 
 export function isSightlineError(e: unknown): e is SightlineError {
   return e instanceof SightlineError;
+}
+
+/**
+ * What an error message may quote of a caller's input: at most `max` characters (a 10 MB model name
+ * must not come back as a 10 MB answer or log line); a cut text says how long it was.
+ */
+export function clip(text: string, max = 100): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
 }

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open, rename, stat, unlink } from "node:fs/promises";
-import { fail, isSightlineError, SightlineError } from "../errors.js";
+import { clip, fail, isSightlineError, SightlineError } from "../errors.js";
 
 export interface RemoteFile {
   name: string;
@@ -64,6 +64,23 @@ function parseContentRange(v: string | null): { start: number; total: number | u
   return { start: Number(m[1]), total: m[2] === "*" ? undefined : Number(m[2]) };
 }
 
+/**
+ * A hub answer's JSON. Anything else (a captive portal's HTML page, a proxy's error text) is
+ * HUB_DOWNLOAD_FAILED quoting only its start, never the raw bytes.
+ */
+async function readJson(res: Response, label: string): Promise<unknown> {
+  const text = await res.text();
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    const type = res.headers.get("content-type") ?? "no Content-Type";
+    throw fail(
+      "HUB_DOWNLOAD_FAILED",
+      `${label}: the answer is not JSON (${clip(type, 60)}: ${JSON.stringify(clip(text, 60))})`,
+    );
+  }
+}
+
 export class HubClient {
   private readonly origin: string;
 
@@ -115,7 +132,7 @@ export class HubClient {
       const err = this.errorFor(res, repo, `${repo}@${revision}`);
       throw isSightlineError(err) ? err : fail("HUB_DOWNLOAD_FAILED", err.message);
     }
-    const body = (await res.json()) as {
+    const body = (await readJson(res, `${repo}@${revision} on ${this.endpoint}`)) as {
       sha?: string;
       siblings?: { rfilename: string; size?: number; lfs?: { sha256?: string; size?: number } }[];
     };

@@ -6,6 +6,7 @@
 // touched it for `staleAfterMs` (a holder on another host sharing the folder, or a reused pid).
 import { open, readFile, rename, stat, unlink, utimes, link } from "node:fs/promises";
 import { hostname } from "node:os";
+import { fail } from "../errors.js";
 
 export interface LockOptions {
   /** How often the holder refreshes the lock's mtime. */
@@ -118,7 +119,7 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
       options.onWait?.(info?.holder);
     }
     if (options.timeoutMs !== undefined && Date.now() - started > options.timeoutMs) {
-      throw new Error(`timed out after ${options.timeoutMs} ms waiting for lock ${path}`);
+      throw fail("HUB_DOWNLOAD_FAILED", `timed out after ${options.timeoutMs} ms waiting for lock ${path}`);
     }
     await sleep(pollMs);
   }

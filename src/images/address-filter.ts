@@ -9,7 +9,10 @@ export interface AddressPolicy {
   allowPrivate?: boolean;
 }
 
-export type AddressVerdict = { allowed: true } | { allowed: false; reason: string };
+export type AddressVerdict =
+  | { allowed: true }
+  /** allowedWithPrivate: --allow-private-urls would let it through (not so metadata, 0.0.0.0, ::). */
+  | { allowed: false; reason: string; allowedWithPrivate?: boolean };
 
 // Cloud metadata endpoints stay refused even with allowPrivate: a home user fetching from a NAS
 // never needs them, and they hand out credentials.
@@ -65,7 +68,11 @@ export function checkAddress(address: string, policy: AddressPolicy = {}): Addre
   }
   if (range === "unicast") return { allowed: true };
   if (policy.allowPrivate && privateRanges.has(range)) return { allowed: true };
-  return { allowed: false, reason: `${address} is a ${range} address` };
+  return {
+    allowed: false,
+    reason: `${address} is a ${range} address`,
+    allowedWithPrivate: privateRanges.has(range),
+  };
 }
 
 export function isAddressAllowed(address: string, policy: AddressPolicy = {}): boolean {

@@ -77,13 +77,18 @@ export function sniffImageFormat(b: Uint8Array): ImageFormat | null {
   return null;
 }
 
-/** A name for common formats we refuse, to make the error say what the file is. */
-function describeUnsupported(b: Uint8Array): string {
+/** What a file in a format we recognise but refuse is (SVG, PDF, ICO), for a 415; else undefined. */
+export function knownUnsupportedFormat(b: Uint8Array): string | undefined {
   const head = ascii(b, 0, Math.min(b.length, 256)).trimStart();
   if (startsWith(b, [0x25, 0x50, 0x44, 0x46])) return "PDF documents are not images";
   if (/^(<\?xml|<svg|<!DOCTYPE svg)/i.test(head)) return "SVG (vector images are not accepted)";
   if (startsWith(b, [0x00, 0x00, 0x01, 0x00])) return "ICO";
-  return "not a JPEG, PNG, WebP, GIF, TIFF, BMP, HEIF or AVIF image";
+  return undefined;
+}
+
+/** A name for common formats we refuse, to make the error say what the file is. */
+function describeUnsupported(b: Uint8Array): string {
+  return knownUnsupportedFormat(b) ?? "not a JPEG, PNG, WebP, GIF, TIFF, BMP, HEIF or AVIF image";
 }
 
 function firstLine(e: unknown): string {

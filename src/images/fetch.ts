@@ -9,7 +9,7 @@ import type { LookupAddress } from "node:dns";
 import { isIP } from "node:net";
 import { rootCertificates } from "node:tls";
 import { Agent, request } from "undici";
-import { fail, failWith, isSightlineError } from "../errors.js";
+import { clip, fail, failWith, isSightlineError } from "../errors.js";
 import { checkAddress, type AddressVerdict } from "./address-filter.js";
 import { sniffImageFormat } from "./decode.js";
 
@@ -50,12 +50,12 @@ export function parseImageUrl(text: string): URL {
   try {
     url = new URL(text);
   } catch {
-    throw fail("URL_INVALID", `${JSON.stringify(text.slice(0, 200))} is not a URL`);
+    throw fail("URL_INVALID", `${JSON.stringify(clip(text))} is not a URL`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw fail("URL_INVALID", `only http and https URLs are fetched, not ${url.protocol}`);
+    throw fail("URL_INVALID", `only http and https URLs are fetched, not ${clip(url.protocol)}`);
   }
-  if (!url.hostname) throw fail("URL_INVALID", `${text} has no host`);
+  if (!url.hostname) throw fail("URL_INVALID", `${clip(text)} has no host`);
   return url;
 }
 
@@ -71,9 +71,13 @@ async function vetHost(url: URL, options: FetchImageOptions): Promise<LookupAddr
     try {
       addresses = await (options.resolve ?? systemResolve)(host);
     } catch (e) {
-      throw failWith(e, "URL_FETCH_FAILED", `cannot resolve ${host}: ${(e as Error).message}`);
+      throw failWith(
+        e,
+        "URL_FETCH_FAILED",
+        `cannot resolve ${clip(host)}: ${clip((e as Error).message, 200)}`,
+      );
     }
-    if (addresses.length === 0) throw fail("URL_FETCH_FAILED", `cannot resolve ${host}`);
+    if (addresses.length === 0) throw fail("URL_FETCH_FAILED", `cannot resolve ${clip(host)}`);
   }
   // Every address must pass: a name that resolves to both a public and a private address is
   // refused rather than raced.
@@ -82,8 +86,13 @@ async function vetHost(url: URL, options: FetchImageOptions): Promise<LookupAddr
       ? options.addressCheck(a.address)
       : checkAddress(a.address, { allowPrivate: options.allowPrivate });
     if (!verdict.allowed) {
-      const shown = family ? host : `${host} (${a.address})`;
-      throw fail("URL_FORBIDDEN", `${shown}: ${verdict.reason}`);
+      const shown = family ? host : `${clip(host)} (${a.address})`;
+      // The hint only where it is true: the flag is off and would open this address.
+      const hint =
+        verdict.allowedWithPrivate && !options.allowPrivate
+          ? " (start the server with --allow-private-urls to allow it)"
+          : "";
+      throw fail("URL_FORBIDDEN", `${shown}: ${verdict.reason}${hint}`);
     }
   }
   return addresses[0]!;
@@ -135,7 +144,11 @@ export async function fetchImageUrl(text: string, options: FetchImageOptions = {
       const pinned = await Promise.race([
         vetHost(url, options),
         new Promise<never>((_, reject) => {
-          signal.addEventListener("abort", () => reject(new Error("aborted")), { once: true });
+          signal.addEventListener(
+            "abort",
+            () => reject(fail("URL_FETCH_FAILED", `timed out after ${timeoutMs / 1000} s`)),
+            { once: true },
+          );
         }),
       ]).catch((e) => abortReason(signal, timeoutMs, e));
       const agent = pinnedAgent(pinned, options.ca);
@@ -154,14 +167,14 @@ export async function fetchImageUrl(text: string, options: FetchImageOptions = {
           try {
             next = new URL(location, url);
           } catch {
-            throw fail("URL_FETCH_FAILED", `bad redirect location ${location}`);
+            throw fail("URL_FETCH_FAILED", `bad redirect location ${clip(String(location))}`);
           }
           url = parseImageUrl(next.href);
           continue;
         }
         if (res.statusCode < 200 || res.statusCode >= 300) {
           discard(res.body);
-          throw fail("URL_FETCH_FAILED", `HTTP ${res.statusCode} from ${url.host}`);
+          throw fail("URL_FETCH_FAILED", `HTTP ${res.statusCode} from ${clip(url.host)}`);
         }
         const contentType = res.headers["content-type"] ? String(res.headers["content-type"]) : undefined;
         const declared = Number(res.headers["content-length"]);

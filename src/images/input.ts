@@ -3,7 +3,7 @@
 // only say which kind of input they got; the limits and checks live here, once.
 import { fail, failWith, isSightlineError } from "../errors.js";
 import type { RgbImage } from "./rgb-image.js";
-import { decodeImage, sniffImageFormat } from "./decode.js";
+import { decodeImage, knownUnsupportedFormat, sniffImageFormat } from "./decode.js";
 import { fetchImageUrl, type FetchImageOptions } from "./fetch.js";
 
 export type ImageSource =
@@ -81,6 +81,9 @@ export async function readImageBytes(
   }
   if (bytes.length === 0) throw fail("IMAGE_INVALID", "empty image");
   if (!sniffImageFormat(bytes)) {
+    // A format we know and refuse (SVG, PDF) is a 415; bytes that are no image at all a 400.
+    const refused = knownUnsupportedFormat(bytes);
+    if (refused) throw fail("IMAGE_UNSUPPORTED", refused);
     throw fail(
       "IMAGE_INVALID",
       "the data is not an image Sightline reads (JPEG, PNG, WebP, GIF, TIFF, HEIF)",

@@ -11,7 +11,7 @@ export interface CaptionOptions {
   numBeams?: number;
   /** Token ids whose logits are set to -inf at every step (HF suppress_tokens). */
   suppressTokens?: number[];
-  /** Once aborted, generation stops between decoder steps with REQUEST_CANCELLED. */
+  /** Aborted when the request is cancelled (client gone, timeout): generation stops between decoder steps. */
   signal?: AbortSignal;
 }
 

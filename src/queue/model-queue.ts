@@ -7,7 +7,12 @@
 // really returns a model's memory to the OS). A worker that dies fails only the request it was
 // running; the next request starts a fresh worker. With a resident-model cap (`slots`), a load
 // first takes a slot, which may end another model's idle worker (resident-models.ts).
-import { fail, isSightlineError, type SightlineError } from "../errors.js";
+//
+// A request whose client went away, or that ran out of time, is answered at once. Waiting, it
+// leaves the queue; running, its generation is cancelled in the worker, which stops between
+// decoder steps, stays loaded and takes the next request. Only a worker that does not stop within
+// `cancelGraceMs` of being cancelled (a hung model) is ended and started afresh.
+import { fail, failWith, isSightlineError, SightlineError } from "../errors.js";
 import type { CaptionOptions, CaptionResult, RgbImage } from "../models/types.js";
 import type { LoadSlots, ResidentModel } from "./resident-models.js";
 import { WorkerProcess } from "./worker-process.js";
@@ -23,8 +28,10 @@ export interface ModelQueueOptions {
   maxQueue: number;
   /** End the worker after this long idle; 0 = never. */
   idleUnloadMs: number;
-  /** A caption that runs longer than this in the worker is treated as hung: the worker is ended. */
+  /** A caption that runs longer than this in the worker is cancelled (TIMEOUT). */
   runTimeoutMs: number;
+  /** A worker still running a caption this long after it was cancelled is ended (default 15 s). */
+  cancelGraceMs?: number;
   /** A model load that takes longer is given up (default 10 minutes). */
   loadTimeoutMs?: number;
   /** The resident-model cap shared by all queues (`--max-loaded-models`); none: no cap. */
@@ -45,9 +52,9 @@ export interface ModelQueueEvents {
 }
 
 export interface SubmitOptions {
-  /** Total time the caller waits (queue + run), ms. */
+  /** Total time the caller waits (queue + run), ms; past it TIMEOUT, and the run is cancelled. */
   timeoutMs?: number;
-  /** Aborts a request that is still waiting (client went away). */
+  /** The client went away: a waiting request leaves the queue, a running one is cancelled. */
   signal?: AbortSignal;
 }
 
@@ -70,6 +77,8 @@ export type QueueState = "unloaded" | "loading" | "ready";
 interface Job {
   image: RgbImage;
   options: CaptionOptions;
+  /** Aborted to stop the job's model run. */
+  cancel: AbortController;
   enqueuedAt: number;
   startedAt?: number;
   settled: boolean;
@@ -86,6 +95,8 @@ export class ModelQueue implements ResidentModel {
   idleUnloadMs: number;
   private readonly waiting: Job[] = [];
   private running: Job | undefined;
+  /** Ends a worker that did not stop after its caption was cancelled. */
+  private graceTimer: NodeJS.Timeout | undefined;
   private worker: WorkerProcess | undefined;
   private loading: Promise<WorkerProcess> | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -166,16 +177,17 @@ export class ModelQueue implements ResidentModel {
   ): Promise<QueuedCaption> {
     if (this.closed) return Promise.reject(fail("SHUTTING_DOWN"));
     if (this.waiting.length >= this.options.maxQueue) {
-      const e = fail("QUEUE_FULL", this.name) as SightlineError & { retryAfter?: number };
+      const e = fail("QUEUE_FULL", this.name);
       e.retryAfter = this.retryAfterSeconds();
       return Promise.reject(e);
     }
     return new Promise<QueuedCaption>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
-      const onAbort = () => this.abandon(job, fail("BAD_REQUEST", "the client closed the request"));
+      const onAbort = () => this.abandon(job, fail("REQUEST_CANCELLED", "the client closed the connection"));
       const job: Job = {
         image,
         options: captionOptions,
+        cancel: new AbortController(),
         enqueuedAt: performance.now(),
         settled: false,
         resolve,
@@ -251,16 +263,32 @@ export class ModelQueue implements ResidentModel {
     await worker?.waitExit();
   }
 
+  /** Answers `job` with `error` now: out of the queue if it waits, cancelled in the worker if it runs. */
   private abandon(job: Job, error: Error): void {
     if (job.settled) return;
     const i = this.waiting.indexOf(job);
     if (i >= 0) {
       this.waiting.splice(i, 1);
       this.reportDepth();
+    } else if (this.running === job) {
+      this.cancelRunning(job, error.message);
     }
-    // A running job keeps running in the worker (its answer is dropped); the run timeout guards
-    // against a worker that never answers.
     this.settle(job, error);
+  }
+
+  /**
+   * Tells the worker to stop `job` (it answers within a decoder step and takes the next request);
+   * a worker that has not answered `cancelGraceMs` later is hung and is ended.
+   */
+  private cancelRunning(job: Job, reason: string): void {
+    if (job.cancel.signal.aborted) return;
+    job.cancel.abort(reason);
+    const graceMs = this.options.cancelGraceMs ?? 15_000;
+    const worker = this.worker;
+    clearTimeout(this.graceTimer);
+    this.graceTimer = setTimeout(() => {
+      if (this.running === job) worker?.stop("unresponsive");
+    }, graceMs);
   }
 
   private settle(job: Job, outcome: QueuedCaption | Error): void {
@@ -292,8 +320,8 @@ export class ModelQueue implements ResidentModel {
             loaderModule: this.options.loaderModule,
             threads: this.options.threads,
             loadTimeoutMs: this.options.loadTimeoutMs,
-            onExit: (detail) => {
-              this.onWorkerExit(worker, detail);
+            onExit: (detail, stoppedFor) => {
+              this.onWorkerExit(worker, detail, stoppedFor);
               slots?.release(this);
             },
           });
@@ -310,7 +338,7 @@ export class ModelQueue implements ResidentModel {
           return worker;
         } catch (e) {
           if (!processStarted) slots?.release(this);
-          throw e;
+          throw withoutPaths(e, this.name);
         }
       })().finally(() => {
         load.end = performance.now();
@@ -321,11 +349,22 @@ export class ModelQueue implements ResidentModel {
     return this.loading;
   }
 
-  private onWorkerExit(worker: WorkerProcess | undefined, detail: string): void {
+  private onWorkerExit(
+    worker: WorkerProcess | undefined,
+    detail: string,
+    stoppedFor: string | undefined,
+  ): void {
     if (!worker) return; // failed during load: the load's rejection reports it
     if (this.worker === worker) this.worker = undefined;
     this.expiresAt = undefined;
-    if (!worker.intentionalExit) this.options.events?.crashed?.(this.name, detail);
+    if (stoppedFor === undefined) this.options.events?.crashed?.(this.name, detail);
+    else if (stoppedFor === "unresponsive") {
+      const graceS = (this.options.cancelGraceMs ?? 15_000) / 1000;
+      this.options.events?.crashed?.(
+        this.name,
+        `did not stop within ${graceS} s of being cancelled; ended it`,
+      );
+    }
   }
 
   private async pump(): Promise<void> {
@@ -358,12 +397,14 @@ export class ModelQueue implements ResidentModel {
       job.startedAt = performance.now();
       const loadWaitMs = this.loadWaitBetween(job.enqueuedAt, job.startedAt);
       const queueMs = job.startedAt - job.enqueuedAt - loadWaitMs;
-      const guard = setTimeout(() => {
-        worker.intentionalExit = false;
-        worker.kill();
-      }, this.options.runTimeoutMs);
+      const runLimitS = this.options.runTimeoutMs / 1000;
+      const guard = setTimeout(
+        () =>
+          this.abandon(job, fail("TIMEOUT", `${this.name} ran longer than ${runLimitS} s; it was stopped`)),
+        this.options.runTimeoutMs,
+      );
       try {
-        const result = await worker.caption(job.image, job.options);
+        const result = await worker.caption(job.image, { ...job.options, signal: job.cancel.signal });
         const runMs = performance.now() - job.startedAt;
         this.avgRunMs = 0.8 * this.avgRunMs + 0.2 * runMs;
         this.settle(job, { result, queueMs, loadWaitMs, runMs });
@@ -371,20 +412,11 @@ export class ModelQueue implements ResidentModel {
       } catch (e) {
         const runMs = performance.now() - job.startedAt;
         const error = e instanceof Error ? e : fail("INTERNAL", String(e));
-        const timedOut =
-          isSightlineError(e) && e.code === "WORKER_CRASHED" && runMs >= this.options.runTimeoutMs;
-        this.settle(
-          job,
-          timedOut
-            ? fail(
-                "TIMEOUT",
-                `${this.name} ran longer than ${this.options.runTimeoutMs / 1000} s; its worker was restarted`,
-              )
-            : error,
-        );
+        this.settle(job, error); // no-op when the job was answered already (cancelled, timed out)
         this.options.events?.done?.(this.name, { queueMs, loadWaitMs, runMs, error });
       } finally {
         clearTimeout(guard);
+        clearTimeout(this.graceTimer);
       }
     } finally {
       this.running = undefined;
@@ -428,13 +460,29 @@ export class ModelQueue implements ResidentModel {
     const worker = this.worker;
     if (!worker) return;
     this.worker = undefined;
-    worker.intentionalExit = true;
     const rssBytes = worker.rssBytes;
-    worker.kill();
+    worker.stop(reason);
     this.options.events?.unloaded?.(this.name, { reason, rssBytes });
   }
 
   private reportDepth(): void {
     this.options.events?.depth?.(this.name, this.waiting.length, this.running !== undefined);
   }
+}
+
+// An absolute path (POSIX or Windows) standing where a message names a file or folder.
+const absolutePath = /(^|[\s"'(=])((?:[A-Za-z]:)?[\\/][^\s"'(),;]*)/g;
+
+/**
+ * A load failure as clients may see it: the model's folder (and any other absolute path) named by
+ * the model instead; the original error, paths and all, stays as the cause for the server's log.
+ */
+function withoutPaths(e: unknown, model: string): Error {
+  const message = e instanceof Error ? e.message : String(e);
+  const hidden = message.replace(absolutePath, `$1<folder of ${model}>`);
+  if (hidden === message && e instanceof Error) return e;
+  if (isSightlineError(e)) {
+    return new SightlineError(e.code, hidden, { cause: e, status: e.status, retryAfter: e.retryAfter });
+  }
+  return failWith(e, "INTERNAL", hidden);
 }

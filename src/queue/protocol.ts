@@ -14,15 +14,25 @@ export interface WorkerCaption {
   type: "caption";
   id: number;
   image: { data: Uint8Array; width: number; height: number };
-  options: CaptionOptions;
+  /** An AbortSignal cannot cross the process boundary: cancellation is its own message. */
+  options: Omit<CaptionOptions, "signal">;
 }
 
-export type ToWorker = WorkerLoad | WorkerCaption;
+/** Stop caption `id` (client gone, timeout): the model gives up between decoder steps. */
+export interface WorkerCancel {
+  type: "cancel";
+  id: number;
+  reason: string;
+}
+
+export type ToWorker = WorkerLoad | WorkerCaption | WorkerCancel;
 
 /** A failure as it crosses the process boundary: catalogue code when there is one. */
 export interface WireError {
   code?: string;
   message: string;
+  /** Where it failed in the worker, for the server's log. */
+  stack?: string;
 }
 
 export interface WorkerLoaded {

@@ -1,5 +1,6 @@
-// The server's handle on one model worker process: start it, load the model, send captions,
-// notice when it dies. One caption at a time; the ModelQueue decides what to send when.
+// The server's handle on one model worker process: start it, load the model, send captions (and
+// cancel them), end it, notice when it dies. One caption at a time; the ModelQueue decides what to
+// send when.
 import { fork, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -15,16 +16,22 @@ export interface WorkerStartOptions {
   threads?: number;
   /** A load that takes longer is given up and its process ended (default 10 minutes). */
   loadTimeoutMs?: number;
-  /** Called once when the process ends for any reason (crash, kill, exit). */
-  onExit?: (detail: string) => void;
+  /**
+   * Called once when the process ends for any reason: `stoppedFor` is the reason given to stop(),
+   * undefined when the process died on its own (a crash).
+   */
+  onExit?: (detail: string, stoppedFor: string | undefined) => void;
 }
 
 /** Rebuilds a catalogue error that crossed the process boundary. */
 export function fromWire(error: WireError): SightlineError {
-  if (error.code && error.code in errorCatalogue) {
-    return new SightlineError(error.code as ErrorCode, error.message);
-  }
-  return fail("INTERNAL", error.message);
+  const e =
+    error.code && error.code in errorCatalogue
+      ? new SightlineError(error.code as ErrorCode, error.message)
+      : fail("INTERNAL", error.message);
+  // The worker's stack says where it failed; this process's would only say where the answer arrived.
+  if (error.stack) e.stack = `${error.stack}\n    (in the model worker process)`;
+  return e;
 }
 
 /** Worker entry and node flags: the .ts source under tsx when we run from sources, else dist JS. */
@@ -52,9 +59,8 @@ export class WorkerProcess {
   readonly info: WorkerLoaded;
   /** Resident memory of the worker as it last reported it. */
   rssBytes: number;
-  /** Set before the server ends the worker on purpose (idle unload, shutdown), so it is no crash. */
-  intentionalExit = false;
   private nextId = 1;
+  private stoppedFor: string | undefined;
   private readonly pending = new Map<number, Pending>();
   private exited = false;
 
@@ -115,7 +121,7 @@ export class WorkerProcess {
         const detail = exitDetail || (signal ? `killed by ${signal}` : `exited with code ${code}`);
         if (worker) worker.onExit(detail);
         else reject(fail("WORKER_CRASHED", `while loading the model: ${detail}`));
-        options.onExit?.(detail);
+        options.onExit?.(detail, worker?.stoppedFor);
       });
       child.send({
         type: "load",
@@ -126,23 +132,44 @@ export class WorkerProcess {
     });
   }
 
+  /**
+   * Captions `image`. When `options.signal` aborts, the worker is told to stop this caption; it
+   * answers (REQUEST_CANCELLED, or the result if the model finished first) and takes the next one.
+   */
   caption(image: RgbImage, options: CaptionOptions): Promise<CaptionResult> {
     if (this.exited) return Promise.reject(fail("WORKER_CRASHED", "the worker is not running"));
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+    const { signal, ...wire } = options;
+    return new Promise<CaptionResult>((resolve, reject) => {
+      const onAbort = () => {
+        if (this.pending.has(id) && !this.exited) {
+          this.child.send({ type: "cancel", id, reason: String(signal?.reason ?? "cancelled") });
+        }
+      };
+      const forget = () => signal?.removeEventListener("abort", onAbort);
+      this.pending.set(id, {
+        resolve: (r) => (forget(), resolve(r)),
+        reject: (e) => (forget(), reject(e)),
+      });
       this.child.send({
         type: "caption",
         id,
         image: { data: image.data, width: image.width, height: image.height },
-        options,
+        options: wire,
       });
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener("abort", onAbort, { once: true });
     });
   }
 
-  /** Ends the process (SIGKILL: a model mid-inference does not need to be asked twice). */
-  kill(): void {
-    if (!this.exited) this.child.kill("SIGKILL");
+  /**
+   * Ends the process on purpose (idle unload, shutdown, an unresponsive model), with SIGKILL: a
+   * model mid-inference does not need to be asked twice. onExit reports `reason`.
+   */
+  stop(reason: string): void {
+    if (this.exited) return;
+    this.stoppedFor ??= reason;
+    this.child.kill("SIGKILL");
   }
 
   /** Resolves when the process has exited. */

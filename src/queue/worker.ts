@@ -1,7 +1,9 @@
 // Model worker process: holds one loaded model and captions one image at a time for the server.
 // Started by WorkerProcess (worker-process.ts) with child_process.fork; ending the process is
-// how a model's memory goes back to the operating system.
-import { isSightlineError } from "../errors.js";
+// how a model's memory goes back to the operating system. A cancel message aborts the signal the
+// running caption was given (the model stops between decoder steps: ORT runs each step from
+// setImmediate, so the message is read between steps); the worker stays loaded for the next one.
+import { fail, isSightlineError } from "../errors.js";
 import type { CaptionModel, LoadOptions } from "../models/types.js";
 import type { FromWorker, ToWorker, WireError } from "./protocol.js";
 
@@ -9,18 +11,22 @@ type LoadModel = (folder: string, options?: LoadOptions) => Promise<CaptionModel
 
 let model: CaptionModel | undefined;
 
+/** Captions received and not yet answered, by id, with the signal their model run is given. */
+const captions = new Map<number, AbortController>();
+
 function send(message: FromWorker): void {
   process.send!(message);
 }
 
 function toWire(e: unknown): WireError {
-  if (isSightlineError(e)) return { code: e.code, message: e.message };
+  const stack = e instanceof Error ? e.stack : undefined;
+  if (isSightlineError(e)) return { code: e.code, message: e.message, stack };
   // Errors from another copy of errors.ts (a loader module loaded by URL) still carry a code.
   const err = e as { code?: unknown; message?: unknown; name?: unknown };
   if (err && err.name === "SightlineError" && typeof err.code === "string") {
-    return { code: err.code, message: String(err.message) };
+    return { code: err.code, message: String(err.message), stack };
   }
-  return { message: e instanceof Error ? e.message : String(e) };
+  return { message: e instanceof Error ? e.message : String(e), stack };
 }
 
 async function handle(message: ToWorker): Promise<void> {
@@ -42,20 +48,33 @@ async function handle(message: ToWorker): Promise<void> {
     return;
   }
   if (message.type === "caption") {
+    const controller = captions.get(message.id) ?? new AbortController();
     try {
-      if (!model) throw new Error("caption before load");
+      if (!model) throw fail("INTERNAL", "caption before the model was loaded");
+      if (controller.signal.aborted) throw fail("REQUEST_CANCELLED", String(controller.signal.reason));
       const { data, width, height } = message.image;
-      const result = await model.caption({ data, width, height }, message.options);
+      const result = await model.caption(
+        { data, width, height },
+        { ...message.options, signal: controller.signal },
+      );
       send({ type: "result", id: message.id, result, rssBytes: process.memoryUsage().rss });
     } catch (e) {
       send({ type: "error", id: message.id, error: toWire(e) });
+    } finally {
+      captions.delete(message.id);
     }
   }
 }
 
-// Messages are handled strictly one after another (the parent sends one caption at a time anyway).
+// Loads and captions are handled strictly one after another (the parent sends one caption at a
+// time anyway); a cancel is acted on at once, for the caption running or still waiting here.
 let chain: Promise<void> = Promise.resolve();
 process.on("message", (message: ToWorker) => {
+  if (message.type === "cancel") {
+    captions.get(message.id)?.abort(message.reason);
+    return;
+  }
+  if (message.type === "caption") captions.set(message.id, new AbortController());
   chain = chain.then(() => handle(message));
 });
 // The parent went away (server killed): nothing left to serve.

@@ -3,14 +3,22 @@
 // listens with it. Long-lived state lives in the Runtime passed in (or built here from
 // options.runtimeOptions and closed with the app).
 import { randomUUID, createHash, timingSafeEqual } from "node:crypto";
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from "fastify";
 import multipart from "@fastify/multipart";
-import { fail } from "../errors.js";
+import { clip, fail } from "../errors.js";
 import type { DecodeImage, ImageInputOptions } from "../images/input.js";
-import { sendError } from "./errors.js";
+import { replyError } from "./errors.js";
+import { BodyBudget, registerBodyParsers } from "./bodies.js";
+import { logRequests } from "./logging.js";
 import { Runtime, type RuntimeOptions } from "./runtime.js";
 import { CaptionService } from "./service.js";
-import { defaultDialects, type Dialect, type DialectContext } from "./routes/index.js";
+import type { Dialect, DialectContext } from "./routes/dialect.js";
+import { defaultDialects } from "./routes/index.js";
 import { registerOps } from "./routes/ops.js";
 
 export interface AppOptions {
@@ -28,7 +36,7 @@ export interface AppOptions {
   /** Time limit of fetching one image URL, seconds (default 15). */
   fetchTimeoutSeconds?: number;
   maxRedirects?: number;
-  /** Largest request body, bytes (default: room for a base64 image of maxImageBytes, ×3). */
+  /** Largest request body, bytes (default jsonBodyLimit(maxImageBytes)). */
   bodyLimit?: number;
   /** Florence API generation length (the seed server asked for 1024 new tokens). */
   florenceMaxNewTokens?: number;
@@ -57,6 +65,17 @@ export const defaults = {
   maxRedirects: 5,
   florenceMaxNewTokens: 1024,
 };
+
+/** Images one JSON body may carry at the image size limit (PhotoPrism sends up to three). */
+export const imagesPerBody = 3;
+
+/**
+ * The largest JSON body, from --max-image-mb: `imagesPerBody` images base64-encoded (4 characters
+ * per 3 bytes) plus 64 KiB for the rest of the request.
+ */
+export function jsonBodyLimit(maxImageBytes: number): number {
+  return imagesPerBody * 4 * Math.ceil(maxImageBytes / 3) + 64 * 1024;
+}
 
 /**
  * The key a request presents: `Authorization: Bearer KEY`, or `Basic` credentials whose password
@@ -88,19 +107,23 @@ export async function build(options: AppOptions = {}): Promise<FastifyInstance> 
   const ownsRuntime = !options.runtime;
   const runtime = options.runtime ?? new Runtime(options.runtimeOptions);
   const maxImageBytes = options.maxImageBytes ?? defaults.maxImageBytes;
-  const bodyLimit = options.bodyLimit ?? Math.ceil(maxImageBytes * 1.37 * 3) + 1024 * 1024;
+  const bodyLimit = options.bodyLimit ?? jsonBodyLimit(maxImageBytes);
 
   const app = Fastify({
     ...(options.loggerInstance
       ? { loggerInstance: options.loggerInstance }
       : { logger: options.logger ?? false }),
     bodyLimit,
+    // One line per request comes from logging.ts instead of fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers["x-request-id"];
       return typeof given === "string" && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
     },
     return503OnClosing: true,
+    // The router's own errors (a malformed or overlong URL) in the catalogue's shape, not fastify's.
+    frameworkErrors: (err, _req, reply) => replyError(reply, err),
   });
 
   const service = new CaptionService(
@@ -121,24 +144,23 @@ export async function build(options: AppOptions = {}): Promise<FastifyInstance> 
     limits: { fileSize: maxImageBytes, files: 4, fields: 32, parts: 40, fieldSize: bodyLimit },
     throwFileSizeLimit: true,
   });
-  // Raw image bodies (Content-Type image/* or application/octet-stream) arrive as a Buffer.
-  app.addContentTypeParser(
-    /^(image\/[\w.+-]+|application\/octet-stream)$/,
-    { parseAs: "buffer", bodyLimit: maxImageBytes },
-    (_req, body, done) => done(null, body),
-  );
+  registerBodyParsers(app, { jsonBytes: bodyLimit, imageBytes: maxImageBytes });
 
-  app.setErrorHandler((err, _req, reply) => sendError(reply, err));
+  app.setErrorHandler((err, _req, reply) => replyError(reply, err));
   app.setNotFoundHandler((req, reply) =>
-    sendError(reply, fail("ROUTE_NOT_FOUND", `${req.method} ${req.url.split("?")[0]}`)),
+    replyError(reply, fail("ROUTE_NOT_FOUND", `${req.method} ${clip(req.url.split("?")[0] ?? "")}`)),
   );
+  logRequests(app);
+  new BodyBudget({ budgetBytes: bodyLimit }).register(app);
 
+  /** Whether a request may see what only the server's key holders see (every request when no key is set). */
+  const authorised = (req: FastifyRequest): boolean =>
+    !options.apiKey || keyMatches(options.apiKey, req.headers.authorization);
   app.addHook("onRequest", async (req, reply) => {
     reply.header("x-request-id", req.id);
-    if (!options.apiKey) return;
     // The matched route, not the raw URL: no spelling of a path reaches a keyed route unkeyed.
     if (openRoutes.has(req.routeOptions.url ?? "")) return;
-    if (!keyMatches(options.apiKey, req.headers.authorization)) throw fail("UNAUTHORIZED");
+    if (!authorised(req)) throw fail("UNAUTHORIZED");
   });
   // While draining, every answer closes its connection so keep-alive clients cannot hold the
   // server open past the drain.
@@ -161,7 +183,7 @@ export async function build(options: AppOptions = {}): Promise<FastifyInstance> 
       task: options.labelsTask,
     },
   };
-  registerOps(app, runtime);
+  registerOps(app, runtime, authorised);
   for (const dialect of options.dialects ?? defaultDialects) {
     await app.register(async (scope) => dialect.register(scope, context));
   }

@@ -27,8 +27,8 @@ const settings = [
   {
     flag: "model",
     kind: "models",
-    arg: "NAME=DIR",
-    help: "serve the model folder DIR as NAME (repeatable; env: comma-separated)",
+    arg: "NAME=SOURCE",
+    help: "serve a model folder or hub reference as NAME, and only these (repeatable; env: a,b)",
   },
   {
     flag: "models-dir",
@@ -40,7 +40,7 @@ const settings = [
     flag: "default-model",
     kind: "string",
     arg: "NAME",
-    help: "model used when a request names none (default kosmos-2)",
+    help: "model used when a request names none (default: the first --model, else kosmos-2)",
   },
   {
     flag: "florence-model",
@@ -170,6 +170,12 @@ const settings = [
   },
   { flag: "offline", kind: "bool", default: false, help: "never download models (also HF_HUB_OFFLINE=1)" },
   {
+    flag: "allow-pull",
+    kind: "bool",
+    default: false,
+    help: "offer every model alias; requests may download what no --model names",
+  },
+  {
     flag: "safetensors-only",
     kind: "bool",
     default: false,
@@ -181,6 +187,13 @@ const settings = [
     arg: "LEVEL",
     default: "info",
     help: "pino log level (fatal, error, warn, info, debug, silent)",
+  },
+  {
+    flag: "log-format",
+    kind: "string",
+    arg: "FORMAT",
+    default: "auto",
+    help: "auto (pretty lines on a terminal, JSON lines otherwise), pretty or json",
   },
   {
     flag: "config",
@@ -225,8 +238,10 @@ export interface ServeConfig {
   preload: string[];
   maxLoadedModels: number;
   offline: boolean;
+  allowPull: boolean;
   safetensorsOnly: boolean;
   logLevel: string;
+  logFormat: "auto" | "pretty" | "json";
   config?: string;
   workerLoader?: string;
 }
@@ -378,6 +393,9 @@ export function parseServeConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     out[s.kind === "models" ? "models" : key] = value ?? (s.kind === "models" ? {} : undefined);
   }
   if ((out.port as number) > 65535) throw fail("INVALID_ARGUMENT", `--port ${out.port} is not a port`);
+  if (!["auto", "pretty", "json"].includes(out.logFormat as string)) {
+    throw fail("INVALID_ARGUMENT", `--log-format ${out.logFormat}: expected auto, pretty or json`);
+  }
   if (out.busyStatus !== 429 && out.busyStatus !== 503)
     throw fail("INVALID_ARGUMENT", `--busy-status must be 429 or 503, got ${out.busyStatus}`);
   const threshold = out.nsfwThreshold as number;

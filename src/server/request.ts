@@ -1,7 +1,9 @@
 // Reading request parameters the same way in every dialect: JSON bodies, query strings and
 // multipart forms, with a catalogue error naming the field when a value has the wrong type.
-import type { FastifyReply, FastifyRequest } from "fastify";
-import { fail, failWith, isSightlineError } from "../errors.js";
+import { randomUUID } from "node:crypto";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { clip, fail, failWith, isSightlineError } from "../errors.js";
+import { jsonBodyParser } from "./bodies.js";
 
 export type Fields = Record<string, unknown>;
 
@@ -13,6 +15,18 @@ export function jsonObject(body: unknown): Fields {
   return body as Fields;
 }
 
+/**
+ * Reads every body in `app`'s scope as JSON whatever its Content-Type says, as Ollama's and
+ * OpenAI's servers do: their documented `curl -d '{…}'` sends application/x-www-form-urlencoded,
+ * other clients send text/plain or no Content-Type at all. (Image bodies keep their parser.)
+ */
+export function jsonWhateverTheType(app: FastifyInstance): void {
+  const parseJson = jsonBodyParser(app, app.initialConfig.bodyLimit ?? 1024 * 1024);
+  app.removeContentTypeParser("text/plain");
+  app.addContentTypeParser(["text/plain", "application/x-www-form-urlencoded"], parseJson);
+  app.addContentTypeParser("*", parseJson);
+}
+
 export function optionalString(fields: Fields, key: string): string | undefined {
   const v = fields[key];
   if (v === undefined || v === null) return undefined;
@@ -20,14 +34,36 @@ export function optionalString(fields: Fields, key: string): string | undefined 
   return v;
 }
 
-/** A string or number id, echoed back as a string. */
+/** Longest request id echoed back. */
+export const maxIdLength = 256;
+
+/**
+ * The one rule for ids a route echoes (describe, PhotoPrism's caption and labels): a string of at
+ * most 256 characters, or a whole number JSON can carry exactly (|n| < 2^53; a larger one has lost
+ * digits before we see it, so it is refused rather than echoed changed), echoed as a string;
+ * absent, null or "" → undefined (the route makes a UUID). Anything else is INVALID_ARGUMENT.
+ */
 export function optionalId(fields: Fields, key: string): string | undefined {
   const v = fields[key];
   if (v === undefined || v === null || v === "") return undefined;
-  if (typeof v === "number" && Number.isFinite(v)) return String(v);
-  if (typeof v !== "string") throw fail("INVALID_ARGUMENT", `${key} must be a string`);
-  if (v.length > 256) throw fail("INVALID_ARGUMENT", `${key} is longer than 256 characters`);
+  if (typeof v === "number") {
+    if (!Number.isSafeInteger(v)) {
+      throw fail(
+        "INVALID_ARGUMENT",
+        `${key} must be a string or a whole number below 2^53 (send a larger one as a string)`,
+      );
+    }
+    return String(v);
+  }
+  if (typeof v !== "string") throw fail("INVALID_ARGUMENT", `${key} must be a string or a whole number`);
+  if (v.length > maxIdLength)
+    throw fail("INVALID_ARGUMENT", `${key} is longer than ${maxIdLength} characters`);
   return v;
+}
+
+/** The id of a request: optionalId's, else a new UUID. */
+export function requestId(fields: Fields, key = "id"): string {
+  return optionalId(fields, key) ?? randomUUID();
 }
 
 export function optionalInt(fields: Fields, key: string, min: number, max: number): number | undefined {
@@ -57,7 +93,7 @@ export async function readMultipart(req: FastifyRequest): Promise<MultipartForm>
       } else if (typeof part.value === "string") {
         form.fields[part.fieldname] = part.value;
       } else {
-        throw fail("INVALID_ARGUMENT", `form field ${part.fieldname} must be text`);
+        throw fail("INVALID_ARGUMENT", `form field ${clip(part.fieldname)} must be text`);
       }
     }
   } catch (e) {

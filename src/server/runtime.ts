@@ -24,6 +24,7 @@ import {
 export interface RuntimeLogger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
+  debug?(obj: object, msg?: string): void;
 }
 
 export interface RuntimeOptions {
@@ -36,6 +37,8 @@ export interface RuntimeOptions {
   resolver?: ModelResolver;
   hub?: HubResolve;
   offline?: boolean;
+  /** `--allow-pull`: requests may download seed and alias models (see models.ts). */
+  allowPull?: boolean;
   /** Refuse model folders whose only weights are PyTorch pickles (`--safetensors-only`). */
   safetensorsOnly?: boolean;
   /** Module exporting loadModel() for the workers (tests: a fake model); default src/models. */
@@ -106,14 +109,15 @@ export class Runtime {
       folderResolver({
         modelsDir: options.modelsDir,
         hub: options.hub,
-        offline: options.offline,
         safetensorsOnly: options.safetensorsOnly,
       });
     this.registry = new ModelRegistry({
       models: options.models,
       defaultModel: options.defaultModel,
       florenceModel: options.florenceModel,
-      seedsResolvable: Boolean(options.modelsDir || options.hub || options.resolver),
+      allowPull: options.allowPull,
+      offline: options.offline,
+      preload: options.preload,
     });
     this.metrics = options.metrics ?? new Metrics();
     this.maxQueue = options.maxQueue ?? 32;
@@ -199,7 +203,7 @@ export class Runtime {
     if (!q) {
       q = new ModelQueue({
         name: entry.name,
-        resolveFolder: () => this.resolver(entry),
+        resolveFolder: () => this.locate(entry),
         loaderModule: this.options.loaderModule,
         threads: this.options.threads,
         maxQueue: this.maxQueue,
@@ -235,18 +239,21 @@ export class Runtime {
       },
       depth: (model, waiting) => m.queueDepth.set({ model }, waiting),
       done: (model, info) => {
-        m.captions.inc({ model, outcome: info.error ? "error" : "ok" });
+        const cancelled = isSightlineError(info.error) && info.error.code === "REQUEST_CANCELLED";
+        const outcome = cancelled ? "cancelled" : info.error ? "error" : "ok";
+        m.captions.inc({ model, outcome });
         m.stageDuration.observe({ model, stage: "queue" }, info.queueMs / 1000);
         if (info.loadWaitMs > 0)
           m.stageDuration.observe({ model, stage: "load_wait" }, info.loadWaitMs / 1000);
-        // Where the time went, per request: waiting for a load, waiting behind others, running.
-        this.log.info(
+        // Where the time went, per request: waiting for a load, waiting behind others, running. At
+        // debug: the request's own log line (logging.ts) is the one line per request at info.
+        this.log.debug?.(
           {
             model,
             loadWaitMs: Math.round(info.loadWaitMs),
             queueMs: Math.round(info.queueMs),
             runMs: Math.round(info.runMs),
-            outcome: info.error ? "error" : "ok",
+            outcome,
           },
           "model request done",
         );
@@ -276,6 +283,48 @@ export class Runtime {
       .submit(image, options, { signal: extra.signal, timeoutMs: extra.timeoutMs ?? this.requestTimeoutMs })
       .catch((e) => Promise.reject(this.busy(e)));
     return { model, ...queued };
+  }
+
+  /**
+   * The models a client can use now: configured ones, and seed or alias names that are in the
+   * models folder or may be downloaded (--allow-pull). What /v1/models, /api/tags and the try-it
+   * page list. Looks at local folders only, never at the hub.
+   */
+  async servable(): Promise<ModelEntry[]> {
+    const entries = this.registry.list();
+    const usable = await Promise.all(
+      entries.map((entry) =>
+        this.checkServable(entry).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
+    return entries.filter((_, i) => usable[i]);
+  }
+
+  /**
+   * Throws when `entry` is not in the models folder and may not be downloaded (MODEL_NOT_FOUND for
+   * a seed or alias name, MODEL_NOT_DOWNLOADED for a configured one on an offline server); cheap
+   * (local folders only), so requests fail before any image is read.
+   */
+  async checkServable(entry: ModelEntry): Promise<void> {
+    if (this.registry.mayDownload(entry)) return;
+    if (this.queues.get(entry.name)?.knownInfo) return; // loaded before
+    await this.locate(entry);
+  }
+
+  /** The folder of `entry`, downloading it only when this server may (see ModelRegistry.mayDownload). */
+  private async locate(entry: ModelEntry): Promise<string> {
+    const download = this.registry.mayDownload(entry);
+    try {
+      return await this.resolver(entry, { download });
+    } catch (e) {
+      if (!download && isSightlineError(e) && e.code === "MODEL_NOT_DOWNLOADED") {
+        throw this.registry.notDownloaded(entry);
+      }
+      throw e;
+    }
   }
 
   /** Architecture and task prompts; loads the model if it was never loaded. */

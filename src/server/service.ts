@@ -64,8 +64,9 @@ export class CaptionService {
   }
 
   async caption(request: CaptionRequest): Promise<CaptionResponse> {
-    // Unknown model names fail before any image is fetched.
+    // Unknown model names (and names this server cannot serve now) fail before any image is fetched.
     const entry = this.runtime.registry.get(request.model);
+    await this.runtime.checkServable(entry);
     if (request.prompt) await this.checkPrompt(entry.name, request.prompt);
     const started = performance.now();
     const bytes = await readImageBytes(request.image, this.imageOptions);
@@ -117,8 +118,14 @@ export class CaptionService {
     return this.runtime.registry.get(name);
   }
 
+  /** Every model name this server knows. */
   models(): ModelEntry[] {
     return this.runtime.registry.list();
+  }
+
+  /** The models a client can use now (what model lists show). */
+  servable(): Promise<ModelEntry[]> {
+    return this.runtime.servable();
   }
 
   get defaultModel(): string {

@@ -4,9 +4,15 @@
 // load_gate (a file path: loading finishes only once that file exists), and caption_gate (a folder:
 // each caption writes "started-<n>" there, n counting from 1, then waits until a file "open" exists,
 // so a test can hold requests running and queued as long as it needs).
-// Prompts steer it: "<CRASH>" ends the process, "<SLEEP:ms>" waits, "<FAIL>" throws.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+// Prompts steer it: "<CRASH>" ends the process, "<SLEEP:ms>" waits without looking at the
+// cancel signal (a hung model), "<STEPS:n:ms>" runs n "decoder steps" of ms each, "<FAIL>" throws.
+// Like the real decoders it honours CaptionOptions.signal between its steps (caption_delay_ms is
+// slept in steps too, and a caption held at the gate looks at it while it waits) and throws
+// REQUEST_CANCELLED. It appends what it does to <folder>/steps.log ("start #seq", "step #seq k",
+// "cancelled #seq k", "done #seq") so tests can wait for a state.
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fail } from "../../src/errors.js";
 import type { CaptionModel, CaptionOptions, RgbImage } from "../../src/models/types.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -18,6 +24,20 @@ export async function loadModel(folder: string): Promise<CaptionModel> {
   while (config.load_gate && !existsSync(config.load_gate)) await sleep(20);
   let seq = 0;
   const taskPrompts: Record<string, string> | undefined = config.task_prompts;
+  const log = (line: string) => appendFileSync(join(folder, "steps.log"), line + "\n");
+
+  /** `steps` steps of `stepMs`, stopping between two when the signal is aborted. */
+  async function steps(run: number, count: number, stepMs: number, signal?: AbortSignal, verbose = false) {
+    for (let k = 0; k < count; k++) {
+      if (signal?.aborted) {
+        log(`cancelled #${run} ${k}`);
+        throw fail("REQUEST_CANCELLED", String(signal.reason));
+      }
+      await sleep(stepMs);
+      if (verbose) log(`step #${run} ${k + 1}`);
+    }
+  }
+
   return {
     arch: config.model_type ?? "fake",
     folder,
@@ -25,18 +45,33 @@ export async function loadModel(folder: string): Promise<CaptionModel> {
       const prompt = options.prompt ?? "";
       if (prompt === "<CRASH>") process.exit(3);
       if (prompt === "<FAIL>") throw new Error("fake caption failure");
-      const m = /^<SLEEP:(\d+)>$/.exec(prompt);
-      await sleep(m ? Number(m[1]) : (config.caption_delay_ms ?? 0));
       seq += 1;
+      const run = seq;
+      log(`start #${run}`);
       if (config.caption_gate) {
-        writeFileSync(join(config.caption_gate, `started-${seq}`), "");
-        while (!existsSync(join(config.caption_gate, "open"))) await sleep(5);
+        writeFileSync(join(config.caption_gate, `started-${run}`), "");
+        while (!existsSync(join(config.caption_gate, "open"))) {
+          if (options.signal?.aborted) {
+            log(`cancelled #${run} 0`);
+            throw fail("REQUEST_CANCELLED", String(options.signal.reason));
+          }
+          await sleep(5);
+        }
       }
+      const sleepFor = /^<SLEEP:(\d+)>$/.exec(prompt);
+      const stepped = /^<STEPS:(\d+):(\d+)>$/.exec(prompt);
+      if (sleepFor) await sleep(Number(sleepFor[1]));
+      else if (stepped) await steps(run, Number(stepped[1]), Number(stepped[2]), options.signal, true);
+      else {
+        const delay = config.caption_delay_ms ?? 0;
+        await steps(run, Math.ceil(delay / 10), delay === 0 ? 0 : 10, options.signal);
+      }
+      log(`done #${run}`);
       const [r, g, b] = image.data;
-      const text = `fake ${image.width}x${image.height} rgb(${r},${g},${b}) #${seq} pid ${process.pid}${prompt ? " " + prompt : ""}`;
+      const text = `fake ${image.width}x${image.height} rgb(${r},${g},${b}) #${run} pid ${process.pid}${prompt ? " " + prompt : ""}`;
       return {
         text,
-        tokenIds: [seq],
+        tokenIds: [run],
         timings: { preprocess: 0, encode: 0, decode: 0 },
         ...(taskPrompts ? { result: { [prompt || "<CAPTION>"]: text } } : {}),
       };

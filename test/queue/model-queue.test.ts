@@ -1,10 +1,24 @@
 // ModelQueue + worker processes with the fake model: FIFO order, one load for concurrent first
-// requests, idle unload and reload, crash recovery, queue bound, timeouts, shutdown.
+// requests, idle unload and reload, crash recovery, queue bound, timeouts and cancellation,
+// shutdown.
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { ModelQueue, type ModelQueueOptions } from "../../src/queue/model-queue.js";
 import { isSightlineError } from "../../src/errors.js";
 import { alive, captionGate, fakeLoader, fakeModelDir, rgb, waitFor } from "../server/helpers.js";
+
+const folders = new WeakMap<ModelQueue, string>();
+
+/** What the fake model in `q`'s folder has done so far (see fake-model.ts). */
+function stepsLog(q: ModelQueue): string {
+  try {
+    return readFileSync(join(folders.get(q)!, "steps.log"), "utf8");
+  } catch {
+    return "";
+  }
+}
 
 function queue(config: Record<string, unknown> = {}, options: Partial<ModelQueueOptions> = {}) {
   const folder = fakeModelDir(config);
@@ -23,6 +37,7 @@ function queue(config: Record<string, unknown> = {}, options: Partial<ModelQueue
     },
     ...options,
   });
+  folders.set(q, folder);
   return { q, events };
 }
 
@@ -133,8 +148,26 @@ test("request timeout while waiting: TIMEOUT, and the queue goes on", async () =
   }
 });
 
-test("a run longer than runTimeoutMs ends the worker (hung model) and reports TIMEOUT", async () => {
+test("a run longer than runTimeoutMs is stopped between steps (TIMEOUT); the worker stays loaded", async () => {
   const { q, events } = queue({}, { runTimeoutMs: 300 });
+  try {
+    await q.submit(rgb(2, 2), {});
+    const pid = q.pid;
+    await assert.rejects(q.submit(rgb(2, 2), { prompt: "<STEPS:400:25>" }), (e) => code(e) === "TIMEOUT");
+    const r = await q.submit(rgb(4, 4), {});
+    assert.match(r.result.text, /^fake 4x4 .* #3 /, "the same model took the next request");
+    assert.equal(q.pid, pid);
+    assert.ok(alive(pid));
+    assert.equal(events.crashes, 0);
+    assert.deepEqual(events.unloads, []);
+    assert.match(stepsLog(q), /cancelled #2 \d+/);
+  } finally {
+    await q.close();
+  }
+});
+
+test("a hung model that ignores the cancel is ended cancelGraceMs later; the next request gets a fresh worker", async () => {
+  const { q, events } = queue({}, { runTimeoutMs: 300, cancelGraceMs: 300 });
   try {
     await q.submit(rgb(2, 2), {});
     const pid = q.pid;
@@ -143,6 +176,34 @@ test("a run longer than runTimeoutMs ends the worker (hung model) and reports TI
     assert.equal(events.crashes, 1);
     const r = await q.submit(rgb(4, 4), {});
     assert.match(r.result.text, /^fake 4x4/);
+    assert.notEqual(q.pid, pid);
+  } finally {
+    await q.close();
+  }
+});
+
+test("a client that goes away mid-generation: the run stops at the next step, the next request starts on the same worker", async () => {
+  const { q, events } = queue();
+  try {
+    await q.submit(rgb(2, 2), {});
+    const pid = q.pid;
+    const controller = new AbortController();
+    const gone = q.submit(rgb(3, 3), { prompt: "<STEPS:400:25>" }, { signal: controller.signal });
+    const next = q.submit(rgb(5, 5), {});
+    await waitFor(() => /step #2 3\n/.test(stepsLog(q)), 10_000); // mid-generation
+    controller.abort();
+    await assert.rejects(gone, (e) => code(e) === "REQUEST_CANCELLED");
+    const r = await next;
+    assert.match(r.result.text, /^fake 5x5 .* #3 pid (\d+)/);
+    assert.equal(q.pid, pid, "no restart");
+    assert.equal(events.crashes, 0);
+    // The worker's own record: run #2 stopped at a step boundary, far from its 400th step, and
+    // run #3 started right after it.
+    const lines = stepsLog(q).trim().split("\n");
+    const cancelled = lines.findIndex((l) => /^cancelled #2 /.test(l));
+    assert.ok(cancelled >= 0, lines.join("\n"));
+    assert.ok(Number(lines[cancelled]!.split(" ")[2]) < 400);
+    assert.equal(lines[cancelled + 1], "start #3");
   } finally {
     await q.close();
   }
@@ -204,7 +265,7 @@ test("a request whose client went away is dropped while it waits", async () => {
     const kept = q.submit(rgb(4, 4), {});
     assert.equal(q.depth, 2);
     controller.abort();
-    await assert.rejects(dropped, (e) => code(e) === "BAD_REQUEST");
+    await assert.rejects(dropped, (e) => code(e) === "REQUEST_CANCELLED");
     assert.equal(q.depth, 1);
     await running;
     const r = await kept;

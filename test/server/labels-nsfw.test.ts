@@ -7,8 +7,8 @@ import {
   labelsJson,
   priorityFromTopicality,
   singleWord,
-} from "../../src/server/dialects/labels.js";
-import { asksForNsfwLabels, withNsfwFields, type NsfwAnswer } from "../../src/server/dialects/nsfw.js";
+} from "../../src/server/chat/labels.js";
+import { asksForNsfwLabels, withNsfwFields, type NsfwAnswer } from "../../src/server/chat/nsfw.js";
 
 const answer = (scores: { Drawing: number; Hentai: number; Neutral: number; Porn: number; Sexy: number }[]) =>
   ({

@@ -262,10 +262,13 @@ test("model names in any case; two served names that differ only in case are a s
     assert.equal(JSON.parse(res.text).model.name, "kosmos-2", `${model}: ${res.text}`);
   }
   assert.throws(
-    () => new ModelRegistry({ models: { Mine: "/a", MINE: "/b" } }),
+    () => new ModelRegistry({ models: { Mine: "/a", MINE: "/b" }, checkFolders: false }),
     (e: Error) => /differ only in case/.test(e.message),
   );
-  assert.equal(new ModelRegistry({ models: { Mine: "/a" }, defaultModel: "mine" }).defaultModel, "Mine");
+  assert.equal(
+    new ModelRegistry({ models: { Mine: "/a" }, defaultModel: "mine", checkFolders: false }).defaultModel,
+    "Mine",
+  );
 });
 
 test("/metrics: the wait for a model load is its own stage, apart from queue and run", async () => {
@@ -283,8 +286,11 @@ test("/metrics: the wait for a model load is its own stage, apart from queue and
     metrics,
     /sightline_stage_duration_seconds_count\{model="nsfwjs-mobilenetv2",stage="load_wait"\} 1/,
   );
-  // The loaded NSFW detector shows in /readyz; Ollama's /api/ps lists only models a client can name.
-  const ready = (await (await fetch(`${base}/readyz`)).json()) as { loaded: string[] };
+  // The loaded NSFW detector shows in /readyz (to a request with the key: issue 18 item 5); Ollama's
+  // /api/ps lists only models a client can name.
+  const ready = (await (
+    await fetch(`${base}/readyz`, { headers: { authorization: `Bearer ${key}` } })
+  ).json()) as { loaded: string[] };
   assert.ok(ready.loaded.includes("nsfwjs-mobilenetv2"), JSON.stringify(ready));
   const ps = await fetch(`${base}/api/ps`, { headers: { authorization: `Bearer ${key}` } });
   assert.equal(ps.status, 200);

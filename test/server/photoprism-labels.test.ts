@@ -1,5 +1,5 @@
-// Labels from captioning-model output (dialects/labels.ts) and the prompt → task mapping
-// (dialects/tasks.ts), on hand-written model outputs.
+// Labels from captioning-model output (chat/labels.ts) and the prompt → task mapping
+// (chat/tasks.ts), on hand-written model outputs.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -10,11 +10,11 @@ import {
   labelTaskFor,
   mergeLabels,
   titleCase,
-} from "../../src/server/dialects/labels.js";
-import { captionTaskFor, modelPromptFor, taskTokenIn } from "../../src/server/dialects/tasks.js";
-import { jsonShapeOf } from "../../src/server/dialects/json-answer.js";
+} from "../../src/server/chat/labels.js";
+import { captionTaskFor, modelPromptFor, taskTokenIn } from "../../src/server/chat/tasks.js";
+import { jsonShapeOf } from "../../src/server/chat/json-answer.js";
 import { parseKeepAlive } from "../../src/server/routes/ollama.js";
-import { usageOf } from "../../src/server/dialects/vision.js";
+import { usageOf } from "../../src/server/chat/vision.js";
 
 const image = { width: 200, height: 100 };
 

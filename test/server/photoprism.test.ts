@@ -15,12 +15,7 @@ import type { FastifyInstance, InjectOptions } from "fastify";
 import sharp from "sharp";
 import { build } from "../../src/server/app.js";
 import { Runtime } from "../../src/server/runtime.js";
-import {
-  labelsOf,
-  mergeLabels,
-  priorityFromTopicality,
-  singleWord,
-} from "../../src/server/dialects/labels.js";
+import { labelsOf, mergeLabels, priorityFromTopicality, singleWord } from "../../src/server/chat/labels.js";
 import { captionGate, fakeModelDir, fakeRuntime, fixturesDir, queueDepth, waitFor } from "./helpers.js";
 import { parsePythonJson } from "../helpers/fixtures.js";
 

@@ -53,34 +53,3 @@ test("close(drainMs) lets queued work finish, then refuses new work", async () =
   await closing;
   assert.deepEqual(runtime.loaded(), []);
 });
-
-test("registry: seed names and versions, default and Florence model selection", () => {
-  const florence = fakeModelDir({ model_type: "florence2" });
-  const r1 = fakeRuntime({ models: { mine: fakeModelDir(), fl: florence } });
-  assert.equal(
-    r1.registry.defaultModel,
-    "mine",
-    "only folders given, seed names cannot be found: the first --model",
-  );
-  const withDir = fakeRuntime({ models: { mine: fakeModelDir() }, modelsDir: "/nonexistent/models" });
-  assert.equal(withDir.registry.defaultModel, "kosmos-2", "seed default when seed names can be looked up");
-  assert.equal(r1.registry.florenceModel, "fl", "first configured Florence-2 model");
-  assert.deepEqual(
-    r1.registry.list().map((m) => [m.name, m.version]),
-    [
-      ["kosmos-2", "patch14-224"],
-      ["vit-gpt2-image-captioning", "latest"],
-      ["blip-image-captioning-large", "latest"],
-      ["mine", "latest"],
-      ["fl", "latest"],
-    ],
-  );
-  const r2 = fakeRuntime({
-    models: { mine: fakeModelDir() },
-    defaultModel: "mine",
-    florenceModel: "kosmos-2",
-  });
-  assert.equal(r2.registry.defaultModel, "mine");
-  assert.equal(r2.registry.florenceModel, "kosmos-2");
-  assert.throws(() => fakeRuntime({ models: {}, defaultModel: "nope" }), /model not found/);
-});

@@ -2,8 +2,9 @@
 // SIGTERM/SIGINT: /readyz turns 503, stop accepting, finish what is queued (at most
 // --drain-timeout), exit 0. --preload models load after the server listens (/readyz says 503
 // until they are loaded); a preload that fails ends the server with exit code 1.
-import { pino } from "pino";
 import { build } from "../../server/app.js";
+import type { Logger } from "pino";
+import { createLogger } from "../../server/logging.js";
 import { parseServeConfig, serveHelp } from "../../server/config.js";
 import { Runtime } from "../../server/runtime.js";
 import { resolveModel } from "../../hub/index.js";
@@ -15,13 +16,14 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const config = parseServeConfig(argv);
-  const logger = pino({ level: config.logLevel });
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   const runtime = new Runtime({
     models: config.models,
     modelsDir: config.modelsDir,
     defaultModel: config.defaultModel,
     florenceModel: config.florenceModel,
     offline: config.offline,
+    allowPull: config.allowPull,
     safetensorsOnly: config.safetensorsOnly,
     hub: (ref, options) =>
       resolveModel(ref, {
@@ -53,11 +55,13 @@ export async function run(argv: string[]): Promise<number> {
     labelsModel: config.labelsModel,
     labelsTask: config.labelsTask,
   });
-  const address = await app.listen({ host: config.host, port: config.port });
-  logger.info(
-    { address, defaultModel: runtime.registry.defaultModel, florenceModel: runtime.registry.florenceModel },
-    `sightline listening on ${address}`,
-  );
+  // fastify prints the start line (once per address it listens on).
+  await app.listen({
+    host: config.host,
+    port: config.port,
+    listenTextResolver: (address) => `sightline listening on ${address}`,
+  });
+  await logModels(runtime, logger);
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -103,4 +107,29 @@ export async function run(argv: string[]): Promise<number> {
       );
     }
   });
+}
+
+/** What the server offers, once at start: names, the default, whether requests may download. */
+async function logModels(runtime: Runtime, logger: Logger): Promise<void> {
+  const { registry } = runtime;
+  const models = (await runtime.servable()).map((e) => e.name);
+  const downloads = registry.offline
+    ? "never (--offline)"
+    : registry.allowPull
+      ? "any alias (--allow-pull)"
+      : "configured models only";
+  const fields = {
+    models,
+    defaultModel: registry.defaultModel,
+    florenceModel: registry.florenceModel,
+    downloads,
+  };
+  if (models.length === 0) {
+    logger.warn(
+      fields,
+      "no model to serve yet: start with --model NAME=DIR, fetch one with `sightline models pull kosmos-2`, or allow downloads with --allow-pull",
+    );
+    return;
+  }
+  logger.info(fields, `serving ${models.join(", ")} (default ${registry.defaultModel})`);
 }

@@ -5,19 +5,11 @@
 // POST takes JSON ({"url", "model", "id"}); beyond the seed it also takes "image" (base64 or a
 // data: URL), a data: URL in "url", a multipart upload (file + the same fields) or a raw image
 // body (Content-Type image/*, fields in the query string).
-import { randomUUID } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { fail } from "../../errors.js";
-import {
-  clientGone,
-  jsonObject,
-  optionalId,
-  optionalString,
-  readMultipart,
-  type Fields,
-} from "../request.js";
+import { clip, fail } from "../../errors.js";
+import { clientGone, jsonObject, optionalString, readMultipart, requestId, type Fields } from "../request.js";
 import type { CaptionRequest, ImageSource } from "../service.js";
-import type { Dialect, DialectContext } from "./index.js";
+import type { Dialect, DialectContext } from "./dialect.js";
 
 interface DescribeParams {
   model?: string;
@@ -39,7 +31,8 @@ async function parse(req: FastifyRequest): Promise<{ fields: Fields; image: Imag
     return { fields, image: imageFromFields(fields) };
   }
   if (Buffer.isBuffer(req.body)) return { fields: query, image: { kind: "bytes", bytes: req.body } };
-  const fields = jsonObject(req.body);
+  // Query fields apply to a JSON POST too; the body wins where both name one.
+  const fields = { ...query, ...jsonObject(req.body) };
   return { fields, image: imageFromFields(fields) };
 }
 
@@ -54,14 +47,14 @@ function imageFromFields(fields: Fields): ImageSource {
 async function describe(ctx: DialectContext, req: FastifyRequest, reply: FastifyReply) {
   const params = (req.params ?? {}) as DescribeParams;
   const { fields, image } = await parse(req);
-  const id = optionalId(fields, "id") ?? randomUUID();
+  const id = requestId(fields);
   const name = params.model ?? optionalString(fields, "model");
   const entry = ctx.service.model(name || undefined);
   const version = params.version?.toLowerCase();
   if (version && version !== entry.version.toLowerCase() && version !== "latest") {
     throw fail(
       "MODEL_NOT_FOUND",
-      `${entry.name} version ${params.version} (this server has ${entry.version})`,
+      `${entry.name} version ${clip(params.version ?? "")} (this server has ${entry.version})`,
     );
   }
   const request: CaptionRequest = { model: entry.name, image, signal: clientGone(reply) };

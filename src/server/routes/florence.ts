@@ -6,9 +6,9 @@
 // The prompt is upper-cased; an unknown prompt or an invalid image is a 400. The result is the
 // task's post-processed value (a string for captioning tasks, an object for <OD> and the like).
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { fail } from "../../errors.js";
+import { clip, fail } from "../../errors.js";
 import { clientGone, jsonObject, optionalString } from "../request.js";
-import type { Dialect, DialectContext } from "./index.js";
+import type { Dialect, DialectContext } from "./dialect.js";
 
 /** What a model without task prompts (not Florence-2) answers to: plain captioning. */
 const captionOnly = ["<CAPTION>"];
@@ -41,7 +41,8 @@ async function processImage(ctx: DialectContext, req: FastifyRequest, reply: Fas
   await ctx.service.checkPrompt(ctx.service.florenceModel, rawPrompt);
   const task = rawPrompt.trim().toUpperCase();
   const known = await prompts(ctx);
-  if (!known.includes(task)) throw fail("UNKNOWN_PROMPT", `${task} (this model knows ${known.join(", ")})`);
+  if (!known.includes(task))
+    throw fail("UNKNOWN_PROMPT", `${clip(task)} (this model knows ${known.join(", ")})`);
   const hasTasks = known !== captionOnly;
   const out = await ctx.service.caption({
     model: ctx.service.florenceModel,

@@ -3,8 +3,8 @@
 //   POST /api/chat      {model, messages: [{role, content, images}], stream, format, options, keep_alive}
 //   GET  /api/tags, GET /api/ps, POST /api/show, GET /api/version
 // Models are listed as `<name>:latest`; `<name>`, `<name>:latest` and `<name>:<version>` all work.
-// The prompt is mapped to the model's task (dialects/tasks.ts); `format: "json"` (or a JSON schema)
-// answers `{"labels":[…]}` JSON (dialects/json-answer.ts). `options.num_predict` limits new tokens;
+// The prompt is mapped to the model's task (chat/tasks.ts); `format: "json"` (or a JSON schema)
+// answers `{"labels":[…]}` JSON (chat/json-answer.ts). `options.num_predict` limits new tokens;
 // sampling options (temperature, top_p, seed, …) are accepted and ignored: decoding is the model's
 // deterministic greedy/beam search. `stream` (default true, as Ollama) answers NDJSON, the caption cut
 // into word pieces once it is complete. `keep_alive`: 0 unloads the model after the answer, a
@@ -12,15 +12,22 @@
 // no images only loads (or, with keep_alive 0, unloads) the model. Errors: `{"error": message}`.
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { fail } from "../../errors.js";
-import { jsonShapeOf, jsonText, streamPieces } from "../dialects/json-answer.js";
-import { asksForSingleWords } from "../dialects/labels.js";
-import { asksForNsfwLabels } from "../dialects/nsfw.js";
-import { kindOf, resolveModel, runVision, type VisionAnswer } from "../dialects/vision.js";
-import { errorHeaders, normalizeError } from "../errors.js";
+import { jsonShapeOf, jsonText, streamPieces } from "../chat/json-answer.js";
+import { asksForSingleWords } from "../chat/labels.js";
+import { asksForNsfwLabels } from "../chat/nsfw.js";
+import { kindOf, resolveModel, runVision, type VisionAnswer } from "../chat/vision.js";
+import { replyError } from "../errors.js";
 import type { ModelEntry } from "../models.js";
-import { clientGone, jsonObject, optionalInt, optionalString, type Fields } from "../request.js";
+import {
+  clientGone,
+  jsonObject,
+  jsonWhateverTheType,
+  optionalInt,
+  optionalString,
+  type Fields,
+} from "../request.js";
 import type { ImageSource } from "../service.js";
-import type { Dialect, DialectContext } from "./index.js";
+import type { Dialect, DialectContext } from "./dialect.js";
 
 /** The Ollama version reported (clients gate features on it; this API matches 0.12's). */
 export const ollamaVersion = "0.12.0";
@@ -280,18 +287,17 @@ function modelListing(entry: ModelEntry, arch?: string) {
 export const ollamaDialect: Dialect = {
   name: "ollama",
   register(app, ctx) {
-    app.setErrorHandler((err, _req, reply) => {
-      const e = normalizeError(err);
-      if (e.status >= 500) reply.log.error({ err: e.cause ?? e, code: e.code }, e.message);
-      else reply.log.info({ code: e.code }, e.message);
-      return reply.code(e.status).headers(errorHeaders(e)).send({ error: e.message });
-    });
+    app.setErrorHandler((err, _req, reply) =>
+      replyError(reply, err, (e) => ({ body: { error: e.message } })),
+    );
+    jsonWhateverTheType(app);
     app.post("/api/generate", (req, reply) => generate(ctx, req, reply));
     app.post("/api/chat", (req, reply) => chat(ctx, req, reply));
     app.get("/api/version", async () => ({ version: ollamaVersion }));
     app.get("/api/tags", async () => {
       const loaded = new Map(ctx.service.loaded().map((m) => [m.name, m.arch]));
-      return { models: ctx.service.models().map((e) => modelListing(e, loaded.get(e.name))) };
+      const models = await ctx.service.servable();
+      return { models: models.map((e) => modelListing(e, loaded.get(e.name))) };
     });
     app.get("/api/ps", async () => ({
       // Captioning models only: the NSFW detector is no model a client can name here.
@@ -317,7 +323,8 @@ export const ollamaDialect: Dialect = {
       const kind = await kindOf(ctx.service, entry);
       return {
         license: "",
-        modelfile: `# Sightline model ${entry.name}\nFROM ${entry.source || entry.hubRepo || entry.name}\n`,
+        // The hub repo a model stands for, never a folder of the server's.
+        modelfile: `# Sightline model ${entry.name}\nFROM ${entry.hubRepo ?? entry.name}\n`,
         parameters: "",
         template: "",
         details: details(kind.arch),

@@ -6,20 +6,28 @@
 //   POST /v1/responses         input_text + input_image parts (PhotoPrism's payload), text.format
 //                              json_schema / json_object, max_output_tokens, stream (SSE events)
 //   GET  /v1/models, GET /v1/models/:model
-// Prompts map to the model's task (dialects/tasks.ts); a JSON format answers labels JSON
-// (dialects/json-answer.ts). Sampling settings are accepted and ignored (deterministic decoding).
+// Prompts map to the model's task (chat/tasks.ts); a JSON format answers labels JSON
+// (chat/json-answer.ts). Sampling settings are accepted and ignored (deterministic decoding).
 // Errors: `{"error": {"message", "type", "param", "code"}}`.
 import { randomBytes } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { fail, type SightlineError } from "../../errors.js";
-import { jsonShapeOf, jsonText, streamPieces, type JsonShape } from "../dialects/json-answer.js";
-import { asksForSingleWords } from "../dialects/labels.js";
-import { asksForNsfwLabels } from "../dialects/nsfw.js";
-import { runVision, type VisionAnswer } from "../dialects/vision.js";
-import { errorHeaders, normalizeError } from "../errors.js";
-import { clientGone, jsonObject, optionalInt, optionalString, type Fields } from "../request.js";
+import { clip, fail, type SightlineError } from "../../errors.js";
+import { jsonShapeOf, jsonText, streamPieces, type JsonShape } from "../chat/json-answer.js";
+import { asksForSingleWords } from "../chat/labels.js";
+import { asksForNsfwLabels } from "../chat/nsfw.js";
+import { runVision, type VisionAnswer } from "../chat/vision.js";
+import { replyError } from "../errors.js";
+import {
+  clientGone,
+  jsonObject,
+  jsonWhateverTheType,
+  optionalInt,
+  optionalString,
+  type Fields,
+} from "../request.js";
+import { modelNotFound } from "../models.js";
 import type { ImageSource } from "../service.js";
-import type { Dialect, DialectContext } from "./index.js";
+import type { Dialect, DialectContext } from "./dialect.js";
 
 const newId = (prefix: string) => `${prefix}${randomBytes(12).toString("hex")}`;
 const now = () => Math.floor(Date.now() / 1000);
@@ -125,7 +133,10 @@ function userTurns(items: unknown[], where: string, contentKey: "content"): Turn
           turn.images.push(imageRef(part.image_url, `${at}.image_url`));
           break;
         default:
-          throw fail("INVALID_ARGUMENT", `${at}: unsupported content part type ${JSON.stringify(part.type)}`);
+          throw fail(
+            "INVALID_ARGUMENT",
+            `${at}: unsupported content part type ${clip(JSON.stringify(part.type) ?? "undefined")}`,
+          );
       }
     });
     if (texts.length > 0) turn.prompt = texts.join("\n");
@@ -328,25 +339,22 @@ function modelObject(name: string) {
 export const openaiDialect: Dialect = {
   name: "openai",
   register(app, ctx) {
-    app.setErrorHandler((err, _req, reply) => {
-      const e = normalizeError(err);
-      if (e.status >= 500) reply.log.error({ err: e.cause ?? e, code: e.code }, e.message);
-      else reply.log.info({ code: e.code }, e.message);
-      return reply
-        .code(e.status)
-        .headers(errorHeaders(e))
-        .send({ error: { message: e.message, ...openaiError(e) } });
-    });
+    app.setErrorHandler((err, _req, reply) =>
+      replyError(reply, err, (e) => ({ body: { error: { message: e.message, ...openaiError(e) } } })),
+    );
+    jsonWhateverTheType(app);
     app.post("/v1/chat/completions", (req, reply) => chatCompletions(ctx, req, reply));
     app.post("/v1/responses", (req, reply) => responses(ctx, req, reply));
     app.get("/v1/models", async () => ({
       object: "list",
-      data: ctx.service.models().map((m) => modelObject(m.name)),
+      data: (await ctx.service.servable()).map((m) => modelObject(m.name)),
     }));
     // Model names may contain slashes (owner/name).
     app.get("/v1/models/*", async (req) => {
       const name = (req.params as { "*": string })["*"];
-      return modelObject(ctx.service.model(name).name);
+      const entry = ctx.service.model(name);
+      if (!(await ctx.service.servable()).includes(entry)) throw modelNotFound(name);
+      return modelObject(entry.name);
     });
   },
 };

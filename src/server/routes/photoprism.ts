@@ -18,24 +18,23 @@ import { randomUUID } from "node:crypto";
 import { STATUS_CODES } from "node:http";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { fail } from "../../errors.js";
-import { asksForSingleWords, priorityFromTopicality } from "../dialects/labels.js";
-import { asksForNsfwLabels, detectNsfw } from "../dialects/nsfw.js";
-import { maxImages, runVision } from "../dialects/vision.js";
-import { errorHeaders, normalizeError } from "../errors.js";
-import { clientGone, jsonObject, optionalId, optionalInt, optionalString, type Fields } from "../request.js";
+import { asksForSingleWords, priorityFromTopicality } from "../chat/labels.js";
+import { asksForNsfwLabels, detectNsfw } from "../chat/nsfw.js";
+import { maxImages, runVision } from "../chat/vision.js";
+import { replyError } from "../errors.js";
+import { clientGone, jsonObject, optionalInt, optionalString, requestId, type Fields } from "../request.js";
 import type { ImageSource } from "../service.js";
-import type { Dialect, DialectContext } from "./index.js";
+import type { Dialect, DialectContext } from "./dialect.js";
 
 const base = "/api/v1/vision";
 
-/** The id to echo: the request's when it has a usable one. */
-function requestId(body: unknown): string {
+/** The id an error answer echoes: the request's when it follows the id rule, else a fresh one. */
+function errorId(body: unknown): string {
   if (body && typeof body === "object" && !Array.isArray(body) && !Buffer.isBuffer(body)) {
     try {
-      const id = optionalId(body as Fields, "id");
-      if (id) return id;
+      return requestId(body as Fields);
     } catch {
-      // a malformed id gets a fresh one
+      // the id itself was the mistake
     }
   }
   return randomUUID();
@@ -125,25 +124,20 @@ async function nsfw(ctx: DialectContext, req: FastifyRequest, reply: FastifyRepl
 export const photoprismDialect: Dialect = {
   name: "photoprism",
   register(app, ctx) {
-    app.setErrorHandler((err, req, reply) => {
-      const e = normalizeError(err);
-      // PhotoPrism retries 429 only; an overloaded queue is exactly that case.
-      // (--busy-status 503 applies here too: QUEUE_FULL carries the configured status.)
-      const status = e.code === "SHUTTING_DOWN" ? 429 : e.status === 415 ? 400 : e.status;
-      const headers = errorHeaders(e);
-      if (status === 429 && !headers["retry-after"]) headers["retry-after"] = "1";
-      if (status >= 500) reply.log.error({ err: e.cause ?? e, code: e.code }, e.message);
-      else reply.log.info({ code: e.code }, e.message);
-      return reply
-        .code(status)
-        .headers(headers)
-        .send({
-          id: requestId(req.body),
+    app.setErrorHandler((err, req, reply) =>
+      replyError(reply, err, (e) => {
+        // PhotoPrism retries 429 only; an overloaded queue is exactly that case.
+        // (--busy-status 503 applies here too: QUEUE_FULL carries the configured status.)
+        const status = e.code === "SHUTTING_DOWN" ? 429 : e.status === 415 ? 400 : e.status;
+        const body = {
+          id: errorId(req.body),
           code: status,
           error: STATUS_CODES[status] ?? "Error",
           message: e.message,
-        });
-    });
+        };
+        return { status, body };
+      }),
+    );
     for (const type of ["caption", "labels"] as const) {
       // Per-model URLs as the Vision Playground serves them: /caption/<model>[/<version>].
       for (const path of [`${base}/${type}`, `${base}/${type}/:model`, `${base}/${type}/:model/:version`]) {

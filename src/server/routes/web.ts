@@ -18,7 +18,7 @@ import { fail } from "../../errors.js";
 import { clientGone, jsonObject, optionalString, type Fields } from "../request.js";
 import type { ModelEntry } from "../models.js";
 import type { ImageSource } from "../service.js";
-import type { Dialect, DialectContext } from "./index.js";
+import type { Dialect, DialectContext } from "./dialect.js";
 
 /** The web/ folder at the repository root (from src/server/routes or dist/server/routes alike). */
 export const webRoot = fileURLToPath(new URL("../../../web/", import.meta.url));
@@ -71,12 +71,12 @@ function isFlorence(entry: ModelEntry): boolean {
   return /florence/i.test(entry.modelType ?? `${entry.name} ${entry.source}`);
 }
 
-function models(ctx: DialectContext) {
+async function models(ctx: DialectContext) {
   const { service } = ctx;
   return {
     default: service.defaultModel,
     florence: service.florenceModel,
-    models: service.models().map((m) => ({
+    models: (await service.servable()).map((m) => ({
       name: m.name,
       version: m.version,
       modelType: m.modelType ?? null,

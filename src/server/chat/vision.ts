@@ -72,7 +72,7 @@ export function resolveModel(service: CaptionService, name: string | undefined):
       if (/^latest$/i.test(tag) || tag.toLowerCase() === entry.version.toLowerCase()) return entry;
     }
   }
-  return service.model(wanted); // throws MODEL_NOT_FOUND with the known names
+  return service.model(wanted); // throws MODEL_NOT_FOUND naming it and where models are listed
 }
 
 /** The model's kind, from its config.json when the folder is known, else from the loaded model. */

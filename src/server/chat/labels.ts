@@ -16,7 +16,7 @@ export interface Label {
   confidence: number;
   /** 0..1: how central the label is to the image. */
   topicality: number;
-  /** PhotoPrism's NSFW label fields, when the request's schema asks for them (dialects/nsfw.ts). */
+  /** PhotoPrism's NSFW label fields, when the request's schema asks for them (chat/nsfw.ts). */
   nsfw?: boolean;
   nsfw_confidence?: number;
 }
