@@ -51,6 +51,11 @@ export interface QuantizeOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** Where quantized weights are cached: beside the downloaded models, never in a model's own folder. */
+export function quantizedCacheDir(modelsDir: string): string {
+  return join(modelsDir, ".quantized");
+}
+
 /**
  * `q8` / `q4`, or undefined for `none` / `fp32` / "" (the default, float32). `what` names the setting in
  * the error.
@@ -88,7 +93,12 @@ export function blockLayout(k: number, scheme: QuantizeScheme): { blocks: number
  * Q4_0 do). A last block shorter than blockSize is padded with zero weights. 4-bit codes are packed two
  * per byte, the lower input in the low nibble.
  */
-export function quantizeMatrix(w: Float32Array, n: number, k: number, scheme: QuantizeScheme): QuantizedMatrix {
+export function quantizeMatrix(
+  w: Float32Array,
+  n: number,
+  k: number,
+  scheme: QuantizeScheme,
+): QuantizedMatrix {
   const { bits, blockSize } = scheme;
   const { blocks, blockBytes } = blockLayout(k, scheme);
   const zero = 1 << (bits - 1);
@@ -127,7 +137,12 @@ export function quantizeMatrix(w: Float32Array, n: number, k: number, scheme: Qu
 }
 
 /** The float32 weights a quantized matrix stands for, [N, K] (tests and accuracy checks). */
-export function dequantizeMatrix(q: QuantizedMatrix, n: number, k: number, scheme: QuantizeScheme): Float32Array {
+export function dequantizeMatrix(
+  q: QuantizedMatrix,
+  n: number,
+  k: number,
+  scheme: QuantizeScheme,
+): Float32Array {
   const { bits, blockSize } = scheme;
   const { blocks, blockBytes } = blockLayout(k, scheme);
   const zero = 1 << (bits - 1);
@@ -261,10 +276,18 @@ function writeCacheFile(
   for (const job of jobs) {
     const { blocks, blockBytes } = blockLayout(job.k, scheme);
     const dataBytes = job.n * blocks * blockBytes;
-    header[`${job.key}.data`] = { dtype: "U8", shape: [job.n, blocks, blockBytes], data_offsets: [offset, offset + dataBytes] };
+    header[`${job.key}.data`] = {
+      dtype: "U8",
+      shape: [job.n, blocks, blockBytes],
+      data_offsets: [offset, offset + dataBytes],
+    };
     offset += dataBytes;
     const scaleBytes = job.n * blocks * 4;
-    header[`${job.key}.scales`] = { dtype: "F32", shape: [job.n * blocks], data_offsets: [offset, offset + scaleBytes] };
+    header[`${job.key}.scales`] = {
+      dtype: "F32",
+      shape: [job.n * blocks],
+      data_offsets: [offset, offset + scaleBytes],
+    };
     offset += scaleBytes;
   }
   let json = Buffer.from(JSON.stringify(header));

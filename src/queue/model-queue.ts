@@ -15,6 +15,7 @@
 import { fail, failWith, isSightlineError, SightlineError } from "../errors.js";
 import type { CaptionOptions, CaptionResult, RgbImage } from "../models/types.js";
 import type { LoadSlots, ResidentModel } from "./resident-models.js";
+import type { WorkerLoad } from "./protocol.js";
 import { WorkerProcess } from "./worker-process.js";
 
 export interface ModelQueueOptions {
@@ -24,6 +25,8 @@ export interface ModelQueueOptions {
   resolveFolder: () => Promise<string>;
   loaderModule?: string;
   threads?: number;
+  /** Weight-only quantization of this model (`--quantize`); default float32. */
+  quantize?: WorkerLoad["quantize"];
   /** Requests allowed to wait behind the running one. */
   maxQueue: number;
   /** End the worker after this long idle; 0 = never. */
@@ -319,6 +322,7 @@ export class ModelQueue implements ResidentModel {
             folder,
             loaderModule: this.options.loaderModule,
             threads: this.options.threads,
+            quantize: this.options.quantize,
             loadTimeoutMs: this.options.loadTimeoutMs,
             onExit: (detail, stoppedFor) => {
               this.onWorkerExit(worker, detail, stoppedFor);

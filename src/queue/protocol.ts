@@ -1,5 +1,6 @@
 // Messages between the server process and a model worker process (child_process IPC with the
 // "advanced" serialization, so image bytes travel as a Uint8Array, not as JSON).
+import type { QuantizeOptions } from "../graph/quantize.js";
 import type { CaptionOptions, CaptionResult } from "../models/types.js";
 
 export interface WorkerLoad {
@@ -8,6 +9,8 @@ export interface WorkerLoad {
   /** Module exporting `loadModel(folder, options)`; default: src/models/index (tests use a fake). */
   loaderModule?: string;
   threads?: number;
+  /** Weight-only quantization (`--quantize`); progress callbacks do not cross the process boundary. */
+  quantize?: Omit<QuantizeOptions, "onProgress">;
 }
 
 export interface WorkerCaption {

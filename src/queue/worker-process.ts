@@ -7,13 +7,14 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { isAbsolute } from "node:path";
 import { fail, SightlineError, errorCatalogue, type ErrorCode } from "../errors.js";
 import type { CaptionOptions, CaptionResult, RgbImage } from "../models/types.js";
-import type { FromWorker, WireError, WorkerLoaded } from "./protocol.js";
+import type { FromWorker, WireError, WorkerLoad, WorkerLoaded } from "./protocol.js";
 
 export interface WorkerStartOptions {
   folder: string;
   /** Module path or URL exporting loadModel (tests point this at a fake model). */
   loaderModule?: string;
   threads?: number;
+  quantize?: WorkerLoad["quantize"];
   /** A load that takes longer is given up and its process ended (default 10 minutes). */
   loadTimeoutMs?: number;
   /**
@@ -128,6 +129,7 @@ export class WorkerProcess {
         folder: options.folder,
         loaderModule: loaderUrl(options.loaderModule),
         threads: options.threads,
+        quantize: options.quantize,
       });
     });
   }

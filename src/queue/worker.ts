@@ -34,7 +34,10 @@ async function handle(message: ToWorker): Promise<void> {
     const started = performance.now();
     try {
       const mod = (await import(message.loaderModule ?? "../models/index.js")) as { loadModel: LoadModel };
-      model = await mod.loadModel(message.folder, { threads: message.threads });
+      model = await mod.loadModel(message.folder, {
+        threads: message.threads,
+        quantize: message.quantize,
+      });
       send({
         type: "loaded",
         arch: model.arch,
