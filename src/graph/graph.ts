@@ -234,6 +234,24 @@ export class Graph {
   }
 
   /**
+   * Makes the node that produces `output` produce a new value instead, followed by `output` = that + `bias`
+   * (inserted right after it, keeping the nodes in topological order).
+   */
+  addAfter(output: Value, bias: Value): void {
+    const i = this.nodes.findIndex((n) => n.output?.length === 1 && n.output[0] === output);
+    if (i < 0) throw new Error(`${this.name}: no node produces ${output}`);
+    const product = this.fresh("unbiased");
+    this.nodes[i].output = [product];
+    this.nodes.splice(i + 1, 0, {
+      opType: "Add",
+      domain: "",
+      name: this.fresh("Add"),
+      input: [product, bias],
+      output: [output],
+    });
+  }
+
+  /**
    * Drops the checkpoint weights no node reads any more (a weight whose only product was replaced), with
    * the casts that widened them: ORT then neither maps nor converts them.
    */

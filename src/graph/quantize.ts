@@ -407,12 +407,14 @@ export function quantizeGraphs(graphs: readonly Graph[], options: QuantizeOption
       graph.replaceOp(
         site.output,
         "MatMulNBits",
-        [site.input, names.data, names.scales, "", "", site.bias],
+        [site.input, names.data, names.scales],
         // accuracy_level 4: activations quantized to int8 per block, int8 dot products (the fast kernels;
         // with float32 activations 8-bit weights run far slower than float32 weights).
         { K: k, N: n, bits: scheme.bits, block_size: scheme.blockSize, accuracy_level: 4 },
         { domain: MS_DOMAIN },
       );
+      // MatMulNBits' own bias must be [N]; a head's bias may be [1, N] (BART's final_logits_bias).
+      if (site.bias) graph.addAfter(site.output, site.bias);
     }
     graph.pruneUnusedWeights();
   }

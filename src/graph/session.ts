@@ -42,7 +42,11 @@ export async function createSession(
   return session;
 }
 
-async function createOne(graph: Graph, store: WeightStore | undefined, opts: SessionOptions): Promise<Session> {
+async function createOne(
+  graph: Graph,
+  store: WeightStore | undefined,
+  opts: SessionOptions,
+): Promise<Session> {
   // External data resolves against the folder that holds every file the graph's weights come from.
   const dataFolder = graph.dataFolder() ?? store?.dataFolder();
   const bytes = graph.toBytes(dataFolder);

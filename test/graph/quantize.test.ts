@@ -70,7 +70,7 @@ test("quantize: linear layers become MatMulNBits and compute x·Wᵀ from the qu
   const cache = mkdtempSync(join(tmpdir(), "sl-quantize-cache-"));
   try {
     const OUT = 48;
-    const IN = 64;
+    const IN = 80; // 2.5 blocks of 32: a ragged last block
     const W = noise(OUT * IN, 1);
     const B = noise(OUT, 2);
     const wT = Array.from({ length: IN * OUT }, (_, i) => W[(i % OUT) * IN + Math.floor(i / OUT)]);
