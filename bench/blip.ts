@@ -114,7 +114,7 @@ function writeRandomSafetensors(path: string): void {
   );
 }
 
-function prepareModelFolder(): string {
+export function prepareModelFolder(): string {
   const dir = join(tmpdir(), "sightline-bench-blip-large");
   const done = join(dir, ".complete");
   if (existsSync(done)) return dir;

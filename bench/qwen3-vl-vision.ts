@@ -57,7 +57,9 @@ function tensors(): TensorList {
 
 function writeModel(folder: string): void {
   const list = tensors();
-  console.log(`writing a random ${(list.parameters / 1e6).toFixed(0)}M-parameter Qwen3-VL vision tower to ${folder} …`);
+  console.log(
+    `writing a random ${(list.parameters / 1e6).toFixed(0)}M-parameter Qwen3-VL vision tower to ${folder} …`,
+  );
   writeRandomSafetensors(join(folder, "model.safetensors"), list.tensors);
   const config = JSON.parse(readFileSync(join(FIXTURE, "config.json"), "utf8"));
   config.vision_config = { ...config.vision_config, ...vision };

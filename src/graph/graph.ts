@@ -202,6 +202,11 @@ export class Graph {
     return name;
   }
 
+  /** Whether the graph has an output named `name`. */
+  hasOutput(name: string): boolean {
+    return this.outputs.some((o) => o.name === name);
+  }
+
   /** The checkpoint tensor behind a value `weight()` returned, else undefined. */
   weightSource(value: Value): TensorInfo | undefined {
     return this.weightSources.get(value);

@@ -24,6 +24,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fail } from "../errors.js";
 import { MS_DOMAIN, type Graph, type LinearSite } from "./graph.js";
+import { stepNames } from "./step-graph.js";
 import { halfToFloat, readSafetensorsHeader, type TensorInfo } from "./safetensors.js";
 
 export const QUANTIZE_MODES = ["q8", "q4"] as const;
@@ -38,10 +39,19 @@ export interface QuantizeScheme {
 /** The block size each mode uses (measured: docs/performance.md, "Quantized weights"). */
 export const DEFAULT_BLOCK_SIZE: Record<QuantizeMode, number> = { q8: 32, q4: 32 };
 
+/** See QuantizeOptions.encoders (measured: docs/performance.md, "Quantized weights"). */
+export const DEFAULT_ENCODER_FORMAT: "int8" | "blocks" = "int8";
+
 export interface QuantizeOptions {
   mode: QuantizeMode;
   /** Default DEFAULT_BLOCK_SIZE[mode]. */
   blockSize?: number;
+  /**
+   * How encoders (graphs without logits) are quantized: "int8" per output channel through
+   * DynamicQuantizeMatMul (faster, activations quantized per tensor), or "blocks" as the decoders
+   * (MatMulNBits). Default DEFAULT_ENCODER_FORMAT.
+   */
+  encoders?: "int8" | "blocks";
   /**
    * Where quantized weights are kept between loads (the models folder's `.quantized`); without one they
    * are written to a temporary folder and deleted once the sessions hold them.
@@ -216,16 +226,44 @@ interface Job {
   key: string;
   source: TensorInfo;
   layout: LinearSite["layout"];
+  /** MatMulNBits blocks (decoder steps) or int8 per output channel (encoders, see quantizeGraphs). */
+  format: "blocks" | "channels";
   /** Outputs and inputs of the layer. */
   n: number;
   k: number;
 }
 
 /** Bump when the file layout or the quantization arithmetic changes: old cache files are then ignored. */
-const CACHE_FORMAT = "sightline-quantized-1";
+const CACHE_FORMAT = "sightline-quantized-2";
 
-const jobKey = (source: TensorInfo, layout: LinearSite["layout"]) =>
-  layout === "in-out" ? `${source.name}:transposed` : source.name;
+const jobKey = (source: TensorInfo, layout: LinearSite["layout"], format: Job["format"]) =>
+  `${source.name}${layout === "in-out" ? ":transposed" : ""}${format === "channels" ? ":int8" : ""}`;
+
+/**
+ * Quantizes `w` [N, K] symmetrically with one scale per output (row), to 7 bits (±63) stored as int8:
+ * DynamicQuantizeMatMul multiplies uint8 activations by int8 weights with 16-bit pair sums on x86
+ * (vpmaddubsw), which saturate with full-range weights (255·127·2 > 32767; measured: 40 % output error).
+ * ONNX Runtime's own quantizer reduces the range the same way (reduce_range). Returned as
+ * DynamicQuantizeMatMul's B [K, N] with scales [N].
+ */
+export function quantizeChannels(
+  w: Float32Array,
+  n: number,
+  k: number,
+): { data: Int8Array; scales: Float32Array } {
+  const data = new Int8Array(k * n);
+  const scales = new Float32Array(n);
+  for (let r = 0; r < n; r++) {
+    let peak = 0;
+    for (let i = 0; i < k; i++) peak = Math.max(peak, Math.abs(w[r * k + i]));
+    const scale = Math.fround(peak / 63);
+    scales[r] = scale;
+    const inverse = scale === 0 ? 0 : 1 / scale;
+    for (let i = 0; i < k; i++)
+      data[i * n + r] = Math.max(-63, Math.min(63, Math.round(w[r * k + i] * inverse)));
+  }
+  return { data, scales };
+}
 
 const sha = (text: string) => createHash("sha256").update(text).digest("hex");
 
@@ -275,20 +313,19 @@ function writeCacheFile(
   let offset = 0;
   for (const job of jobs) {
     const { blocks, blockBytes } = blockLayout(job.k, scheme);
-    const dataBytes = job.n * blocks * blockBytes;
-    header[`${job.key}.data`] = {
-      dtype: "U8",
-      shape: [job.n, blocks, blockBytes],
-      data_offsets: [offset, offset + dataBytes],
-    };
+    const channels = job.format === "channels";
+    const dataBytes = channels ? job.k * job.n : job.n * blocks * blockBytes;
+    header[`${job.key}.data`] = channels
+      ? { dtype: "I8", shape: [job.k, job.n], data_offsets: [offset, offset + dataBytes] }
+      : { dtype: "U8", shape: [job.n, blocks, blockBytes], data_offsets: [offset, offset + dataBytes] };
     offset += dataBytes;
-    const scaleBytes = job.n * blocks * 4;
+    const scaleCount = channels ? job.n : job.n * blocks;
     header[`${job.key}.scales`] = {
       dtype: "F32",
-      shape: [job.n * blocks],
-      data_offsets: [offset, offset + scaleBytes],
+      shape: [scaleCount],
+      data_offsets: [offset, offset + 4 * scaleCount],
     };
-    offset += scaleBytes;
+    offset += 4 * scaleCount;
   }
   let json = Buffer.from(JSON.stringify(header));
   json = Buffer.concat([json, Buffer.alloc((8 - (json.length % 8)) % 8, 0x20)]);
@@ -304,8 +341,11 @@ function writeCacheFile(
     for (const job of jobs) {
       let w = readTensorFloat32(job.source);
       if (job.layout === "in-out") w = transpose(w, job.k, job.n);
-      const q = quantizeMatrix(w, job.n, job.k, scheme);
-      writeAll(fd, q.data);
+      const q =
+        job.format === "channels"
+          ? quantizeChannels(w, job.n, job.k)
+          : quantizeMatrix(w, job.n, job.k, scheme);
+      writeAll(fd, new Uint8Array(q.data.buffer, q.data.byteOffset, q.data.byteLength));
       writeAll(fd, new Uint8Array(q.scales.buffer, q.scales.byteOffset, q.scales.byteLength));
       done += job.source.byteLength;
       onProgress?.(done, total);
@@ -336,7 +376,7 @@ function quantizedTensors(
   options: QuantizeOptions,
 ): { tensors: QuantizedTensors; cleanup: () => void } {
   const { paths, identity } = sourceIdentity(jobs.map((j) => j.source.file));
-  const set = JSON.stringify([CACHE_FORMAT, scheme, jobs.map((j) => [j.key, j.n, j.k])]);
+  const set = JSON.stringify([CACHE_FORMAT, scheme, jobs.map((j) => [j.key, j.n, j.k, j.format])]);
   const prefix = `${sha(paths).slice(0, 16)}-`;
   const name = `${prefix}${sha(identity).slice(0, 16)}-${sha(set).slice(0, 16)}.q${scheme.bits}b${scheme.blockSize}.safetensors`;
   const metadata = { format: CACHE_FORMAT, sources: identity, matrices: String(jobs.length) };
@@ -378,13 +418,19 @@ export function quantizeGraphs(graphs: readonly Graph[], options: QuantizeOption
   const jobs = new Map<string, Job>();
   const sites: { graph: Graph; site: LinearSite; key: string }[] = [];
   for (const graph of graphs) {
+    // Decoder steps (graphs with logits) read each weight once per token: MatMulNBits at the mode's bits,
+    // fastest there. Encoders multiply many tokens at once, where MatMulNBits is no faster than float32
+    // but DynamicQuantizeMatMul's int8 GEMM is ≈ 2× faster: int8 per output channel (docs/performance.md).
+    const encoders = options.encoders ?? DEFAULT_ENCODER_FORMAT;
+    const format: Job["format"] =
+      graph.hasOutput(stepNames.logits) || encoders === "blocks" ? "blocks" : "channels";
     for (const site of graph.linearSites()) {
       const source = graph.weightSource(site.weight);
       if (!source || source.shape.length !== 2 || !["F32", "F16", "BF16"].includes(source.dtype)) continue;
       const [rows, cols] = source.shape;
       const [n, k] = site.layout === "out-in" ? [rows, cols] : [cols, rows];
-      const key = jobKey(source, site.layout);
-      jobs.set(key, { key, source, layout: site.layout, n, k });
+      const key = jobKey(source, site.layout, format);
+      jobs.set(key, { key, source, layout: site.layout, format, n, k });
       sites.push({ graph, site, key });
     }
   }
@@ -398,21 +444,27 @@ export function quantizeGraphs(graphs: readonly Graph[], options: QuantizeOption
       if (!names) {
         const q = tensors.get(key)!;
         names = {
-          data: graph.externalInitializer(q.data.name, q.data, "uint8"),
+          data: graph.externalInitializer(q.data.name, q.data, key.endsWith(":int8") ? "int8" : "uint8"),
           scales: graph.externalInitializer(q.scales.name, q.scales, "float32"),
         };
         bound.set(key, names);
       }
-      const { n, k } = jobs.get(key)!;
-      graph.replaceOp(
-        site.output,
-        "MatMulNBits",
-        [site.input, names.data, names.scales],
-        // accuracy_level 4: activations quantized to int8 per block, int8 dot products (the fast kernels;
-        // with float32 activations 8-bit weights run far slower than float32 weights).
-        { K: k, N: n, bits: scheme.bits, block_size: scheme.blockSize, accuracy_level: 4 },
-        { domain: MS_DOMAIN },
-      );
+      const { n, k, format } = jobs.get(key)!;
+      if (format === "channels") {
+        // Activations are quantized per call (dynamic); weights int8 [K, N] with scales [N].
+        const inputs = [site.input, names.data, names.scales];
+        graph.replaceOp(site.output, "DynamicQuantizeMatMul", inputs, {}, { domain: MS_DOMAIN });
+      } else {
+        graph.replaceOp(
+          site.output,
+          "MatMulNBits",
+          [site.input, names.data, names.scales],
+          // accuracy_level 4: activations quantized to int8 per block, int8 dot products (the fast kernels;
+          // with float32 activations 8-bit weights run far slower than float32 weights).
+          { K: k, N: n, bits: scheme.bits, block_size: scheme.blockSize, accuracy_level: 4 },
+          { domain: MS_DOMAIN },
+        );
+      }
       // MatMulNBits' own bias must be [N]; a head's bias may be [1, N] (BART's final_logits_bias).
       if (site.bias) graph.addAfter(site.output, site.bias);
     }

@@ -12,6 +12,7 @@ import { linear } from "../../src/graph/nn.js";
 import {
   dequantizeMatrix,
   parseQuantizeMode,
+  quantizeChannels,
   quantizeMatrix,
   quantizeScheme,
   type QuantizeMode,
@@ -22,6 +23,17 @@ import { VarBuilder } from "../../src/graph/var-builder.js";
 import { writeSafetensors } from "../helpers/safetensors-writer.js";
 
 const { onnx } = onnxProto;
+
+/** The float32 [N, K] weights of quantizeChannels' int8 [K, N]. */
+function dequantizeChannels(
+  q: { data: Int8Array; scales: Float32Array },
+  n: number,
+  k: number,
+): Float32Array {
+  const out = new Float32Array(n * k);
+  for (let r = 0; r < n; r++) for (let i = 0; i < k; i++) out[r * k + i] = q.data[i * n + r] * q.scales[r];
+  return out;
+}
 
 /** Deterministic pseudo-random numbers in [-1, 1). */
 function noise(count: number, seed: number): number[] {
@@ -65,7 +77,7 @@ test("quantize: parseQuantizeMode accepts q8, q4, none and refuses anything else
   assert.throws(() => quantizeScheme({ mode: "q8", blockSize: 48 }), /power of two/);
 });
 
-test("quantize: linear layers become MatMulNBits and compute x·Wᵀ from the quantized weights", async () => {
+test("quantize: decoder steps get MatMulNBits, encoders int8 DynamicQuantizeMatMul; both compute x·Wᵀ from the quantized weights", async () => {
   const dir = mkdtempSync(join(tmpdir(), "sl-quantize-"));
   const cache = mkdtempSync(join(tmpdir(), "sl-quantize-cache-"));
   try {
@@ -82,29 +94,39 @@ test("quantize: linear layers become MatMulNBits and compute x·Wᵀ from the qu
     const rows = 3;
     const x = noise(rows * IN, 3);
     for (const mode of ["q8", "q4"] as QuantizeMode[]) {
-      for (const blockSize of [32, 16]) {
+      for (const [blockSize, head] of [
+        [32, "logits"],
+        [16, "logits"],
+        [32, "y"],
+      ] as const) {
+        // A graph with a `logits` output is a decoder step (MatMulNBits), any other an encoder.
+        const decoderStep = head === "logits";
         const store = WeightStore.open(dir);
         const g = new Graph("q");
         const vb = new VarBuilder(g, store);
         const input = g.input("x", "float32", ["n", IN]);
-        g.output(linear(g, input, vb.pp("fc")), "y");
+        g.output(linear(g, input, vb.pp("fc")), head);
         g.output(linear(g, input, vb.pp("c"), { conv1d: true }), "yc");
         const s = await createSession(g, store, {
           threads: 1,
           quantize: { mode, blockSize, cacheDir: cache },
         });
         const ops = onnx.ModelProto.decode(g.toBytes()).graph?.node?.map((n) => n.opType) ?? [];
+        const op = decoderStep ? "MatMulNBits" : "DynamicQuantizeMatMul";
         assert.deepEqual(
-          ops.filter((o) => o === "MatMulNBits").length,
+          ops.filter((o) => o === op).length,
           2,
-          `${mode}/${blockSize}: two MatMulNBits expected, got ${ops.join(", ")}`,
+          `${mode}/${head}: two ${op} expected, got ${ops}`,
         );
         const out = await s.run({ x: float32Tensor(Float32Array.from(x), [rows, IN]) });
         await s.release();
         const scheme = quantizeScheme({ mode, blockSize });
-        const dq = dequantizeMatrix(quantizeMatrix(Float32Array.from(W), OUT, IN, scheme), OUT, IN, scheme);
+        const w = Float32Array.from(W);
+        const dq = decoderStep
+          ? dequantizeMatrix(quantizeMatrix(w, OUT, IN, scheme), OUT, IN, scheme)
+          : dequantizeChannels(quantizeChannels(w, OUT, IN), OUT, IN);
         for (const [name, bias] of [
-          ["y", true],
+          [head, true],
           ["yc", false],
         ] as const) {
           const got = out[name].data as Float32Array;
@@ -118,13 +140,13 @@ test("quantize: linear layers become MatMulNBits and compute x·Wᵀ from the qu
               scale = Math.max(scale, Math.abs(want));
             }
           }
-          // accuracy_level 4 quantizes activations to int8 per block: ~1 % of the output's range.
+          // Activations are quantized too (int8 per block / uint8 per tensor): ~1 % of the output's range.
           assert.ok(worst / scale < 0.02, `${mode}/${blockSize} ${name}: relative error ${worst / scale}`);
         }
       }
     }
-    // One cache file per scheme, reused on a second load.
-    assert.equal(readdirSync(cache).filter((f) => f.endsWith(".safetensors")).length, 4);
+    // One cache file per scheme and set of matrices.
+    assert.equal(readdirSync(cache).filter((f) => f.endsWith(".safetensors")).length, 6);
   } finally {
     rmSync(dir, { recursive: true, force: true });
     rmSync(cache, { recursive: true, force: true });

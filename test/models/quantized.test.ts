@@ -94,9 +94,10 @@ for (const arch of ["vit-gpt2", "blip", "kosmos-2", "florence-2"]) {
     assert.equal(fp32.identical, fp32.generations, "float32 reproduces every generation");
     assert.ok(fp32.logitDiff <= 1e-3, `float32 logits within 1e-3, got ${fp32.logitDiff}`);
     // Sane bounds, not exactness. The fixtures' weights are scaled up (gain 3) so that errors grow layer by
-    // layer: 8-bit stays within half the logits' range here (Florence-2, the deepest, is the worst) and is
-    // closer than 4-bit; on full-size checkpoints the bench measures top-1 agreement.
-    assert.ok(q8.logitDiff <= 0.5 * q8.logitScale, `q8 logit error ${q8.logitDiff} of ${q8.logitScale}`);
+    // layer, and encoders quantize their activations per tensor: 8-bit stays within 3/4 of the logits'
+    // range here (Florence-2, the deepest, is the worst) and closer than 4-bit; on full-size checkpoints
+    // the bench measures top-1 agreement.
+    assert.ok(q8.logitDiff <= 0.75 * q8.logitScale, `q8 logit error ${q8.logitDiff} of ${q8.logitScale}`);
     assert.ok(Number.isFinite(q4.logitDiff), `q4 logits finite`);
     assert.ok(q8.logitDiff < q4.logitDiff, `q8 (${q8.logitDiff}) closer than q4 (${q4.logitDiff})`);
     assert.ok(q8.logitDiff > 0, "q8 really ran quantized");
