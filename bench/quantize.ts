@@ -10,7 +10,7 @@
 //   node --import tsx bench/quantize.ts ARCH [--quantize q8,q4] [--block-size N] [--runs N] [--threads N]
 //   (or `sightline bench ARCH --quantize q8,q4`, which calls run())
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -187,6 +187,10 @@ export async function run(arch: QuantArch, options: QuantBenchOptions = {}): Pro
   const dir = mkdtempSync(join(tmpdir(), "sl-quant-bench-"));
   const teacherFile = join(dir, "fp32-tokens.json");
   const rows: VariantResult[] = [];
+  // Kosmos-2's 3.3 GB checkpoint is removed afterwards unless --keep, but only when this run wrote it
+  // (another benchmark may be using it).
+  const kosmosFolder = join(tmpdir(), "sightline-bench-kosmos2-fp16");
+  const kosmosThere = existsSync(kosmosFolder);
   try {
     for (const variant of ["fp32", ...(options.modes ?? ["q8", "q4"])]) {
       const { tokens, ...row } = await runChild(arch, variant, options, teacherFile);
@@ -195,9 +199,8 @@ export async function run(arch: QuantArch, options: QuantBenchOptions = {}): Pro
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    if (arch === "kosmos-2" && !options.keep) {
-      rmSync(join(tmpdir(), "sightline-bench-kosmos2-fp16"), { recursive: true, force: true });
-    }
+    if (arch === "kosmos-2" && !options.keep && !kosmosThere)
+      rmSync(kosmosFolder, { recursive: true, force: true });
   }
   console.log(formatQuantTable(arch, rows));
   return rows;
