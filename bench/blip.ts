@@ -115,7 +115,7 @@ function writeRandomSafetensors(path: string): void {
   );
 }
 
-function prepareModelFolder(): string {
+export function prepareModelFolder(): string {
   const dir = join(tmpdir(), "sightline-bench-blip-large");
   const done = join(dir, ".complete");
   if (existsSync(done)) return dir;

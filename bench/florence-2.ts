@@ -150,7 +150,7 @@ function readJson(path: string): Record<string, any> {
   return JSON.parse(readFileSync(path, "utf8"));
 }
 
-function prepareModelFolder(): string {
+export function prepareModelFolder(): string {
   const dir = join(tmpdir(), "sightline-bench-florence-2-base");
   const done = join(dir, ".complete");
   if (existsSync(done)) return dir;

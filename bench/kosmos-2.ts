@@ -215,6 +215,14 @@ function prepareFolder(): void {
   );
 }
 
+/** The random checkpoint's folder, written first when missing (fp16 unless `fp32`); the caller removes it. */
+export function prepareModelFolder(fp32 = false): string {
+  FP32 = fp32;
+  folder = join(tmpdir(), FP32 ? "sightline-bench-kosmos2-fp32" : "sightline-bench-kosmos2-fp16");
+  prepareFolder();
+  return folder;
+}
+
 export interface Kosmos2BenchOptions extends BenchOptions {
   /** Write and load an fp32 checkpoint (≈ 6.6 GB) instead of fp16 (≈ 3.3 GB). */
   fp32?: boolean;

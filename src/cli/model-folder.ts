@@ -3,8 +3,9 @@
 // and downloaded first when missing (showing what and how much), unless --offline / HF_HUB_OFFLINE.
 // Either way `--safetensors-only` (or SIGHTLINE_SAFETENSORS_ONLY=1) refuses pickle-only weights.
 import { statSync } from "node:fs";
+import { parseQuantizeMode, quantizedCacheDir, type QuantizeOptions } from "../graph/quantize.js";
 import { checkWeightsAllowed } from "../graph/weight-files.js";
-import { envFlag } from "../hub/settings.js";
+import { envFlag, hubSettings } from "../hub/settings.js";
 import { downloadProgress } from "./download-progress.js";
 
 export interface ModelFolderOptions {
@@ -50,4 +51,23 @@ export async function withLoadingLine<T>(what: string, work: () => Promise<T>): 
   } finally {
     if (tty) process.stderr.write("\r\x1b[K");
   }
+}
+
+/**
+ * `--quantize q8|q4|none` as load options: quantized weights are cached in the models folder's
+ * `.quantized` (never in the model's own folder); on a terminal, quantizing shows its progress.
+ */
+export function quantizeOption(value: string | undefined, modelsDir?: string): QuantizeOptions | undefined {
+  if (value === undefined) return undefined;
+  const mode = parseQuantizeMode(value);
+  if (!mode) return undefined;
+  const tty = process.stderr.isTTY === true;
+  return {
+    mode,
+    cacheDir: quantizedCacheDir(hubSettings({ cacheDir: modelsDir }).modelsDir),
+    onProgress: tty
+      ? (done, total) =>
+          process.stderr.write(`\r\x1b[Kquantizing weights (${mode}) ${Math.floor((100 * done) / total)} %`)
+      : undefined,
+  };
 }

@@ -3,16 +3,16 @@ import { readFile } from "node:fs/promises";
 import { fail, SightlineError } from "../errors.js";
 import { readImageFile } from "../images/decode.js";
 import { loadModel } from "../models/index.js";
-import type { CaptionOptions } from "../models/types.js";
+import type { CaptionOptions, LoadOptions } from "../models/types.js";
 import { CaptionerUnusableError, type Captioner } from "./run.js";
 
 /** A model in this process. Inference runs one image at a time (it already uses every core). */
 export async function modelCaptioner(
   folder: string,
   options: Omit<CaptionOptions, "prompt"> = {},
-  load: { threads?: number } = {},
+  load: LoadOptions = {},
 ): Promise<Captioner> {
-  const model = await loadModel(folder, { threads: load.threads });
+  const model = await loadModel(folder, load);
   let chain: Promise<unknown> = Promise.resolve();
   return {
     name: `model:${folder}`,

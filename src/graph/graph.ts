@@ -1,7 +1,7 @@
 // A small typed builder that emits ONNX ModelProtos from TypeScript. Values are names; ops are
 // appended in order. Weights are external initializers that point into the .safetensors file, so
 // building a graph never copies a checkpoint.
-import { basename } from "node:path";
+import { dirname, relative, sep } from "node:path";
 import onnxProto from "onnx-proto";
 import type { TensorInfo } from "./safetensors.js";
 
@@ -47,6 +47,20 @@ export const floatAttr = (v: number): FloatAttr => ({ float: v });
 // ONNX attributes that are floats even when their value happens to be integral (alpha=1).
 const FLOAT_ATTRS = new Set(["alpha", "beta", "epsilon", "scale", "gamma", "ratio", "value_float", "bias"]);
 
+/**
+ * A linear layer's product as built by `linear()` / `logitsOutput()`: `output` = x · Wᵀ with W [out, in]
+ * ("out-in", nn.Linear, the LM heads) or x · W with W [in, out] ("in-out", GPT-2's Conv1D). Recorded so
+ * that quantization (graph/quantize.ts) can replace exactly these products and nothing else.
+ */
+export interface LinearSite {
+  readonly output: Value;
+  readonly input: Value;
+  readonly weight: Value;
+  /** A bias the product's own node adds (Gemm's C), if any. */
+  readonly bias?: Value;
+  readonly layout: "out-in" | "in-out";
+}
+
 export const OPSET = 17;
 export const MS_DOMAIN = "com.microsoft";
 
@@ -62,6 +76,11 @@ export class Graph {
   private readonly outputs: onnxProto.onnx.IValueInfoProto[] = [];
   private readonly externalValues = new Map<string, Value>();
   private readonly storedValues = new Set<string>();
+  /** Where each external initializer's bytes are: located at toBytes() against the data folder. */
+  private readonly externalInfos = new Map<string, TensorInfo>();
+  /** Weight values (initializers and the casts of fp16/bf16 ones) → the checkpoint tensor behind them. */
+  private readonly weightSources = new Map<Value, TensorInfo>();
+  private readonly linears: LinearSite[] = [];
   private readonly domains = new Set<string>();
   private counter = 0;
 
@@ -167,6 +186,7 @@ export class Graph {
     const dtype = safetensorsToDtype[info.dtype];
     const value = dtype === "float16" || dtype === "bfloat16" ? this.cast(stored, "float32") : stored;
     this.externalValues.set(info.name, value);
+    this.weightSources.set(value, info);
     return value;
   }
 
@@ -175,17 +195,7 @@ export class Graph {
     if (this.storedValues.has(info.name)) return info.name;
     const dtype = safetensorsToDtype[info.dtype];
     if (!dtype) throw new Error(`weight ${info.name}: dtype ${info.dtype} not supported in graphs`);
-    this.initializers.push({
-      name: info.name,
-      dataType: onnxDtype[dtype],
-      dims: info.shape,
-      dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
-      externalData: [
-        { key: "location", value: basename(info.file) },
-        { key: "offset", value: String(info.byteOffset) },
-        { key: "length", value: String(info.byteLength) },
-      ],
-    });
+    this.externalInitializer(info.name, info, dtype);
     this.storedValues.add(info.name);
     return info.name;
   }
@@ -200,7 +210,119 @@ export class Graph {
     return { nodes: this.nodes, initializers: this.initializers, inputs: this.inputs, outputs: this.outputs };
   }
 
-  toBytes(): Uint8Array {
+  /** An initializer named `name` whose bytes are the tensor `info` locates, as stored (no cast). */
+  externalInitializer(name: string, info: TensorInfo, dtype: DType): Value {
+    this.initializers.push({
+      name,
+      dataType: onnxDtype[dtype],
+      dims: info.shape,
+      dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+    });
+    this.externalInfos.set(name, info);
+    return name;
+  }
+
+  /** Whether the graph has an output named `name`. */
+  hasOutput(name: string): boolean {
+    return this.outputs.some((o) => o.name === name);
+  }
+
+  /** The checkpoint tensor behind a value `weight()` returned, else undefined. */
+  weightSource(value: Value): TensorInfo | undefined {
+    return this.weightSources.get(value);
+  }
+
+  /** Records a linear layer's product (see LinearSite). */
+  markLinear(site: LinearSite): void {
+    this.linears.push(site);
+  }
+
+  linearSites(): readonly LinearSite[] {
+    return this.linears;
+  }
+
+  /** Replaces the node that produces `output` by another op with the same single output. */
+  replaceOp(
+    output: Value,
+    opType: string,
+    inputs: (Value | undefined)[],
+    attrs: Record<string, AttrValue> = {},
+    opts: OpOptions = {},
+  ): void {
+    const node = this.nodes.find((n) => n.output?.length === 1 && n.output[0] === output);
+    if (!node) throw new Error(`${this.name}: no node produces ${output}`);
+    if (opts.domain) this.domains.add(opts.domain);
+    node.opType = opType;
+    node.domain = opts.domain ?? "";
+    node.input = inputs.map((v) => v ?? "");
+    node.attribute = Object.entries(attrs).map(([k, v]) => attribute(k, v));
+  }
+
+  /**
+   * Makes the node that produces `output` produce a new value instead, followed by `output` = that + `bias`
+   * (inserted right after it, keeping the nodes in topological order).
+   */
+  addAfter(output: Value, bias: Value): void {
+    const i = this.nodes.findIndex((n) => n.output?.length === 1 && n.output[0] === output);
+    if (i < 0) throw new Error(`${this.name}: no node produces ${output}`);
+    const product = this.fresh("unbiased");
+    this.nodes[i].output = [product];
+    this.nodes.splice(i + 1, 0, {
+      opType: "Add",
+      domain: "",
+      name: this.fresh("Add"),
+      input: [product, bias],
+      output: [output],
+    });
+  }
+
+  /**
+   * Drops the checkpoint weights no node reads any more (a weight whose only product was replaced), with
+   * the casts that widened them: ORT then neither maps nor converts them.
+   */
+  pruneUnusedWeights(): void {
+    const readers = () => new Set(this.nodes.flatMap((n) => n.input ?? []));
+    const read = readers();
+    for (const [name, value] of this.externalValues) {
+      if (value !== name && !read.has(value)) {
+        const i = this.nodes.findIndex((n) => n.opType === "Cast" && n.output?.[0] === value);
+        if (i >= 0) this.nodes.splice(i, 1);
+      }
+    }
+    const used = readers();
+    for (let i = this.initializers.length - 1; i >= 0; i--) {
+      const name = this.initializers[i].name!;
+      if (this.externalInfos.has(name) && !used.has(name)) {
+        this.initializers.splice(i, 1);
+        this.externalInfos.delete(name);
+        this.externalValues.delete(name);
+        this.storedValues.delete(name);
+      }
+    }
+  }
+
+  /**
+   * The folder external data is resolved against: the deepest folder holding every file the weights come
+   * from (a checkpoint's folder; with quantized weights, the common parent of it and the quantized cache).
+   * ORT refuses locations that leave this folder, so each location is relative to it.
+   */
+  dataFolder(): string | undefined {
+    const folders = [...new Set([...this.externalInfos.values()].map((t) => dirname(t.file)))];
+    if (folders.length === 0) return undefined;
+    return folders.reduce(commonFolder);
+  }
+
+  /** The ModelProto; external data locations are relative to `dataFolder` (default: this.dataFolder()). */
+  toBytes(dataFolder = this.dataFolder()): Uint8Array {
+    for (const init of this.initializers) {
+      const info = this.externalInfos.get(init.name!);
+      if (!info) continue;
+      init.externalData = [
+        { key: "location", value: relative(dataFolder ?? dirname(info.file), info.file) },
+        { key: "offset", value: String(info.byteOffset) },
+        { key: "length", value: String(info.byteLength) },
+      ];
+    }
     const opsetImport = [
       { domain: "", version: OPSET },
       ...[...this.domains].map((d) => ({ domain: d, version: 1 })),
@@ -292,6 +414,15 @@ export class Graph {
   scale(x: Value, s: number): Value {
     return this.mul(x, this.scalarFloat(s));
   }
+}
+
+/** The deepest folder containing both (absolute paths). */
+function commonFolder(a: string, b: string): string {
+  const pa = a.split(sep);
+  const pb = b.split(sep);
+  let n = 0;
+  while (n < pa.length && n < pb.length && pa[n] === pb[n]) n++;
+  return pa.slice(0, n).join(sep) || sep;
 }
 
 function valueInfo(

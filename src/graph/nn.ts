@@ -11,10 +11,11 @@ export interface LinearOptions {
   conv1d?: boolean;
 }
 
-/** nn.Linear: y = x Wᵀ + b with W [out, in]. */
+/** nn.Linear: y = x Wᵀ + b with W [out, in]. The product is marked for quantization (graph/quantize.ts). */
 export function linear(g: Graph, x: Value, vb: VarBuilder, opts: LinearOptions = {}): Value {
   const w = vb.get("weight");
   let y = opts.conv1d ? g.matmul(x, w) : matmulTransB(g, x, w);
+  g.markLinear({ output: y, input: x, weight: w, layout: opts.conv1d ? "in-out" : "out-in" });
   const useBias = opts.bias ?? vb.has("bias");
   if (useBias) y = g.add(y, vb.get("bias"));
   return y;

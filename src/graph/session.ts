@@ -6,6 +6,7 @@ import { basename, dirname, join } from "node:path";
 import ort from "onnxruntime-node";
 import { failWith } from "../errors.js";
 import type { Graph } from "./graph.js";
+import { quantizeGraphs, type QuantizeOptions } from "./quantize.js";
 import type { WeightStore } from "./safetensors.js";
 
 export type Tensor = ort.Tensor;
@@ -25,6 +26,8 @@ export interface SessionOptions {
   profilePrefix?: string;
   /** Write the graph as ORT optimised it (after its fusions) to this path. */
   optimizedModelPath?: string;
+  /** Quantize the graphs' linear layers (graph/quantize.ts); default: float32 as in the checkpoint. */
+  quantize?: QuantizeOptions;
 }
 
 export interface Session {
@@ -102,7 +105,18 @@ export async function createSession(
   store: WeightStore | undefined,
   opts: SessionOptions = {},
 ): Promise<Session> {
-  const bytes = graph.toBytes();
+  const [session] = await createSessions([graph], store, opts);
+  return session;
+}
+
+async function createOne(
+  graph: Graph,
+  store: WeightStore | undefined,
+  opts: SessionOptions,
+): Promise<Session> {
+  // External data resolves against the folder that holds every file the graph's weights come from.
+  const dataFolder = graph.dataFolder() ?? store?.dataFolder();
+  const bytes = graph.toBytes(dataFolder);
   if (opts.dumpPath) {
     const { writeFileSync } = await import("node:fs");
     writeFileSync(opts.dumpPath, bytes);
@@ -112,7 +126,7 @@ export async function createSession(
     // Several sessions share 2 cores: spinning threads of an idle session slow the busy one.
     "intra_op.allow_spinning": "0",
   };
-  if (store) session.model_external_initializers_file_folder_path = store.dataFolder();
+  if (dataFolder) session.model_external_initializers_file_folder_path = dataFolder;
   try {
     const s = await ort.InferenceSession.create(bytes, {
       executionProviders: ep === "cpu" ? ["cpu"] : [ep, "cpu"],
@@ -182,7 +196,13 @@ export async function createSessions(
   store: WeightStore | undefined,
   opts: SessionOptions = {},
 ): Promise<Session[]> {
-  const settled = await Promise.allSettled(graphs.map((g) => createSession(g, store, opts)));
+  const quantized = opts.quantize ? quantizeGraphs(graphs, opts.quantize) : undefined;
+  let settled: PromiseSettledResult<Session>[];
+  try {
+    settled = await Promise.allSettled(graphs.map((g) => createOne(g, store, opts)));
+  } finally {
+    quantized?.cleanup();
+  }
   const sessions = settled.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
   const failure = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failure) {

@@ -104,11 +104,14 @@ export function lastPosition(g: Graph, h: Value): Value {
 
 /**
  * The `logits` output [B, V] = last · weightᵀ (+ bias): Gemm(transB) reads the [V, D] head (often the tied
- * token embedding) in place, no transposed copy of the largest matrix.
+ * token embedding) in place, no transposed copy of the largest matrix. Marked as a linear layer, so the
+ * LM head is quantized with the others (the embedding lookup keeps its float32 table).
  */
 export function logitsOutput(g: Graph, last: Value, weight: Value, bias?: Value): void {
   const inputs = bias ? [last, weight, bias] : [last, weight];
-  g.output(g.op("Gemm", inputs, { transB: 1 }), stepNames.logits);
+  const logits = g.op("Gemm", inputs, { transB: 1 });
+  g.markLinear({ output: logits, input: last, weight, bias, layout: "out-in" });
+  g.output(logits, stepNames.logits);
 }
 
 /** Outputs one layer's cross-attention K/V of one image: [1, N, H·Dh] projections → [1, H, N, Dh]. */

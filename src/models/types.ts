@@ -1,5 +1,6 @@
 // What every architecture offers the rest of Sightline (CLI, queue workers, server).
 
+import type { QuantizeOptions } from "../graph/quantize.js";
 import type { RgbImage } from "../images/rgb-image.js";
 
 export type { RgbImage };
@@ -85,6 +86,8 @@ export type Captioner = Omit<CaptionModel, "arch">;
 export interface LoadOptions {
   /** ORT intra-op threads (default: one per physical core). */
   threads?: number;
+  /** Weight-only quantization of the linear layers (`--quantize q8|q4`); default: float32 as stored. */
+  quantize?: QuantizeOptions;
 }
 
 /** The one loading signature: a model folder, its parsed config.json, options. */

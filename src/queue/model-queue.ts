@@ -18,6 +18,7 @@
 import { fail, failWith, isSightlineError, SightlineError } from "../errors.js";
 import type { CaptionOptions, CaptionResult, RgbImage } from "../models/types.js";
 import type { LoadSlots, ResidentModel } from "./resident-models.js";
+import type { WorkerLoad } from "./protocol.js";
 import { WorkerProcess } from "./worker-process.js";
 
 export interface ModelQueueOptions {
@@ -27,6 +28,8 @@ export interface ModelQueueOptions {
   resolveFolder: () => Promise<string>;
   loaderModule?: string;
   threads?: number;
+  /** Weight-only quantization of this model (`--quantize`); default float32. */
+  quantize?: WorkerLoad["quantize"];
   /** Requests allowed to wait behind the running one. */
   maxQueue: number;
   /** End the worker after this long idle; 0 = never. */
@@ -331,6 +334,7 @@ export class ModelQueue implements ResidentModel {
             loaderModule: this.options.loaderModule,
             threads: this.options.threads,
             maxBatch: this.options.maxBatch,
+            quantize: this.options.quantize,
             loadTimeoutMs: this.options.loadTimeoutMs,
             onExit: (detail, stoppedFor) => {
               this.onWorkerExit(worker, detail, stoppedFor);

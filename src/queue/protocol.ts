@@ -1,5 +1,6 @@
 // Messages between the server process and a model worker process (child_process IPC with the
 // "advanced" serialization, so image bytes travel as a Uint8Array, not as JSON).
+import type { QuantizeOptions } from "../graph/quantize.js";
 import type { CaptionOptions, CaptionResult } from "../models/types.js";
 
 export interface WorkerLoad {
@@ -10,6 +11,8 @@ export interface WorkerLoad {
   threads?: number;
   /** Captions the worker may run together (batching across requests); default 1. */
   maxBatch?: number;
+  /** Weight-only quantization (`--quantize`); progress callbacks do not cross the process boundary. */
+  quantize?: Omit<QuantizeOptions, "onProgress">;
 }
 
 export interface WorkerCaption {

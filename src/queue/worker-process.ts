@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { isAbsolute } from "node:path";
 import { fail, SightlineError, errorCatalogue, type ErrorCode } from "../errors.js";
 import type { CaptionOptions, CaptionResult, RgbImage } from "../models/types.js";
-import type { FromWorker, WireError, WorkerLoaded } from "./protocol.js";
+import type { FromWorker, WireError, WorkerLoad, WorkerLoaded } from "./protocol.js";
 
 export interface WorkerStartOptions {
   folder: string;
@@ -16,6 +16,7 @@ export interface WorkerStartOptions {
   threads?: number;
   /** Captions run together when the model can batch them (default 1). */
   maxBatch?: number;
+  quantize?: WorkerLoad["quantize"];
   /** A load that takes longer is given up and its process ended (default 10 minutes). */
   loadTimeoutMs?: number;
   /**
@@ -131,6 +132,7 @@ export class WorkerProcess {
         loaderModule: loaderUrl(options.loaderModule),
         threads: options.threads,
         maxBatch: options.maxBatch,
+        quantize: options.quantize,
       });
     });
   }

@@ -38,7 +38,10 @@ async function handle(message: ToWorker): Promise<void> {
     const started = performance.now();
     try {
       const mod = (await import(message.loaderModule ?? "../models/index.js")) as { loadModel: LoadModel };
-      model = await mod.loadModel(message.folder, { threads: message.threads });
+      model = await mod.loadModel(message.folder, {
+        threads: message.threads,
+        quantize: message.quantize,
+      });
       maxBatch = batchRequests(model, message.maxBatch ?? 1);
       send({
         type: "loaded",

@@ -2,8 +2,9 @@
 // from a JSON config file (--config FILE). Precedence: flag > environment > config file > default.
 import { readFileSync } from "node:fs";
 import { fail } from "../errors.js";
+import { parseQuantizeMode, type QuantizeMode } from "../graph/quantize.js";
 
-type Kind = "string" | "int" | "number" | "bool" | "models" | "names";
+type Kind = "string" | "int" | "number" | "bool" | "models" | "names" | "quantize";
 
 interface Setting {
   flag: string;
@@ -170,6 +171,12 @@ const settings = [
     help: "ONNX Runtime threads per model worker (default: one per physical core)",
   },
   {
+    flag: "quantize",
+    kind: "quantize",
+    arg: "[NAME=]q8|q4|none",
+    help: "8- or 4-bit weights for every model, or for NAME (repeatable; env: q8 or a=q8,b=q4)",
+  },
+  {
     flag: "preload",
     kind: "names",
     arg: "NAME",
@@ -251,6 +258,8 @@ export interface ServeConfig {
   labelsModel?: string;
   labelsTask?: string;
   threads?: number;
+  /** Model name → quantization ("*": every model without its own entry); default none (float32). */
+  quantize: Record<string, QuantizeMode | "none">;
   preload: string[];
   maxLoadedModels: number;
   offline: boolean;
@@ -328,6 +337,22 @@ function convert(s: Setting, value: unknown, origin: string): unknown {
       }
       return out;
     }
+    case "quantize": {
+      // "q8" (every model), "NAME=q8", a comma-separated list of these, or {"NAME": "q8", "*": "q4"}.
+      const entries =
+        value && typeof value === "object" && !Array.isArray(value)
+          ? Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, String(v)])
+          : (Array.isArray(value) ? value.map(String) : String(value).split(","))
+              .map((x) => x.trim())
+              .filter((x) => x !== "")
+              .map((x) => (x.includes("=") ? x.split(/=(.*)/s, 2) : ["*", x]));
+      const out: Record<string, QuantizeMode | "none"> = {};
+      for (const [name, mode] of entries) {
+        if (name.trim() === "") throw bad(`expected [NAME=]q8|q4|none, got ${JSON.stringify(`=${mode}`)}`);
+        out[name.trim()] = parseQuantizeMode(mode, origin) ?? "none";
+      }
+      return out;
+    }
     case "names": {
       const names = Array.isArray(value) ? value.map(String) : String(value).split(",");
       return names.map((n) => n.trim()).filter((n) => n !== "");
@@ -364,6 +389,8 @@ export function parseServeConfig(argv: string[], env: NodeJS.ProcessEnv = proces
         ...((fromFlags.model as Record<string, string>) ?? {}),
         ...(v as Record<string, string>),
       };
+    } else if (s.kind === "quantize") {
+      fromFlags.quantize = { ...((fromFlags.quantize as Record<string, string>) ?? {}), ...(v as object) };
     } else if (s.kind === "names") {
       fromFlags[s.flag as FlagName] = [
         ...((fromFlags[s.flag as FlagName] as string[]) ?? []),
@@ -406,6 +433,7 @@ export function parseServeConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     }
     value ??= s.default;
     if (s.kind === "names") value ??= [];
+    if (s.kind === "quantize") value ??= {};
     out[s.kind === "models" ? "models" : key] = value ?? (s.kind === "models" ? {} : undefined);
   }
   if ((out.port as number) > 65535) throw fail("INVALID_ARGUMENT", `--port ${out.port} is not a port`);

@@ -2,6 +2,8 @@
 // per model, the metrics. The app factory takes a Runtime (or builds one); tests build their own
 // with a fake model loader and drive the same code paths.
 import { fail, isSightlineError, withStatus } from "../errors.js";
+import { quantizedCacheDir, type QuantizeMode } from "../graph/quantize.js";
+import { defaultModelsDir } from "../hub/settings.js";
 import type { NsfwVariant } from "../nsfw/bundled.js";
 import { NsfwDetector } from "../nsfw/detector.js";
 import type { CaptionOptions, RgbImage } from "../models/types.js";
@@ -9,6 +11,7 @@ import {
   ModelQueue,
   type ModelInfo,
   type ModelQueueEvents,
+  type ModelQueueOptions,
   type QueuedCaption,
 } from "../queue/model-queue.js";
 import { ResidentModels } from "../queue/resident-models.js";
@@ -46,6 +49,8 @@ export interface RuntimeOptions {
   loaderModule?: string;
   /** ORT threads per worker. */
   threads?: number;
+  /** Model name → weight quantization (`--quantize`; "*": every other model); default float32. */
+  quantize?: Record<string, QuantizeMode | "none">;
   /** Requests waiting per model beyond the running one (default 32). */
   maxQueue?: number;
   /** Requests a model's worker runs together, sharing decoder steps (default 8; 1 = one at a time). */
@@ -199,6 +204,13 @@ export class Runtime {
     return this.draining;
   }
 
+  /** The `--quantize` setting of model `name`; quantized weights are cached beside the downloaded models. */
+  private quantizeFor(name: string): ModelQueueOptions["quantize"] {
+    const mode = this.options.quantize?.[name] ?? this.options.quantize?.["*"];
+    if (!mode || mode === "none") return undefined;
+    return { mode, cacheDir: quantizedCacheDir(this.options.modelsDir ?? defaultModelsDir()) };
+  }
+
   /** The queue of a configured model (created on first use). */
   queue(name?: string): ModelQueue {
     const entry = this.registry.get(name);
@@ -209,6 +221,7 @@ export class Runtime {
         resolveFolder: () => this.locate(entry),
         loaderModule: this.options.loaderModule,
         threads: this.options.threads,
+        quantize: this.quantizeFor(entry.name),
         maxQueue: this.maxQueue,
         maxBatch: this.options.maxBatch ?? DEFAULT_MAX_BATCH,
         idleUnloadMs: this.idleUnloadMs,

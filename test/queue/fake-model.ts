@@ -14,12 +14,14 @@
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fail } from "../../src/errors.js";
-import type { CaptionModel, CaptionOptions, RgbImage } from "../../src/models/types.js";
+import type { CaptionModel, CaptionOptions, LoadOptions, RgbImage } from "../../src/models/types.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function loadModel(folder: string): Promise<CaptionModel> {
+export async function loadModel(folder: string, options: LoadOptions = {}): Promise<CaptionModel> {
   const config = JSON.parse(readFileSync(join(folder, "config.json"), "utf8"));
+  // What the worker was asked to load with (quantize, threads), for tests to read.
+  writeFileSync(join(folder, "load-options.json"), JSON.stringify(options));
   if (config.fail_load) throw Object.assign(new Error("fake load failure"), { name: "Error" });
   await sleep(config.load_delay_ms ?? 0);
   while (config.load_gate && !existsSync(config.load_gate)) await sleep(20);

@@ -32,6 +32,10 @@ options:
                   serve --max-batch N) and the latency at N: JSON throughput {c1, cN}, latency
   --profile       run the encoder and a decode step once more under ORT's profiler and print
                   (and add to --json) the share of kernel time per op type
+  --quantize q8[,q4]  instead: float32 against these quantized weights in the same run, each in its
+                  own process (load, encoder, greedy caption, decode step, RSS, top-1 agreement over
+                  20 greedy steps with the float32 tokens fed back); bench/quantize.ts
+  --block-size N  with --quantize: inputs per scale of the 8/4-bit blocks (default 32)
   --json          print the results as JSON instead of a table`;
 
 /** Wall and process CPU (all threads) milliseconds. */
@@ -269,6 +273,8 @@ export async function run(argv: string[]): Promise<number> {
       image: { type: "string" },
       keep: { type: "boolean", default: false },
       concurrency: { type: "string" },
+      quantize: { type: "string" },
+      "block-size": { type: "string" },
       json: { type: "boolean", default: false },
       child: { type: "boolean", default: false },
       verbose: { type: "boolean", default: false },
@@ -285,6 +291,7 @@ export async function run(argv: string[]): Promise<number> {
   if (which !== "all" && !(ARCHES as readonly string[]).includes(which)) {
     throw fail("INVALID_ARGUMENT", `unknown architecture "${which}": one of ${ARCHES.join(", ")} or all`);
   }
+  if (values.quantize !== undefined) return runQuantized(which, values);
   const options = {
     threads: positiveInt(values.threads, "--threads"),
     runs: positiveInt(values.runs, "--runs"),
@@ -306,5 +313,51 @@ export async function run(argv: string[]): Promise<number> {
     rows.push(row);
   }
   console.log(values.json ? JSON.stringify(rows, null, 2) : `\n${formatTable(rows)}`);
+  return 0;
+}
+
+/** `--quantize`: bench/quantize.ts for one architecture or each in turn. */
+async function runQuantized(
+  which: string,
+  values: {
+    quantize?: string;
+    "block-size"?: string;
+    runs?: string;
+    threads?: string;
+    image?: string;
+    keep?: boolean;
+    json?: boolean;
+  },
+): Promise<number> {
+  const { parseQuantizeMode, quantizeScheme } = await import("../../graph/quantize.js");
+  const modes = values
+    .quantize!.split(",")
+    .map((m) => parseQuantizeMode(m))
+    .filter((m) => m !== undefined);
+  if (modes.length === 0) throw fail("INVALID_ARGUMENT", "--quantize needs q8, q4 or both (q8,q4)");
+  const blockSize = positiveInt(values["block-size"], "--block-size");
+  if (blockSize !== undefined) quantizeScheme({ mode: modes[0], blockSize }); // a power of two ≥ 16
+  const url = new URL("quantize.ts", BENCH_DIR);
+  if (!existsSync(url))
+    throw fail("FILE_NOT_FOUND", `${fileURLToPath(url)} (the benchmarks come with the source checkout)`);
+  // bench/quantize.ts's run() (the bench folder is not part of the compiled package).
+  type QuantBench = { run(arch: string, options: Record<string, unknown>): Promise<unknown> };
+  const bench = (
+    import.meta.url.endsWith(".ts")
+      ? await import(url.href)
+      : await (await import("tsx/esm/api")).tsImport(url.href, import.meta.url)
+  ) as QuantBench;
+  const rows: Record<string, unknown> = {};
+  for (const arch of which === "all" ? ARCHES : [which as BenchArch]) {
+    rows[arch] = await bench.run(arch, {
+      modes,
+      blockSize,
+      runs: positiveInt(values.runs, "--runs"),
+      threads: positiveInt(values.threads, "--threads"),
+      image: values.image,
+      keep: values.keep,
+    });
+  }
+  if (values.json) console.log(JSON.stringify(rows, null, 2));
   return 0;
 }

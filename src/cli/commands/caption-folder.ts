@@ -6,7 +6,7 @@ import { fail } from "../../errors.js";
 import { captionFolder, type Captioner, type ExistingMode, type Progress } from "../../folder/run.js";
 import { modelCaptioner, serverCaptioner } from "../../folder/captioners.js";
 import type { XmpNaming } from "../../folder/metadata.js";
-import { modelFolder, withLoadingLine } from "../model-folder.js";
+import { modelFolder, quantizeOption, withLoadingLine } from "../model-folder.js";
 
 const help = `usage: sightline caption-folder FOLDER (--model DIR|NAME | --server URL...) [options]
 
@@ -29,6 +29,8 @@ what to ask:
   --max-new-tokens N      (in-process only)
   --num-beams N           (in-process only)
   --threads N             (in-process only) inference threads (default: one per physical core, or SIGHTLINE_THREADS)
+  --quantize q8|q4|none   (in-process only) 8- or 4-bit weights for the linear layers (default
+                          none: float32); quantized once and cached in the models folder
   --safetensors-only      (in-process only) refuse pytorch_model.bin (pickle) weights
                           (also SIGHTLINE_SAFETENSORS_ONLY=1)
   --tags-prompt P         also ask P and use its comma-separated answer as keywords (XMP/EXIF)
@@ -74,6 +76,7 @@ export async function run(argv: string[]): Promise<number> {
       "max-new-tokens": { type: "string" },
       "num-beams": { type: "string" },
       threads: { type: "string" },
+      quantize: { type: "string" },
       "safetensors-only": { type: "boolean" },
       "tags-prompt": { type: "string" },
       ext: { type: "string", default: "txt" },
@@ -126,6 +129,10 @@ export async function run(argv: string[]): Promise<number> {
     );
   }
 
+  if (values.quantize !== undefined && !values.model)
+    throw fail("INVALID_ARGUMENT", "--quantize needs --model (servers choose their own weights)");
+  const quantize = quantizeOption(values.quantize, values["models-dir"]);
+
   const captioners: Captioner[] = [];
   if (values.model) {
     const folder = await modelFolder(values.model, {
@@ -144,7 +151,7 @@ export async function run(argv: string[]): Promise<number> {
               : undefined,
             numBeams: values["num-beams"] ? positiveInt(values["num-beams"], "--num-beams") : undefined,
           },
-          { threads: values.threads ? positiveInt(values.threads, "--threads") : undefined },
+          { threads: values.threads ? positiveInt(values.threads, "--threads") : undefined, quantize },
         ),
       ),
     );

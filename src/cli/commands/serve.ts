@@ -33,6 +33,7 @@ export async function run(argv: string[]): Promise<number> {
       }),
     loaderModule: config.workerLoader,
     threads: config.threads,
+    quantize: config.quantize,
     maxQueue: config.maxQueue,
     maxBatch: config.maxBatch,
     idleUnloadSeconds: config.idleUnload,

@@ -56,7 +56,10 @@ export class BlipModel {
       build("blip-cross-kv", "text_decoder", (g, vb) => buildCrossKvGraph(g, config.text, vb)),
       build("blip-text-step", "text_decoder", (g, vb) => buildStepGraph(g, config.text, vb)),
     ];
-    const [vision, crossKv, step] = await createSessions(graphs, store, { threads: options.threads });
+    const [vision, crossKv, step] = await createSessions(graphs, store, {
+      threads: options.threads,
+      quantize: options.quantize,
+    });
     return new BlipModel(folder, config, vision, crossKv, step);
   }
 

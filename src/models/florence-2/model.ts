@@ -78,7 +78,10 @@ export class Florence2 {
     const hasProcessor = existsSync(join(folder, "preprocessor_config.json"));
     const size = hasProcessor ? fixedOutputSize(readImageProcessorConfig(folder)) : null;
     const graphs = size ? [encoder, decoder, visionGraph(config, store, size)] : [encoder, decoder];
-    const [e, d, vision] = await createSessions(graphs, store, { threads: options.threads });
+    const [e, d, vision] = await createSessions(graphs, store, {
+      threads: options.threads,
+      quantize: options.quantize,
+    });
     const model = new Florence2(folder, config, store, options, e, d);
     if (size && vision) model.vision.set(sizeKey(size), Promise.resolve(vision));
     return model;
@@ -90,6 +93,7 @@ export class Florence2 {
     if (!session) {
       session = createSession(visionGraph(this.config, this.store, { height, width }), this.store, {
         threads: this.options.threads,
+        quantize: this.options.quantize,
       });
       this.vision.set(key, session);
     }

@@ -41,7 +41,10 @@ export class Kosmos2Model {
     buildVisionGraph(vg, config, new VarBuilder(vg, store));
     const tg = new Graph("kosmos2_text_step");
     buildTextStepGraph(tg, config.text, new VarBuilder(tg, store));
-    const [vision, text] = await createSessions([vg, tg], store, { threads: options.threads });
+    const [vision, text] = await createSessions([vg, tg], store, {
+      threads: options.threads,
+      quantize: options.quantize,
+    });
     return new Kosmos2Model(config, vision, text);
   }
 

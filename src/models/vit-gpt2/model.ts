@@ -56,7 +56,10 @@ export class VitGpt2 {
       crossKvGraph(config.decoder, config.encoder.hiddenSize, store),
       decoderStepGraph(config.decoder, store),
     ];
-    const [encoder, crossKv, decoderStep] = await createSessions(graphs, store, { threads: options.threads });
+    const [encoder, crossKv, decoderStep] = await createSessions(graphs, store, {
+      threads: options.threads,
+      quantize: options.quantize,
+    });
     return new VitGpt2(folder, config, generationConfigJson, encoder, crossKv, decoderStep);
   }
 
