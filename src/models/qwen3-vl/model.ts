@@ -43,9 +43,13 @@ export class Qwen3VLModel {
     const store = WeightStore.open(folder);
     const tg = new Graph("qwen3-vl-text-step");
     buildTextStepGraph(tg, config, new VarBuilder(tg, store));
-    const vision = await Qwen3VLVisionTower.load(folder, config, { threads: options.threads, store });
+    const vision = await Qwen3VLVisionTower.load(folder, config, {
+      threads: options.threads,
+      quantize: options.quantize,
+      store,
+    });
     try {
-      const text = await createSession(tg, store, { threads: options.threads });
+      const text = await createSession(tg, store, { threads: options.threads, quantize: options.quantize });
       return new Qwen3VLModel(
         config,
         rawConfig,

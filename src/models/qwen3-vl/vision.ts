@@ -8,6 +8,7 @@
 // The per-grid tables (interpolation indices and weights, rotary cos/sin) are computed in TypeScript
 // and fed as inputs: they depend only on the grid, and computing them here keeps the graph free of
 // data-dependent shape logic.
+import type { QuantizeOptions } from "../../graph/quantize.js";
 import { Graph, type Value } from "../../graph/graph.js";
 import { applyRotary, mergeHeads, scaledDotProductAttention } from "../../graph/attention.js";
 import { layerNorm, linear, matmulTransB, mlp } from "../../graph/nn.js";
@@ -241,6 +242,7 @@ export function visionWeightPrefix(store: WeightStore): string {
 
 export interface VisionLoadOptions {
   threads?: number;
+  quantize?: QuantizeOptions;
   /** An already opened weight store of the folder (shared with the text decoder's sessions). */
   store?: WeightStore;
 }
@@ -260,7 +262,7 @@ export class Qwen3VLVisionTower {
     const store = opts.store ?? WeightStore.open(folder);
     const g = new Graph("qwen3-vl-vision");
     buildVisionGraph(g, config.vision, new VarBuilder(g, store).pp(visionWeightPrefix(store)));
-    const session = await createSession(g, store, { threads: opts.threads });
+    const session = await createSession(g, store, { threads: opts.threads, quantize: opts.quantize });
     return new Qwen3VLVisionTower(config.vision, session);
   }
 
