@@ -6,12 +6,13 @@
 // decoding, time per generated token and the process's peak RSS. Random weights never emit EOS, so
 // the caption runs to --max-new-tokens (default 16).
 //
-//   node --import tsx bench/qwen3-vl.ts [image] [--runs N] [--threads N] [--max-new-tokens N]
+//   node --import tsx bench/qwen3-vl.ts [image] [--runs N] [--threads N] [--max-new-tokens N] [--quantize q8|q4]
 import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readImageFile } from "../src/images/decode.js";
 import { loadModel } from "../src/models/index.js";
+import { parseQuantizeMode, type QuantizeMode } from "../src/graph/quantize.js";
 import { TensorList, cachedModelFolder, median, writeRandomSafetensors } from "./lib/random-safetensors.js";
 import { DEFAULT_IMAGE, isMain, optionsFromArgv, rssMiB, type BenchOptions } from "./lib/result.js";
 import { vision, visionTensors } from "./qwen3-vl-vision.js";
@@ -80,13 +81,22 @@ function writeModel(folder: string): void {
   }
 }
 
-export async function run(options: BenchOptions & { maxNewTokens?: number } = {}): Promise<void> {
+export async function run(
+  options: BenchOptions & { maxNewTokens?: number; quantize?: QuantizeMode } = {},
+): Promise<void> {
   const runs = options.runs ?? 1;
   const maxNewTokens = options.maxNewTokens ?? 16;
   const folder = cachedModelFolder("sightline-bench-qwen3-vl-2b-v1", writeModel);
   const t0 = performance.now();
-  const model = await loadModel(folder, { threads: options.threads });
-  console.log(`load ${(performance.now() - t0).toFixed(0)} ms, rss ${rssMiB().toFixed(0)} MiB`);
+  // Quantized weights are cached beside the checkpoint's temp folder (written on the first quantized load).
+  const quantize = options.quantize && {
+    mode: options.quantize,
+    cacheDir: join(dirname(folder), `${basename(folder)}-quantized`),
+  };
+  const model = await loadModel(folder, { threads: options.threads, quantize });
+  console.log(
+    `${options.quantize ?? "fp32"}: load ${(performance.now() - t0).toFixed(0)} ms, rss ${rssMiB().toFixed(0)} MiB`,
+  );
   const image = await readImageFile(options.image ?? DEFAULT_IMAGE);
   console.log(`image ${image.width}x${image.height}`);
   const totals: number[] = [];
@@ -113,5 +123,7 @@ if (isMain(import.meta.url)) {
   const argv = process.argv.slice(2);
   const at = argv.indexOf("--max-new-tokens");
   const maxNewTokens = at >= 0 ? Number(argv.splice(at, 2)[1]) : undefined;
-  await run({ ...optionsFromArgv(argv), maxNewTokens });
+  const q = argv.indexOf("--quantize");
+  const quantize = q >= 0 ? parseQuantizeMode(argv.splice(q, 2)[1]) : undefined;
+  await run({ ...optionsFromArgv(argv), maxNewTokens, quantize });
 }
