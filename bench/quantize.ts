@@ -147,8 +147,13 @@ function runChild(
   options: QuantBenchOptions,
   teacherFile: string,
 ): Promise<VariantResult & { tokens: number[] }> {
+  // Started from the compiled CLI (tsImport), the process has no TypeScript loader for the child to inherit.
+  const loader = process.execArgv.some((a) => a.includes("tsx"))
+    ? []
+    : ["--import", import.meta.resolve("tsx")];
   const args = [
     ...process.execArgv,
+    ...loader,
     fileURLToPath(import.meta.url),
     arch,
     "--variant",
