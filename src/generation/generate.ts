@@ -12,7 +12,7 @@ import {
   type GenerateResult,
 } from "./decoder-session.js";
 import { buildLogitsProcessors, type LogitsProcessor } from "./logits-processors.js";
-import { sampleSearch } from "./sampling.js";
+import { tokenSampler } from "./sampling.js";
 
 /**
  * Runs greedy search (num_beams 1), beam search, or sampling (do_sample, which a request must ask for)
@@ -31,9 +31,11 @@ export async function generate<C>(
   const cfg =
     config.minNewTokens !== null ? { ...config, minLength: promptIds.length + config.minNewTokens } : config;
   const processors = buildLogitsProcessors(cfg, promptIds.length, maxLength);
-  if (cfg.doSample) return sampleSearch(decoder, promptIds, cfg, maxLength, processors, options);
+  if (cfg.doSample) {
+    return oneSequenceSearch(decoder, promptIds, cfg, maxLength, processors, options, tokenSampler(cfg));
+  }
   if (cfg.numBeams > 1) return beamSearch(decoder, promptIds, cfg, maxLength, processors, options);
-  return greedySearch(decoder, promptIds, cfg, maxLength, processors, options);
+  return oneSequenceSearch(decoder, promptIds, cfg, maxLength, processors, options);
 }
 
 /**
@@ -63,13 +65,18 @@ export function argmax(data: Float32Array, start: number, n: number): number {
   return best;
 }
 
-async function greedySearch<C>(
+/**
+ * One sequence, one token per step: the argmax (greedy search), or with `sample` a token drawn from the
+ * processed scores (sampling; it may change the scores, so they are always a copy then).
+ */
+async function oneSequenceSearch<C>(
   decoder: DecoderSession<C>,
   promptIds: number[],
   cfg: GenerationConfig,
   maxLength: number,
   processors: LogitsProcessor[],
   options: GenerateOptions,
+  sample?: (scores: Float32Array, vocab: number) => number,
 ): Promise<GenerateResult> {
   const sequence = promptIds.slice();
   let input: number[][] = [promptIds.slice()];
@@ -82,9 +89,9 @@ async function greedySearch<C>(
     steps++;
     const vocab = out.logits.length;
     // Processors write in place; the decoder's buffer stays untouched.
-    const scores = processors.length > 0 ? out.logits.slice() : out.logits;
+    const scores = processors.length > 0 || sample ? out.logits.slice() : out.logits;
     for (const p of processors) p([sequence], scores, vocab);
-    const next = argmax(scores, 0, vocab);
+    const next = sample ? sample(scores, vocab) : argmax(scores, 0, vocab);
     sequence.push(next);
     // MaxLengthCriteria, then EosTokenCriteria (the EOS itself stays in the output).
     if (sequence.length >= maxLength || cfg.eosTokenId.includes(next)) break;

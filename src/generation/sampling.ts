@@ -4,13 +4,6 @@
 // generator is not reproduced (no seed gives HF's own draws).
 import { randomInt } from "node:crypto";
 import type { GenerationConfig } from "./config.js";
-import {
-  throwIfCancelled,
-  type DecoderSession,
-  type GenerateOptions,
-  type GenerateResult,
-} from "./decoder-session.js";
-import type { LogitsProcessor } from "./logits-processors.js";
 
 /**
  * A small seeded generator (sfc32, state from splitmix32 over the seed's 64 bits): uniform doubles in
@@ -61,7 +54,12 @@ export function randomSeed(): number {
  * torch.multinomial(softmax(scores), 1) for one row of `vocab` scores starting at `start`: the token
  * whose cumulative probability first passes a uniform draw. -inf scores are never drawn.
  */
-export function sampleToken(scores: Float32Array, start: number, vocab: number, random: SeededRandom): number {
+export function sampleToken(
+  scores: Float32Array,
+  start: number,
+  vocab: number,
+  random: SeededRandom,
+): number {
   let max = -Infinity;
   for (let i = 0; i < vocab; i++) if (scores[start + i] > max) max = scores[start + i];
   const weights = new Float64Array(vocab);
@@ -83,32 +81,8 @@ export function sampleToken(scores: Float32Array, start: number, vocab: number, 
   return last; // rounding left a sliver: the last token with weight
 }
 
-/** Sampling for one sequence: like greedy search, with a drawn token instead of the argmax. */
-export async function sampleSearch<C>(
-  decoder: DecoderSession<C>,
-  promptIds: number[],
-  cfg: GenerationConfig,
-  maxLength: number,
-  processors: LogitsProcessor[],
-  options: GenerateOptions,
-): Promise<GenerateResult> {
+/** Draws each token from the processed scores with the request's seed (a fresh random one without). */
+export function tokenSampler(cfg: GenerationConfig): (scores: Float32Array, vocab: number) => number {
   const random = new SeededRandom(cfg.seed ?? randomSeed());
-  const sequence = promptIds.slice();
-  let input: number[][] = [promptIds.slice()];
-  let cache: C | null = null;
-  let steps = 0;
-  for (;;) {
-    throwIfCancelled(options.signal);
-    const out = await decoder.step(input, cache);
-    cache = out.cache;
-    steps++;
-    const vocab = out.logits.length;
-    const scores = out.logits.slice();
-    for (const p of processors) p([sequence], scores, vocab);
-    const next = sampleToken(scores, 0, vocab, random);
-    sequence.push(next);
-    if (sequence.length >= maxLength || cfg.eosTokenId.includes(next)) break;
-    input = [[next]];
-  }
-  return { sequence, steps };
+  return (scores, vocab) => sampleToken(scores, 0, vocab, random);
 }
