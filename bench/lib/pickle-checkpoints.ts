@@ -17,7 +17,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { readSafetensorsHeader, WeightStore, type TensorInfo } from "../../src/graph/safetensors.js";
-import { dtypeBytes } from "../../src/graph/pickle/torch-rules.js";
+import { dtypeBytes } from "../../src/graph/safetensors.js";
 import { stateDictPickle, writeTorchZip, type PickledTensor } from "../../test/helpers/torch-writer.js";
 
 const CHUNK = 16 * 1024 * 1024;

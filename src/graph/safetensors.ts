@@ -9,7 +9,7 @@ import { findWeightFiles } from "./weight-files.js";
 
 export type SafetensorsDtype = "F64" | "F32" | "F16" | "BF16" | "I64" | "I32" | "I16" | "I8" | "U8" | "BOOL";
 
-const dtypeBytes: Record<SafetensorsDtype, number> = {
+export const dtypeBytes: Record<SafetensorsDtype, number> = {
   F64: 8,
   F32: 4,
   F16: 2,

@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { run } from "../../src/cli/commands/caption.js";
 import { run as runFolder } from "../../src/cli/commands/caption-folder.js";
 import { fixtureDir, readExpected, seedText } from "../helpers/fixtures.js";
+import { captureStdout } from "../helpers/stdout.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const PICKLES = fixtureDir("pickle");
@@ -36,18 +37,6 @@ function sightline(args: string[], env: Record<string, string> = {}): Promise<Ru
         resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
-}
-
-async function captureStdout(fn: () => Promise<unknown>): Promise<string> {
-  const lines: string[] = [];
-  const original = console.log;
-  console.log = (...args: unknown[]) => void lines.push(args.map(String).join(" "));
-  try {
-    await fn();
-  } finally {
-    console.log = original;
-  }
-  return lines.join("\n");
 }
 
 function assertOneLineError(r: Run, code: string): void {

@@ -16,7 +16,8 @@ import { closeSync, fstatSync, openSync, readSync, realpathSync } from "node:fs"
 import { fail } from "../../errors.js";
 import type { SafetensorsDtype, TensorInfo } from "../safetensors.js";
 import { BufferInput, FileInput } from "./input.js";
-import { dtypeBytes, torchRules, TorchStorage, TorchTensor } from "./torch-rules.js";
+import { dtypeBytes } from "../safetensors.js";
+import { torchRules, TorchStorage, TorchTensor } from "./torch-rules.js";
 import { PyDict, PyTuple, pythonType, unpickle, type PickleRules, type PyValue } from "./unpickler.js";
 import { ZipArchive } from "./zip.js";
 

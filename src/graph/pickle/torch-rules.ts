@@ -66,19 +66,6 @@ const dtypes: Record<string, SafetensorsDtype | undefined> = {
   uint64: undefined,
 };
 
-export const dtypeBytes: Record<SafetensorsDtype, number> = {
-  F64: 8,
-  F32: 4,
-  F16: 2,
-  BF16: 2,
-  I64: 8,
-  I32: 4,
-  I16: 2,
-  I8: 1,
-  U8: 1,
-  BOOL: 1,
-};
-
 const rebuildTensor = "torch._utils._rebuild_tensor";
 const rebuildTensorV2 = "torch._utils._rebuild_tensor_v2";
 const rebuildTensorV3 = "torch._utils._rebuild_tensor_v3";

@@ -5,18 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { run } from "../../../src/cli/commands/caption.js";
 import { FIXTURE, cases } from "./fixture.js";
-
-async function captureStdout(fn: () => Promise<unknown>): Promise<string> {
-  const lines: string[] = [];
-  const original = console.log;
-  console.log = (...args: unknown[]) => void lines.push(args.map(String).join(" "));
-  try {
-    await fn();
-  } finally {
-    console.log = original;
-  }
-  return lines.join("\n");
-}
+import { captureStdout } from "../../helpers/stdout.js";
 
 test("caption --prompt <OD> --json prints tokens, text and the structured result", async () => {
   const c = cases.find((x) => x.task === "<OD>")!;

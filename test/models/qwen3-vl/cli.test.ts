@@ -8,18 +8,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "../../../src/cli/commands/caption.js";
 import { FIXTURE, cases, transformers5Folder } from "./fixture.js";
-
-async function captureStdout(fn: () => Promise<unknown>): Promise<string> {
-  const lines: string[] = [];
-  const original = console.log;
-  console.log = (...args: unknown[]) => void lines.push(args.map(String).join(" "));
-  try {
-    await fn();
-  } finally {
-    console.log = original;
-  }
-  return lines.join("\n");
-}
+import { captureStdout } from "../../helpers/stdout.js";
 
 function cliArgs(run: any): string[] {
   const kw = run.kwargs;
