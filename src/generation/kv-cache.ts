@@ -117,14 +117,13 @@ function concatRows(a: Tensor, b: Tensor): Tensor {
   return new Tensor("float32", data, [a.dims[0] + b.dims[0], ...a.dims.slice(1)]);
 }
 
-/** The cross K/V of a batch's distinct images, concatenated along their tokens (one image: as is). */
+/** The cross K/V of a batch's distinct images, stacked along axis 0 (one image: as is). */
 export interface CrossBatch {
   images: CrossKv[];
-  /** Per layer, [1, H, N, Dh] with N the images' tokens together. */
+  /** Per layer, [I, H, N, Dh] with N the most tokens of an image (fewer are padded with zeros after them). */
   keys: Tensor[];
   values: Tensor[];
-  /** Where each image's tokens start along N, and how many it has. */
-  offsets: number[];
+  /** How many tokens each image has. */
   counts: number[];
 }
 
@@ -137,45 +136,56 @@ export function crossBatch(images: readonly CrossKv[], previous?: CrossBatch): C
   )
     return previous;
   const counts = images.map((img) => img.keys[0].dims[2]);
-  const offsets = counts.map((_, i) => counts.slice(0, i).reduce((a, b) => a + b, 0));
   if (images.length === 1)
-    return { images: [...images], keys: images[0].keys, values: images[0].values, offsets, counts };
+    return { images: [...images], keys: images[0].keys, values: images[0].values, counts };
   const layers = images[0].keys.length;
-  const concat = (pick: (img: CrossKv) => Tensor) => concatTokens(images.map(pick));
+  const stack = (pick: (img: CrossKv) => Tensor) => stackImages(images.map(pick));
   return {
     images: [...images],
-    keys: Array.from({ length: layers }, (_, i) => concat((img) => img.keys[i])),
-    values: Array.from({ length: layers }, (_, i) => concat((img) => img.values[i])),
-    offsets,
+    keys: Array.from({ length: layers }, (_, i) => stack((img) => img.keys[i])),
+    values: Array.from({ length: layers }, (_, i) => stack((img) => img.values[i])),
     counts,
   };
 }
 
-/** [1, H, Nᵢ, Dh] tensors → [1, H, ΣNᵢ, Dh]. */
-function concatTokens(parts: Tensor[]): Tensor {
+/** [1, H, Nᵢ, Dh] tensors → [I, H, max Nᵢ, Dh], each image's tokens first and zeros after them. */
+function stackImages(parts: Tensor[]): Tensor {
   const [, heads, , headDim] = parts[0].dims;
-  const total = parts.reduce((n, t) => n + t.dims[2], 0);
-  const dst = new Float32Array(heads * total * headDim);
-  let offset = 0;
-  for (const t of parts) {
+  const tokens = Math.max(...parts.map((t) => t.dims[2]));
+  const perImage = heads * tokens * headDim;
+  const dst = new Float32Array(parts.length * perImage);
+  parts.forEach((t, i) => {
     const n = t.dims[2];
     const src = t.data as Float32Array;
+    if (n === tokens) return dst.set(src, i * perImage);
     for (let h = 0; h < heads; h++)
-      dst.set(src.subarray(h * n * headDim, (h + 1) * n * headDim), (h * total + offset) * headDim);
-    offset += n;
-  }
-  return new Tensor("float32", dst, [1, heads, total, headDim]);
+      dst.set(src.subarray(h * n * headDim, (h + 1) * n * headDim), i * perImage + h * tokens * headDim);
+  });
+  return new Tensor("float32", dst, [parts.length, heads, tokens, headDim]);
 }
 
-/** cross_bias [B, N]: row r sees the tokens of image rowImages[r] only. */
-export function crossBias(batch: CrossBatch, rowImages: readonly number[]): Tensor {
-  const total = batch.offsets[batch.offsets.length - 1] + batch.counts[batch.counts.length - 1];
-  const bias = new Float32Array(rowImages.length * total);
-  if (batch.images.length > 1) {
-    bias.fill(MASK_MIN);
-    rowImages.forEach((img, r) =>
-      bias.fill(0, r * total + batch.offsets[img], r * total + batch.offsets[img] + batch.counts[img]),
-    );
-  }
-  return new Tensor("float32", bias, [rowImages.length, total]);
+/** The step graph's cross_bias, cross_rows and cross_slots for rows attending rowImages[r] of `batch`. */
+export function crossLayout(
+  batch: CrossBatch,
+  rowImages: readonly number[],
+): { bias: Tensor; rows: Tensor; slots: Tensor } {
+  const images = batch.images.length;
+  const tokens = Math.max(...batch.counts);
+  const bias = new Float32Array(images * tokens);
+  batch.counts.forEach((n, i) => bias.fill(MASK_MIN, i * tokens + n, (i + 1) * tokens));
+  const byImage: number[][] = Array.from({ length: images }, () => []);
+  rowImages.forEach((img, r) => byImage[img].push(r));
+  const perImage = Math.max(...byImage.map((rows) => rows.length));
+  const rows = new BigInt64Array(images * perImage);
+  const slots = new BigInt64Array(rowImages.length);
+  byImage.forEach((own, i) => {
+    // The batch's images are its rows' images, so `own` is never empty; a shorter list repeats its last row.
+    for (let j = 0; j < perImage; j++) rows[i * perImage + j] = BigInt(own[Math.min(j, own.length - 1)]);
+    own.forEach((r, j) => (slots[r] = BigInt(i * perImage + j)));
+  });
+  return {
+    bias: new Tensor("float32", bias, [images, tokens]),
+    rows: new Tensor("int64", rows, [images, perImage]),
+    slots: new Tensor("int64", slots, [rowImages.length]),
+  };
 }

@@ -8,7 +8,7 @@ import { fail } from "../errors.js";
 import { stepNames, type CrossKv, type StepGraphShape } from "../graph/step-graph.js";
 import { Tensor, type Session } from "../graph/session.js";
 import { checkPositions, type DecoderSession, type StepOutput } from "./decoder-session.js";
-import { crossBatch, crossBias, reorderCache, rowMask, type KvCache } from "./kv-cache.js";
+import { crossBatch, crossLayout, reorderCache, rowMask, type KvCache } from "./kv-cache.js";
 
 /** What a row brings from its request. */
 export interface RowSource {
@@ -169,7 +169,7 @@ export class KvDecoder<S extends RowSource = RowSource> {
     return alone as DecoderSession<unknown>;
   }
 
-  /** cross_key_i / cross_value_i of the rows' distinct images and each row's cross_bias. */
+  /** cross_key_i / cross_value_i of the rows' distinct images, and which rows attend which. */
   private crossFeeds(
     sources: readonly S[],
     previous: KvCache<S>["cross"],
@@ -185,7 +185,10 @@ export class KvDecoder<S extends RowSource = RowSource> {
       feeds[stepNames.crossKey(i)] = batch.keys[i];
       feeds[stepNames.crossValue(i)] = batch.values[i];
     }
-    feeds[stepNames.crossBias] = crossBias(batch, rowImages);
+    const layout = crossLayout(batch, rowImages);
+    feeds[stepNames.crossBias] = layout.bias;
+    feeds[stepNames.crossRows] = layout.rows;
+    feeds[stepNames.crossSlots] = layout.slots;
     return batch;
   }
 }

@@ -159,35 +159,43 @@ export function repeatKvHeads(g: Graph, x: Value, groups: number): Value {
 }
 
 /**
- * The cross-attention bias of a decoder step, [1, 1, B·T, N], from `crossBias` [B, N] (0 on the keys of
- * the row's image, MASK_MIN elsewhere): every new position of a row attends to its row's image only.
+ * How a step's rows reach their images (the step graph's cross inputs, built by generation/kv-cache.ts):
+ * the batch's I distinct images are stacked along axis 0, and the rows of each image are grouped so
+ * that one product per image and head reads that image's K/V once, whatever the other rows attend to.
  */
-export function crossAttentionBias(g: Graph, crossBias: Value, newLength: Value): Value {
-  const rows = g.shape(crossBias, 0, 1);
-  const keys = g.shape(crossBias, 1, 2);
-  const perPosition = g.op("Expand", [
-    g.unsqueeze(crossBias, [1]),
-    g.concat([rows, g.unsqueeze(newLength, [0]), keys], 0),
-  ]); // [B, T, N]
-  return g.reshape(perPosition, g.concat([g.constInt([1, 1, -1]), keys], 0)); // [1, 1, B·T, N]
+export interface CrossLayout {
+  /** [I, N] float: 0 on image i's tokens, MASK_MIN on the padding after them (images with fewer tokens). */
+  bias: Value;
+  /** [I, R] int64: the rows attending image i; an image with fewer than R rows repeats one (its output is dropped). */
+  rows: Value;
+  /** [B] int64: where row b's output lies among the I·R grouped rows. */
+  slots: Value;
 }
 
 /**
- * Cross-attention to cached image K/V. q [B, T, H·Dh] (projected, not split); `cross` the K/V of every
- * image in the batch concatenated along their tokens, [1, H, N, Dh]; `bias` from crossAttentionBias.
- * The rows become query positions of one batch entry ([1, H, B·T, Dh]), so beams of one image read its
- * K/V once, without copies, and rows of several images share one product whose bias keeps each row on
- * its own image. Returns [B, T, H·Dh].
+ * Cross-attention to cached image K/V. q [B, T, H·Dh] (projected, not split); `cross` the K/V of the
+ * batch's images stacked along axis 0, [I, H, N, Dh]. The rows of one image become query positions of
+ * its entry ([I, H, R·T, Dh]): beams of one image read its K/V once, without copies, and rows of
+ * different images never read each other's (each image's product is the one a row run alone has).
+ * Returns [B, T, H·Dh].
  */
 export function cachedCrossAttention(
   g: Graph,
   q: Value,
   cross: KeyValue,
-  bias: Value,
+  layout: CrossLayout,
   opts: { numHeads: number; headDim: number; scale: number },
 ): Value {
-  const qh = g.transpose(g.reshape(q, [1, -1, opts.numHeads, opts.headDim]), [0, 2, 1, 3]); // [1, H, B·T, Dh]
-  const o = scaledDotProductAttention(g, qh, cross.key, cross.value, { scale: opts.scale, mask: bias }); // [1, H, B·T, Dh]
-  const rows = g.transpose(o, [0, 2, 1, 3]); // [1, B·T, H, Dh]
-  return g.reshape(rows, g.shape(q)); // [B, T, H·Dh]
+  const grouped = g.gather(q, layout.rows, 0); // [I, R, T, H·Dh]
+  const qh = g.transpose(g.reshape(grouped, [0, -1, opts.numHeads, opts.headDim]), [0, 2, 1, 3]); // [I, H, R·T, Dh]
+  // Scores as K·qᵀ, [I, H, N, R·T]: the image's keys are the GEMM's streamed operand, not a transposed
+  // copy packed per step (q·Kᵀ measured 2× slower at batch-1 decode steps).
+  // The transpose back feeds the Add, not a MatMul, so ORT cannot fold it into a slower transposed product.
+  let scores = g.transpose(g.matmul(cross.key, g.transpose(qh, [0, 1, 3, 2])), [0, 1, 3, 2]); // [I, H, R·T, N]
+  if (opts.scale !== 1) scores = g.scale(scores, opts.scale);
+  scores = g.add(scores, g.unsqueeze(layout.bias, [1, 2])); // + [I, 1, 1, N]
+  const o = g.matmul(g.softmax(scores, -1), cross.value); // [I, H, R·T, Dh]
+  const rowsOut = g.transpose(o, [0, 2, 1, 3]); // [I, R·T, H, Dh]
+  const perRow = g.reshape(rowsOut, g.concat([g.constInt([-1]), g.shape(q, 1, 3)], 0)); // [I·R, T, H·Dh]
+  return g.gather(perRow, layout.slots, 0); // [B, T, H·Dh]
 }

@@ -7,14 +7,15 @@
 //              at the first step) and cache_rows [B] int64, the stored row each row continues: beam
 //              reordering is a Gather in the graph (measured cheaper than gathering the rows in
 //              JavaScript, and free when the order did not change; docs/architecture.md);
-//            with cross-attention: cross_key_i / cross_value_i [1, H, N, Dh], the K/V of every image of
-//              the batch concatenated along N, and cross_bias [B, N] (0 on the row's own image's keys,
-//              MASK_MIN elsewhere);
+//            with cross-attention: cross_key_i / cross_value_i [I, H, N, Dh], the K/V of the batch's I
+//              distinct images stacked (N their most tokens), cross_bias [I, N] (MASK_MIN on padding),
+//              cross_rows [I, R] and cross_slots [B] int64, the rows grouped by image and back
+//              (graph/attention.ts CrossLayout);
 //   outputs  logits [B, V] at each row's last position; present_key_i / present_value_i
 //            [B, Hkv, P + T, Dh].
 // An architecture may declare more inputs (Kosmos-2's image features) and feed them itself.
 import type { Graph, Value } from "./graph.js";
-import { crossAttentionBias, selfAttentionBias, splitHeads, type KeyValue } from "./attention.js";
+import { selfAttentionBias, splitHeads, type CrossLayout, type KeyValue } from "./attention.js";
 import { dim } from "./nn.js";
 import type { Tensor } from "./session.js";
 
@@ -24,6 +25,8 @@ export const stepNames = {
   positionIds: "position_ids",
   cacheRows: "cache_rows",
   crossBias: "cross_bias",
+  crossRows: "cross_rows",
+  crossSlots: "cross_slots",
   logits: "logits",
   pastKey: (layer: number) => `past_key_${layer}`,
   pastValue: (layer: number) => `past_value_${layer}`,
@@ -57,10 +60,10 @@ export interface StepInputs {
   selfBias: Value;
   /** Per layer: the cache's keys and values [B, Hkv, P, Dh], rows already in this step's order. */
   past: KeyValue[];
-  /** Per layer: the images' cross K/V [1, H, N, Dh] (empty without cross-attention). */
+  /** Per layer: the images' cross K/V [I, H, N, Dh] (empty without cross-attention). */
   cross: KeyValue[];
-  /** Cross-attention bias [1, 1, B·T, N] (empty without cross-attention). */
-  crossBias: Value;
+  /** Which rows attend which image (undefined without cross-attention). */
+  crossLayout?: CrossLayout;
 }
 
 /** Declares the shared inputs of a step graph. */
@@ -78,17 +81,20 @@ export function stepGraphInputs(g: Graph, shape: StepGraphShape): StepInputs {
   const newLength = dim(g, ids, 1);
   const selfBias = selfAttentionBias(g, mask, newLength);
   let cross: KeyValue[] = [];
-  let crossBias = "";
+  let crossLayout: CrossLayout | undefined;
   if (shape.cross) {
-    const crossDims = [1, shape.cross.heads, "cross_tokens", shape.cross.headDim];
+    const crossDims = ["images", shape.cross.heads, "cross_tokens", shape.cross.headDim];
     cross = Array.from({ length: shape.layers }, (_, i) => ({
       key: g.input(stepNames.crossKey(i), "float32", crossDims),
       value: g.input(stepNames.crossValue(i), "float32", crossDims),
     }));
-    const bias = g.input(stepNames.crossBias, "float32", ["batch", "cross_tokens"]);
-    crossBias = crossAttentionBias(g, bias, newLength);
+    crossLayout = {
+      bias: g.input(stepNames.crossBias, "float32", ["images", "cross_tokens"]),
+      rows: g.input(stepNames.crossRows, "int64", ["images", "image_rows"]),
+      slots: g.input(stepNames.crossSlots, "int64", ["batch"]),
+    };
   }
-  return { ids, positions, newLength, selfBias, past, cross, crossBias };
+  return { ids, positions, newLength, selfBias, past, cross, crossLayout };
 }
 
 /** Outputs layer `layer`'s present keys and values (the next step's past). */

@@ -74,7 +74,7 @@ function textLayer(
   // Cross-attention to the image (its attention mask is all ones: only the rows' images are masked).
   const cv = vb.pp("crossattention");
   const cq = linear(g, a, cv.pp("self").pp("query")); // [B, T, D]
-  const cross = cachedCrossAttention(g, cq, io.cross[layer], io.crossBias, {
+  const cross = cachedCrossAttention(g, cq, io.cross[layer], io.crossLayout!, {
     numHeads: H,
     headDim: Dh,
     scale,

@@ -146,7 +146,7 @@ export function buildDecoderStep(g: Graph, cfg: Florence2LanguageConfig, lm: Var
     );
     const ca = layer.pp("encoder_attn");
     const cq = g.scale(linear(g, h, ca.pp("q_proj")), Math.pow(headDim, -0.5)); // [B, T, D]
-    const cross = cachedCrossAttention(g, cq, io.cross[i], io.crossBias, {
+    const cross = cachedCrossAttention(g, cq, io.cross[i], io.crossLayout!, {
       numHeads: heads,
       headDim,
       scale: 1,

@@ -89,7 +89,7 @@ function gpt2Block(
     const c = layerNorm(g, h, vb.pp("ln_cross_attn"), cfg.layerNormEpsilon);
     const cq = linear(g, c, vb.pp("crossattention").pp("q_attn"), { conv1d: true }); // [B, S, D]
     const opts = { numHeads: H, headDim: headDim(cfg), scale };
-    const cross = cachedCrossAttention(g, cq, io.cross[layer], io.crossBias, opts);
+    const cross = cachedCrossAttention(g, cq, io.cross[layer], io.crossLayout!, opts);
     h = g.add(h, linear(g, cross, vb.pp("crossattention").pp("c_proj"), { conv1d: true }));
   }
 
