@@ -3,14 +3,12 @@
 // HUB_DOWNLOAD_FAILED quoting only its start, never the raw bytes (a 500 INTERNAL before).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { tempDir } from "../helpers/temp-dir.js";
 import { pullModel } from "../../src/hub/index.js";
 import { isSightlineError } from "../../src/errors.js";
 
 test("a repo answer that is not JSON: HUB_DOWNLOAD_FAILED, its start quoted, not its bytes", async () => {
-  const cacheDir = mkdtempSync(join(tmpdir(), "sightline-hub-"));
+  const cacheDir = tempDir("sightline-hub-");
   for (const [body, type] of [
     ["<!DOCTYPE html><html><body>Please log in to the Wi-Fi" + "x".repeat(1_000_000), "text/html"],
     ["\u0000\u0001binary" + "\u00ff".repeat(100_000), "application/octet-stream"],

@@ -5,9 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { tempDir } from "../helpers/temp-dir.js";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance, InjectOptions } from "fastify";
 import { build } from "../../src/server/app.js";
@@ -45,7 +43,7 @@ async function withHub<T>(fn: (hub: FakeHub) => Promise<T>): Promise<T> {
 
 /** A Runtime whose hub is the fake one, with its own empty models folder. */
 function hubRuntime(hub: FakeHub, options: Partial<RuntimeOptions> = {}): Runtime {
-  const modelsDir = mkdtempSync(join(tmpdir(), "sightline-models-"));
+  const modelsDir = tempDir("sightline-models-");
   return new Runtime({
     loaderModule: fakeLoader,
     idleUnloadSeconds: 0,
@@ -185,7 +183,7 @@ test("no --allow-pull: whatever clients send, the hub sees no request; lists sho
 
 test("a seed model already in the models folder is listed and served without --allow-pull, with no hub traffic", async () => {
   await withHub(async (hub) => {
-    const modelsDir = mkdtempSync(join(tmpdir(), "sightline-models-"));
+    const modelsDir = tempDir("sightline-models-");
     const runtime = hubRuntime(hub, { modelsDir });
     // What `sightline models pull vit-gpt2-image-captioning` leaves in the models folder.
     await resolveModel("vit-gpt2-image-captioning", {
@@ -366,7 +364,7 @@ function serveExit(args: string[]): Promise<{ status: number | null; stdout: str
 }
 
 test("serve --model NAME=DIR with a missing folder, or one without config.json, fails at start with one line", async () => {
-  const empty = mkdtempSync(join(tmpdir(), "sightline-empty-"));
+  const empty = tempDir("sightline-empty-");
   const cases = [
     ["/nope", /^error MODEL_NOT_FOUND: .*--model vit=\/nope: there is no folder \/nope\n$/],
     ["./no/such/dir", /^error MODEL_NOT_FOUND: .*there is no folder .*no\/such\/dir\n$/],

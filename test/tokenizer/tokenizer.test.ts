@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { tempDir } from "../helpers/temp-dir.js";
 import { type TextTokenizer, buildTokenizerJson, loadTokenizer } from "../../src/tokenizer/tokenizer.js";
 import { cleanUpTokenization } from "../../src/tokenizer/post-processors.js";
 import { PrecompiledCharsmap } from "../../src/tokenizer/normalizers.js";
@@ -38,7 +39,7 @@ function florenceProcessorTokens(): string[] {
 
 /** A temp copy of a fixture folder's tokenizer files without tokenizer.json. */
 function copyWithoutTokenizerJson(arch: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `sightline-tok-${arch}-`));
+  const dir = tempDir(`sightline-tok-${arch}-`);
   for (const f of readdirSync(join(FIXTURES, arch))) {
     if (f === "tokenizer.json" || /\.(bin|safetensors|png)$/.test(f)) continue;
     copyFileSync(join(FIXTURES, arch, f), join(dir, f));
