@@ -333,7 +333,7 @@ export class Graph {
       opsetImport,
       graph: {
         name: this.name,
-        node: this.nodes,
+        node: withoutOutputCopies(this.nodes, this.outputs),
         initializer: this.initializers,
         input: this.inputs,
         output: this.outputs,
@@ -457,4 +457,38 @@ function attribute(name: string, v: AttrValue): onnxProto.onnx.IAttributeProto {
   }
   if ("float" in v) return { name, type: T.FLOAT, f: v.float };
   return { name, type: T.FLOATS, floats: v.floats };
+}
+
+/**
+ * The nodes with each graph output's Identity (see Graph.output) removed where the aliased value is a
+ * node's own output: that node then writes the graph output itself. An Identity copies its tensor on
+ * every run, and a decoder step's outputs are its whole KV cache. Values that are graph inputs or
+ * initializers, or feed more than one graph output, keep their Identity.
+ */
+function withoutOutputCopies(
+  nodes: onnxProto.onnx.INodeProto[],
+  outputs: onnxProto.onnx.IValueInfoProto[],
+): onnxProto.onnx.INodeProto[] {
+  const produced = new Set(nodes.flatMap((n) => n.output ?? []));
+  const outputNames = new Set(outputs.map((o) => o.name));
+  const aliased = new Map<string, number>();
+  for (const n of nodes)
+    if (n.opType === "Identity" && outputNames.has(n.output?.[0] ?? "")) {
+      const source = n.input?.[0] ?? "";
+      aliased.set(source, (aliased.get(source) ?? 0) + 1);
+    }
+  const rename = new Map<string, string>();
+  const dropped = new Set<onnxProto.onnx.INodeProto>();
+  for (const n of nodes) {
+    const source = n.input?.[0] ?? "";
+    if (n.opType !== "Identity" || !outputNames.has(n.output?.[0] ?? "")) continue;
+    if (!produced.has(source) || outputNames.has(source) || aliased.get(source) !== 1) continue;
+    rename.set(source, n.output![0]);
+    dropped.add(n);
+  }
+  if (rename.size === 0) return nodes;
+  const name = (v: string) => rename.get(v) ?? v;
+  return nodes
+    .filter((n) => !dropped.has(n))
+    .map((n) => ({ ...n, input: (n.input ?? []).map(name), output: (n.output ?? []).map(name) }));
 }
