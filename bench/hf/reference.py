@@ -213,7 +213,11 @@ def check(args):
 
     torch.set_num_threads(1)
     failures = 0
-    for arch in args.arches or ARCHES:
+    arches = args.arches or ARCHES
+    if not args.arches and not (args.florence2_code or os.environ.get("SIGHTLINE_HF_FLORENCE2_CODE")):
+        log("florence-2: skipped (no --florence2-code)")
+        arches = [a for a in arches if a != "florence-2"]
+    for arch in arches:
         a = Arch(arch, args)
         folder = os.path.join(FIXTURES, arch)
         expected = read_expected(arch)
