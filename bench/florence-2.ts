@@ -6,9 +6,10 @@
 //   node --import tsx bench/florence-2.ts [image] [--runs N] [--threads N] [--task <CAPTION>]
 //   (or `sightline bench florence-2`, which calls run())
 //
-// Reference, HF transformers PyTorch fp32 on this machine (whole generate() call, best of 1 and 2 torch
-// threads): vision 4932 ms, 20 greedy tokens 6811 ms, 3 beams 7266 ms.
-// Sightline on the same machine (ORT fp32, 2 threads, best of 2, other jobs running): vision 2977 ms,
+// HF transformers PyTorch fp32 reference: bench/hf/reference-florence-2.json when bench/hf/reference.py
+// has measured it (lib/hf-reference.ts); until then issue 16's figures from another VM (whole generate()
+// call, best of 1 and 2 torch threads): vision 4932 ms, 20 greedy tokens 6811 ms, 3 beams 7266 ms.
+// Sightline on that VM (ORT fp32, 2 threads, best of 2, other jobs running): vision 2977 ms,
 // BART encoder 398 ms, 20 greedy tokens 3874 ms whole call (decode 334 ms), 3 beams 4349 ms (decode 483 ms).
 import { measureThroughput } from "./lib/throughput.js";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -30,10 +31,12 @@ import {
   type BenchOptions,
   type BenchResult,
 } from "./lib/result.js";
+import { hfReference } from "./lib/hf-reference.js";
 import { writeRandomSafetensors as writeTensors, type Init } from "./lib/random-safetensors.js";
 
 const FIXTURE = fileURLToPath(new URL("../../shared/fixtures/florence-2/", import.meta.url));
-const HF_REFERENCE_MS = { encoder: 4932, greedy20: 6811, beam3: 7266 };
+// Issue 16's figures (another VM): used only while bench/hf/reference-florence-2.json is absent.
+const ISSUE_REFERENCE_MS = { encoder: 4932, greedy20: 6811, beam3: 7266 };
 const IMAGE_SIZE = 768;
 
 // microsoft/Florence-2-base's config.json (vision_config / text_config dimensions).
@@ -241,7 +244,8 @@ export async function run(options: BenchOptions & { task?: string } = {}): Promi
   await model.dispose();
   log(`median of ${runs} run(s), ${threads ?? "default"} threads, task ${task}, image ${imagePath}:`);
   steps.print(log);
-  log(referenceLine(HF_REFERENCE_MS));
+  const hf = hfReference("florence-2", ISSUE_REFERENCE_MS);
+  log(referenceLine(hf.reference, hf.referenceSource));
   return {
     arch: "florence-2",
     load: loaded.timing,
@@ -249,7 +253,7 @@ export async function run(options: BenchOptions & { task?: string } = {}): Promi
     greedy20: steps.median(GREEDY),
     beam3: steps.median(BEAMS),
     rssMiB: rss,
-    reference: HF_REFERENCE_MS,
+    ...hf,
     ...batched,
   };
 }

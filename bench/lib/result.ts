@@ -3,6 +3,7 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import type { HfReferenceSource } from "../../src/cli/commands/bench.js";
 import type { ThroughputResult } from "./throughput.js";
 
 export interface BenchOptions {
@@ -38,8 +39,10 @@ export interface BenchResult {
   beam3: Timing;
   /** Process resident memory after loading and running, MiB. */
   rssMiB: number;
-  /** The same steps in HF transformers PyTorch fp32 on this machine (issue figures), ms. */
+  /** The same steps in HF transformers PyTorch fp32, ms (median wall time; lib/hf-reference.ts). */
   reference: { encoder: number; greedy20: number; beam3: number };
+  /** Where `reference` comes from: measured by bench/hf/reference.py, or the issue's fixed figures. */
+  referenceSource: HfReferenceSource;
   /** With `concurrency`: captions/s at 1 and N clients, latency at N, load average (lib/throughput.ts). */
   throughput?: ThroughputResult["throughput"];
   latency?: ThroughputResult["latency"];
@@ -143,7 +146,13 @@ export class StepTimings {
   }
 }
 
-/** The line quoting the issue's Hugging Face PyTorch figures for the same work. */
-export function referenceLine(reference: BenchResult["reference"]): string {
-  return `HF PyTorch fp32 reference: vision ${reference.encoder} ms, greedy 20 ${reference.greedy20} ms, 3 beams ${reference.beam3} ms`;
+/** The line with Hugging Face PyTorch's figures for the same work and where they come from. */
+export function referenceLine(
+  reference: BenchResult["reference"],
+  source: BenchResult["referenceSource"],
+): string {
+  return (
+    `HF PyTorch fp32 reference: vision ${reference.encoder} ms, greedy 20 ${reference.greedy20} ms, ` +
+    `3 beams ${reference.beam3} ms\n  (${source.description})`
+  );
 }

@@ -1,5 +1,6 @@
 // sightline bench [ARCH|all] — full-size random-weight benchmarks of each architecture (bench/*.ts),
-// printed as one table next to the HF transformers PyTorch figures measured on the same kind of machine.
+// printed as one table next to HF transformers PyTorch's figures for the same steps (bench/lib/hf-reference.ts
+// says where those come from).
 // The benchmark modules live in the source checkout's bench/ folder (TypeScript, loaded through tsx);
 // they are not part of the compiled package.
 import { spawn } from "node:child_process";
@@ -16,12 +17,14 @@ const help = `usage: sightline bench [vit-gpt2|blip|kosmos-2|florence-2|all] [op
 Builds a random-weight checkpoint at the real model's size once (in the temp folder), loads it and
 times: load, vision encoder, a caption of 20 greedy tokens and one with 3 beams (EOS suppressed, so
 always 20 tokens). Prints wall time, process CPU time and resident memory beside HF transformers'
-PyTorch fp32 figures for the same steps. In the same process it measures the machine's limits through
-ONNX Runtime (a large fp32 GEMM: peak GFLOP/s; a batch-1 product over a 1 GiB weight: GB/s streamed),
-counts the vision encoder's FLOPs and the decode step's weight bytes from their graphs, and prints each
-stage's rate as a fraction of that limit. "all" (the default) runs each architecture in its own
-process, one after another. Kosmos-2 writes a 3.3 GB fp16 checkpoint and deletes it afterwards
-unless --keep.
+PyTorch fp32 figures for the same steps: those bench/hf/reference.py measured into
+bench/hf/reference-ARCH.json (the table says when and on which CPU), or where there is no such file,
+fixed figures from another machine (labelled so). In the same process it measures the machine's
+limits through ONNX Runtime (a large fp32 GEMM: peak GFLOP/s; a batch-1 product over a 1 GiB weight:
+GB/s streamed), counts the vision encoder's FLOPs and the decode step's weight bytes from their
+graphs, and prints each stage's rate as a fraction of that limit. "all" (the default) runs each
+architecture in its own process, one after another. Kosmos-2 writes a 3.3 GB fp16 checkpoint and
+deletes it afterwards unless --keep.
 
 options:
   --threads N     ORT intra-op threads (default: one per physical core, or SIGHTLINE_THREADS)
@@ -53,6 +56,8 @@ export interface BenchRow {
   beam3: Timing;
   rssMiB: number;
   reference: { encoder: number; greedy20: number; beam3: number };
+  /** Where `reference` comes from (bench/lib/hf-reference.ts); absent in rows from older benches. */
+  referenceSource?: HfReferenceSource;
   /** With --concurrency N: captions/s at 1 and N clients (c1, cN), latency at N, load average. */
   throughput?: Record<string, number>;
   latency?: { concurrency: number; p50Ms: number; p95Ms: number };
@@ -71,6 +76,26 @@ export interface BenchRow {
   loadAverage?: { before: number[]; after: number[] };
   /** With --profile: kernel ms per run and share per op type, from ORT's profiler. */
   profile?: Record<"encoder" | "decode", { op: string; ms: number; share: number }[]>;
+}
+
+/**
+ * Where a row's Hugging Face PyTorch figures come from: measured by bench/hf/reference.py into
+ * bench/hf/reference-<arch>.json, or (no such file) the fixed figures quoted in issue 16.
+ */
+export interface HfReferenceSource {
+  measured: boolean;
+  /** The JSON file read, relative to the source checkout. */
+  file?: string;
+  /** When and on what it was measured (from the file). */
+  measuredAt?: string;
+  machine?: { cpu: string; cpus: number; avx2: boolean; avx512f: boolean };
+  /** The torch thread count that gave each figure (the faster of those measured). */
+  threads?: { encoder: number; greedy20: number; beam3: number };
+  software?: { transformers?: string; torch?: string };
+  /** Whether this machine's CPU model and count are those it was measured on. */
+  sameMachine?: boolean;
+  /** One line saying all of the above. */
+  description: string;
 }
 
 /** One stage as measured: its graph's work and its median run. */
@@ -160,7 +185,7 @@ export function formatTable(rows: BenchRow[]): string {
       `${(r.rssMiB / 1024).toFixed(2)} GiB`,
     ]);
     lines.push([
-      "  HF PyTorch",
+      `  HF PyTorch${referenceTag(r.referenceSource)}`,
       "",
       cell(r.reference.encoder),
       cell(r.reference.greedy20),
@@ -181,9 +206,20 @@ export function formatTable(rows: BenchRow[]): string {
     "wall time (process CPU time over all threads) and speed-up over HF transformers PyTorch fp32;",
     "captions are whole calls (preprocess + encoder + decode); RSS after the runs.",
   );
+  const sources = rows.filter((r) => r.referenceSource);
+  if (sources.length)
+    out.push(...sources.map((r) => `HF PyTorch, ${r.arch}: ${r.referenceSource!.description}`));
   const measured = rows.filter((r) => r.roofline && r.stages);
   if (measured.length) out.push("", ...efficiencyLines(measured));
   return out.join("\n");
+}
+
+/** The HF row's label: measured (on this machine or another) or the issue's fixed figures. */
+function referenceTag(source: HfReferenceSource | undefined): string {
+  if (!source) return "";
+  if (!source.measured) return " (fixed, other VM)";
+  const day = source.measuredAt?.slice(0, 10) ?? "";
+  return source.sameMachine ? ` (measured ${day})` : ` (measured ${day}, other CPU)`;
 }
 
 /** "vit-gpt2: 1 client 0.9 captions/s, 8 clients 3.1/s (3.4×), latency at 8 p50 …" (--concurrency). */

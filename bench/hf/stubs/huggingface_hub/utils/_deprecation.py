@@ -1,0 +1,5 @@
+def _deprecate_method(*, version, message=None):
+    def decorator(f):
+        return f
+
+    return decorator
