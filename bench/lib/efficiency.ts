@@ -59,6 +59,21 @@ function specOf(feeds: Readonly<Record<string, Tensor>>): Record<string, InputSp
   return out;
 }
 
+let untimedDepth = 0;
+
+/**
+ * Runs `f` with its ORT runs left out of every stage's figures: the throughput measurement runs many
+ * captions at once, whose encoder runs share the cores and would count as slow single runs.
+ */
+export async function untimed<T>(f: () => Promise<T>): Promise<T> {
+  untimedDepth++;
+  try {
+    return await f();
+  } finally {
+    untimedDepth--;
+  }
+}
+
 /** Records the graphs and runs of every session created between start() and stop(). */
 export class StageRecorder {
   readonly graphs = new Map<
@@ -84,7 +99,7 @@ export class StageRecorder {
       },
       ran: (graph, feeds, time) => {
         const entry = this.graphs.get(graph.name);
-        if (!entry) return;
+        if (!entry || untimedDepth > 0) return;
         entry.runs.push({ feeds: specOf(feeds), ms: time.wallMs, cpuMs: time.cpuMs });
         if (this.keepFeeds?.(graph.name, feeds)) entry.kept = { ...feeds };
       },

@@ -5,6 +5,7 @@
 import { loadavg } from "node:os";
 import type { Captioner, CaptionOptions, RgbImage } from "../../src/models/types.js";
 import { batchRequests } from "../../src/queue/batching.js";
+import { untimed } from "./efficiency.js";
 import { cpuMs } from "./result.js";
 
 export interface ThroughputResult {
@@ -37,6 +38,17 @@ export async function measureThroughput(
   perClient = 2,
 ): Promise<Partial<ThroughputResult>> {
   if (!concurrency) return {};
+  return untimed(() => measure(model, image, caption, concurrency, log, perClient));
+}
+
+async function measure(
+  model: Captioner,
+  image: RgbImage,
+  caption: CaptionOptions,
+  concurrency: number,
+  log: (line: string) => void,
+  perClient: number,
+): Promise<ThroughputResult> {
   const load0 = loadavg()[0];
   const total = concurrency * perClient;
   const cpu1 = cpuMs();

@@ -55,3 +55,12 @@ test("bench: unknown architecture and bad numbers are INVALID_ARGUMENT; --help e
   }
   assert.match(printed, /vit-gpt2\|blip\|kosmos-2\|florence-2\|all/);
 });
+
+test("bench --json keeps stdout for the JSON: detail lines go to stderr, and console.log is itself again afterwards", async () => {
+  const log = console.log;
+  await assert.rejects(
+    run(["vit-gpt2", "--quantize", "q8", "--block-size", "7", "--json"]),
+    (e) => isSightlineError(e) && e.code === "INVALID_ARGUMENT",
+  );
+  assert.equal(console.log, log);
+});

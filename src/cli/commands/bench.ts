@@ -288,7 +288,7 @@ function runInChild(arch: BenchArch, argv: string[]): Promise<BenchRow> {
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
         if (line.startsWith(JSON_MARK)) result = JSON.parse(line.slice(JSON_MARK.length)) as BenchRow;
-        else process.stdout.write(`[${arch}] ${line}\n`);
+        else console.log(`[${arch}] ${line}`);
       }
     });
     child.on("error", reject);
@@ -327,7 +327,34 @@ export async function run(argv: string[]): Promise<number> {
   if (which !== "all" && !(ARCHES as readonly string[]).includes(which)) {
     throw fail("INVALID_ARGUMENT", `unknown architecture "${which}": one of ${ARCHES.join(", ")} or all`);
   }
-  if (values.quantize !== undefined) return runQuantized(which, values);
+  // With --json, stdout carries the JSON alone (for scripts); the progress and detail lines go to stderr.
+  const log = console.log;
+  const printJson = console.log.bind(console);
+  if (values.json && !values.child) console.log = console.error.bind(console);
+  try {
+    if (values.quantize !== undefined) return await runQuantized(which, values, printJson);
+    return await runMeasured(which, argv, values, printJson);
+  } finally {
+    console.log = log;
+  }
+}
+
+/** The float32 benchmark of one architecture, or of each in its own process ("all"). */
+async function runMeasured(
+  which: string,
+  argv: string[],
+  values: {
+    threads?: string;
+    runs?: string;
+    image?: string;
+    keep?: boolean;
+    concurrency?: string;
+    profile?: boolean;
+    json?: boolean;
+    child?: boolean;
+  },
+  printJson: (text: string) => void,
+): Promise<number> {
   const options = {
     threads: positiveInt(values.threads, "--threads"),
     runs: positiveInt(values.runs, "--runs"),
@@ -348,7 +375,8 @@ export async function run(argv: string[]): Promise<number> {
     }
     rows.push(row);
   }
-  console.log(values.json ? JSON.stringify(rows, null, 2) : `\n${formatTable(rows)}`);
+  if (values.json) printJson(JSON.stringify(rows, null, 2));
+  else console.log(`\n${formatTable(rows)}`);
   return 0;
 }
 
@@ -364,6 +392,7 @@ async function runQuantized(
     keep?: boolean;
     json?: boolean;
   },
+  printJson: (text: string) => void,
 ): Promise<number> {
   const { parseQuantizeMode, quantizeScheme } = await import("../../graph/quantize.js");
   const modes = values
@@ -394,6 +423,6 @@ async function runQuantized(
       keep: values.keep,
     });
   }
-  if (values.json) console.log(JSON.stringify(rows, null, 2));
+  if (values.json) printJson(JSON.stringify(rows, null, 2));
   return 0;
 }
