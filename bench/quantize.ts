@@ -18,6 +18,7 @@ import { parseArgs } from "node:util";
 import { parseQuantizeMode, type QuantizeMode } from "../src/graph/quantize.js";
 import { readImageFile } from "../src/images/decode.js";
 import { loadModel } from "../src/models/index.js";
+import { benchCheckpoint } from "./lib/checkpoints.js";
 import { agreement, decoderRow, stepAlong } from "./lib/decoder-rows.js";
 import { median } from "./lib/random-safetensors.js";
 import { DEFAULT_IMAGE, isMain, rssMiB, timed } from "./lib/result.js";
@@ -57,19 +58,6 @@ export interface VariantResult {
   load: [number, number];
 }
 
-async function modelFolder(arch: QuantArch): Promise<string> {
-  switch (arch) {
-    case "vit-gpt2":
-      return (await import("./vit-gpt2.js")).benchModelFolder();
-    case "blip":
-      return (await import("./blip.js")).prepareModelFolder();
-    case "florence-2":
-      return (await import("./florence-2.js")).prepareModelFolder();
-    case "kosmos-2":
-      return (await import("./kosmos-2.js")).prepareModelFolder();
-  }
-}
-
 /** Quantized weights of the bench checkpoints are kept here between runs (like the models folder's cache). */
 const CACHE = join(tmpdir(), "sightline-bench-quantized");
 
@@ -81,7 +69,7 @@ async function runVariant(
   teacher: number[] | undefined,
 ): Promise<VariantResult & { tokens: number[] }> {
   const before = loadavg()[0];
-  const folder = await modelFolder(arch);
+  const folder = await benchCheckpoint(arch);
   const runs = options.runs ?? 3;
   let quantized = false;
   const quantize =

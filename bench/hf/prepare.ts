@@ -4,19 +4,7 @@
 //
 //   node --import tsx bench/hf/prepare.ts vit-gpt2|blip|kosmos-2|florence-2
 import { ARCHES, type BenchArch } from "../../src/cli/commands/bench.js";
-
-async function benchCheckpoint(arch: BenchArch): Promise<string> {
-  switch (arch) {
-    case "vit-gpt2":
-      return (await import("../vit-gpt2.js")).benchModelFolder();
-    case "blip":
-      return (await import("../blip.js")).prepareModelFolder();
-    case "florence-2":
-      return (await import("../florence-2.js")).prepareModelFolder();
-    case "kosmos-2":
-      return (await import("../kosmos-2.js")).prepareModelFolder();
-  }
-}
+import { benchCheckpoint } from "../lib/checkpoints.js";
 
 const arch = process.argv[2];
 if (!(ARCHES as readonly string[]).includes(arch ?? "")) {
