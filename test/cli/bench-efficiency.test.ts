@@ -13,7 +13,7 @@ import { loadModel } from "../../src/models/index.js";
 import { fixtureDir } from "../helpers/fixtures.js";
 
 const IMAGE = new URL("../../../shared/images/gps/DSCN0010.jpg", import.meta.url).pathname;
-const SMALL = { gemm: { m: 64, k: 128, n: 96 }, stream: { k: 256, n: 512 } };
+const SMALL = { gemm: [{ m: 64, k: 128, n: 96 }], stream: { k: 256, n: 512 } };
 
 test("bench efficiency: roofline, encoderEfficiency and decodeEfficiency from a fixture model's graphs", async () => {
   const recorder = new StageRecorder();

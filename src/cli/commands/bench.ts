@@ -20,9 +20,9 @@ always 20 tokens). Prints wall time, process CPU time and resident memory beside
 PyTorch fp32 figures for the same steps: those bench/hf/reference.py measured into
 bench/hf/reference-ARCH.json (the table says when and on which CPU), or where there is no such file,
 fixed figures from another machine (labelled so). In the same process it measures the machine's
-limits through ONNX Runtime (a large fp32 GEMM: peak GFLOP/s; a batch-1 product over a 1 GiB weight:
-GB/s streamed), counts the vision encoder's FLOPs and the decode step's weight bytes from their
-graphs, and prints each stage's rate as a fraction of that limit. "all" (the default) runs each
+limits through ONNX Runtime (fp32 GEMMs of encoder shapes: peak GFLOP/s; a batch-1 product over a
+1 GiB weight: GB/s streamed), counts the vision encoder's FLOPs and the decode step's weight bytes
+from their graphs, and prints each stage's rate as a fraction of that limit. "all" (the default) runs each
 architecture in its own process, one after another. Kosmos-2 writes a 3.3 GB fp16 checkpoint and
 deletes it afterwards unless --keep.
 
