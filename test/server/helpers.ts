@@ -1,24 +1,18 @@
 // Shared by the server and queue tests: fake model folders, a Runtime that loads the fake model
 // in real worker processes, tiny test images.
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import { Runtime, type RuntimeOptions } from "../../src/server/runtime.js";
+import { tempDir } from "../helpers/temp-dir.js";
 
 export const fakeLoader = fileURLToPath(new URL("../queue/fake-model.ts", import.meta.url));
 export const fixturesDir = fileURLToPath(new URL("../../../shared/fixtures/", import.meta.url));
 
-const madeDirs: string[] = [];
-process.once("exit", () => {
-  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
-});
-
 /** A folder with a config.json the fake model reads (removed when the test process exits). */
 export function fakeModelDir(config: Record<string, unknown> = {}): string {
-  const dir = mkdtempSync(join(tmpdir(), "sightline-fake-"));
-  madeDirs.push(dir);
+  const dir = tempDir("sightline-fake-");
   writeFileSync(join(dir, "config.json"), JSON.stringify({ model_type: "fake", ...config }));
   return dir;
 }
@@ -78,8 +72,7 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
  * the test opens it. `started(n)` is true once the n-th caption of the worker is running.
  */
 export function captionGate(): { dir: string; started(n: number): boolean; open(): void; close(): void } {
-  const dir = mkdtempSync(join(tmpdir(), "sightline-gate-"));
-  madeDirs.push(dir);
+  const dir = tempDir("sightline-gate-");
   return {
     dir,
     started: (n) => existsSync(join(dir, `started-${n}`)),

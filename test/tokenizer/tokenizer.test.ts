@@ -2,8 +2,7 @@
 // clean-up), on the tokenizer.json path and on every fallback path (folder copied without tokenizer.json).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { tempDir } from "../helpers/temp-dir.js";
 import { type TextTokenizer, buildTokenizerJson, loadTokenizer } from "../../src/tokenizer/tokenizer.js";
@@ -66,9 +65,6 @@ function checkTokenizer(arch: string, tok: TextTokenizer): void {
   }
 }
 
-const tempDirs: string[] = [];
-process.on("exit", () => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
 for (const arch of ARCHS) {
   test(`${arch}: tokenizer.json matches tokenizer_checks`, async () => {
     const tok = await loadFor(arch, join(FIXTURES, arch));
@@ -78,7 +74,6 @@ for (const arch of ARCHS) {
 
   test(`${arch}: fallback without tokenizer.json matches tokenizer_checks`, async () => {
     const dir = copyWithoutTokenizerJson(arch);
-    tempDirs.push(dir);
     const tok = await loadFor(arch, dir);
     assert.notEqual(tok.source, "tokenizer.json");
     checkTokenizer(arch, tok);
@@ -86,7 +81,6 @@ for (const arch of ARCHS) {
 
   test(`${arch}: the in-memory build equals the fixture's tokenizer.json`, async () => {
     const dir = copyWithoutTokenizerJson(arch);
-    tempDirs.push(dir);
     const config = JSON.parse(readFileSync(join(dir, "tokenizer_config.json"), "utf8"));
     const { json } = await buildTokenizerJson(dir, config);
     const reference = JSON.parse(
@@ -143,7 +137,6 @@ test("florence-2: the processor's 1024 added tokens get the ids HF gives them", 
 test("florence-2: task prompts encode exactly", async () => {
   const expected = readExpected("florence-2");
   const fallback = copyWithoutTokenizerJson("florence-2");
-  tempDirs.push(fallback);
   const prompts = expected.task_prompts as {
     task_input: string;
     constructed_prompt: string;
@@ -195,7 +188,6 @@ test("kosmos-2: processor_checks' texts (after the processor inserts the box tok
 
 test("kosmos-2: the SentencePiece tokenizer loads well under a second", async () => {
   const dir = copyWithoutTokenizerJson("kosmos-2");
-  tempDirs.push(dir);
   await loadTokenizer(dir); // warm up module code paths
   const t0 = performance.now();
   await loadTokenizer(dir);
@@ -235,14 +227,12 @@ test("decode edge cases: empty input, unknown ids, clean-up switch", async () =>
 });
 
 test("missing tokenizer files fail with TOKENIZER_MISSING", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "sightline-tok-empty-"));
-  tempDirs.push(dir);
+  const dir = tempDir("sightline-tok-empty-");
   await assert.rejects(loadTokenizer(dir), (e: { code?: string }) => e.code === "TOKENIZER_MISSING");
 });
 
 test("kosmos-2: a legacy folder (added_tokens.json only) plus the processor's own add_tokens gives HF's ids", async () => {
   const dir = copyWithoutTokenizerJson("kosmos-2");
-  tempDirs.push(dir);
   const configPath = join(dir, "tokenizer_config.json");
   const config = JSON.parse(readFileSync(configPath, "utf8"));
   delete config.added_tokens_decoder;
