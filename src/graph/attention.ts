@@ -189,7 +189,7 @@ export function cachedCrossAttention(
   const grouped = g.gather(q, layout.rows, 0); // [I, R, T, H·Dh]
   const qh = g.transpose(g.reshape(grouped, [0, -1, opts.numHeads, opts.headDim]), [0, 2, 1, 3]); // [I, H, R·T, Dh]
   // Scores as K·qᵀ, [I, H, N, R·T]: the image's keys are the GEMM's streamed operand, not a transposed
-  // copy packed per step (q·Kᵀ measured 2× slower at batch-1 decode steps).
+  // copy packed per step (q·Kᵀ measured 2.5× slower in a batch-8 ViT-GPT2 step: 10.8 against 4.3 ms).
   // The transpose back feeds the Add, not a MatMul, so ORT cannot fold it into a slower transposed product.
   let scores = g.transpose(g.matmul(cross.key, g.transpose(qh, [0, 1, 3, 2])), [0, 1, 3, 2]); // [I, H, R·T, N]
   if (opts.scale !== 1) scores = g.scale(scores, opts.scale);

@@ -97,7 +97,8 @@ export class Graph {
   }
 
   output(value: Value, name: string, dtype: DType = "float32"): void {
-    // ORT needs the graph output name to be produced by a node: alias through Identity.
+    // ORT needs the graph output name to be produced by a node: alias through Identity (toBytes
+    // drops it where the value's own node can write the output instead; withoutOutputCopies).
     this.op("Identity", [value], {}, { name: `out_${name}` }, name);
     this.outputs.push(valueInfo(name, dtype, undefined));
   }
@@ -471,21 +472,16 @@ function withoutOutputCopies(
 ): onnxProto.onnx.INodeProto[] {
   const produced = new Set(nodes.flatMap((n) => n.output ?? []));
   const outputNames = new Set(outputs.map((o) => o.name));
-  const aliased = new Map<string, number>();
-  for (const n of nodes)
-    if (n.opType === "Identity" && outputNames.has(n.output?.[0] ?? "")) {
-      const source = n.input?.[0] ?? "";
-      aliased.set(source, (aliased.get(source) ?? 0) + 1);
-    }
-  const rename = new Map<string, string>();
-  const dropped = new Set<onnxProto.onnx.INodeProto>();
-  for (const n of nodes) {
-    const source = n.input?.[0] ?? "";
-    if (n.opType !== "Identity" || !outputNames.has(n.output?.[0] ?? "")) continue;
-    if (!produced.has(source) || outputNames.has(source) || aliased.get(source) !== 1) continue;
-    rename.set(source, n.output![0]);
-    dropped.add(n);
-  }
+  const copies = nodes.filter((n) => n.opType === "Identity" && outputNames.has(n.output?.[0] ?? ""));
+  const sourceOf = (n: onnxProto.onnx.INodeProto) => n.input?.[0] ?? "";
+  const uses = new Map<string, number>();
+  for (const n of copies) uses.set(sourceOf(n), (uses.get(sourceOf(n)) ?? 0) + 1);
+  const removable = copies.filter((n) => {
+    const source = sourceOf(n);
+    return produced.has(source) && !outputNames.has(source) && uses.get(source) === 1;
+  });
+  const rename = new Map(removable.map((n) => [sourceOf(n), n.output![0]]));
+  const dropped = new Set(removable);
   if (rename.size === 0) return nodes;
   const name = (v: string) => rename.get(v) ?? v;
   return nodes

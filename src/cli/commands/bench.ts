@@ -328,14 +328,13 @@ export async function run(argv: string[]): Promise<number> {
     throw fail("INVALID_ARGUMENT", `unknown architecture "${which}": one of ${ARCHES.join(", ")} or all`);
   }
   // With --json, stdout carries the JSON alone (for scripts); the progress and detail lines go to stderr.
-  const log = console.log;
-  const printJson = console.log.bind(console);
-  if (values.json && !values.child) console.log = console.error.bind(console);
+  const printJson = console.log; // Node's console methods are bound: safe to call detached
+  if (values.json && !values.child) console.log = console.error;
   try {
     if (values.quantize !== undefined) return await runQuantized(which, values, printJson);
     return await runMeasured(which, argv, values, printJson);
   } finally {
-    console.log = log;
+    console.log = printJson;
   }
 }
 
