@@ -6,6 +6,10 @@
 //   ((decode of 20 tokens − decode of 2) / 18), and the top-1 agreement over 20 greedy steps: the float32
 //   model's greedy tokens are fed to the quantized model step by step (teacher forcing) and its argmax is
 //   compared at each step. The load average is printed with each figure: the machine may be shared.
+// Figures from different processes move with the machine's load (decode steps by 10–20 % on a shared VM),
+// so each quantized variant also loads the float32 model beside its own, after its memory was measured,
+// and times their decode steps in turn (ABBA, 10 tokens into a caption, same cache every time): the
+// "paired" step ratio, the one to quote.
 //
 //   node --import tsx bench/quantize.ts ARCH [--quantize q8,q4] [--block-size N] [--runs N] [--threads N]
 //   (or `sightline bench ARCH --quantize q8,q4`, which calls run())
@@ -19,7 +23,9 @@ import { parseQuantizeMode, type QuantizeMode } from "../src/graph/quantize.js";
 import { readImageFile } from "../src/images/decode.js";
 import { loadModel } from "../src/models/index.js";
 import { benchCheckpoint } from "./lib/checkpoints.js";
-import { agreement, decoderRow, stepAlong } from "./lib/decoder-rows.js";
+import type { RgbImage } from "../src/models/types.js";
+import { alternate } from "./lib/alternate.js";
+import { agreement, decoderRow, repeatableStep, stepAlong, type DecoderRow } from "./lib/decoder-rows.js";
 import { median } from "./lib/random-safetensors.js";
 import { DEFAULT_IMAGE, isMain, rssMiB, timed } from "./lib/result.js";
 
@@ -35,6 +41,17 @@ export interface QuantBenchOptions {
   image?: string;
   /** Keep Kosmos-2's 3.3 GB checkpoint afterwards. */
   keep?: boolean;
+  /** Rounds of the paired decode-step timing (0: none). Default 10. */
+  pairedRounds?: number;
+}
+
+/** A quantized variant's decode step timed in turn with float32's, in one process (medians, ms). */
+export interface PairedStep {
+  ms: number;
+  fp32Ms: number;
+  /** fp32Ms / ms. */
+  speedup: number;
+  rounds: number;
 }
 
 /** One variant's figures (ms unless named otherwise). */
@@ -56,6 +73,8 @@ export interface VariantResult {
   greedyPrefix: number;
   /** 1-minute load average before and after the variant ran. */
   load: [number, number];
+  /** Quantized variants: the decode step against float32's, timed in turn in one process. */
+  pairedStep?: PairedStep;
 }
 
 /** Quantized weights of the bench checkpoints are kept here between runs (like the models folder's cache). */
@@ -106,6 +125,13 @@ async function runVariant(
     const reference = teacher ?? tokens;
     let prefix = 0;
     while (prefix < tokens.length && tokens[prefix] === reference[prefix]) prefix++;
+    const rss = rssMiB();
+    const peakRss = process.resourceUsage().maxRSS / 1024;
+    const rounds = options.pairedRounds ?? 10;
+    const pairedStep =
+      variant === "fp32" || rounds === 0
+        ? undefined
+        : await stepBesideFp32(row, folder, image, options, rounds);
     return {
       variant,
       blockSize: variant === "fp32" ? undefined : options.blockSize,
@@ -115,15 +141,34 @@ async function runVariant(
       encoderMs: median(encode),
       greedy20Ms: median(whole),
       decodeStepMs: (median(decode20) - median(decode2)) / 18,
-      rssMiB: rssMiB(),
-      peakRssMiB: process.resourceUsage().maxRSS / 1024,
+      rssMiB: rss,
+      peakRssMiB: peakRss,
       top1Agreement: agreement(forced, reference),
       greedyPrefix: prefix,
       load: [before, loadavg()[0]],
+      pairedStep,
       tokens,
     };
   } finally {
     await model.dispose();
+  }
+}
+
+/** `row`'s decode step and float32's, in turn (ABBA), 10 tokens into a caption. */
+async function stepBesideFp32(
+  row: DecoderRow,
+  folder: string,
+  image: RgbImage,
+  options: QuantBenchOptions,
+  rounds: number,
+): Promise<PairedStep> {
+  const fp32 = await loadModel(folder, { threads: options.threads });
+  try {
+    const steps = [await repeatableStep(row, 10), await repeatableStep(await decoderRow(fp32, image), 10)];
+    const [ms, fp32Ms] = (await alternate(steps, rounds)).map(median);
+    return { ms, fp32Ms, speedup: fp32Ms / ms, rounds };
+  } finally {
+    await fp32.dispose();
   }
 }
 
@@ -199,11 +244,14 @@ export async function run(arch: QuantArch, options: QuantBenchOptions = {}): Pro
   return rows;
 }
 
+const pairedCell = (p: PairedStep) =>
+  `${p.ms.toFixed(1)} (${p.fp32Ms.toFixed(1)}) ms ${p.speedup.toFixed(2)}×`;
+
 export function formatQuantTable(arch: string, rows: VariantResult[]): string {
   const fp32 = rows.find((r) => r.variant === "fp32");
   const x = (ref: number | undefined, v: number) => (ref ? ` ${(ref / v).toFixed(2)}×` : "");
   const lines = [
-    `${arch}: weights   load          encoder         greedy 20       decode step     RSS (peak) MiB   top-1  prefix  load avg`,
+    `${arch}: weights   load          encoder         greedy 20       decode step     paired step (fp32)      RSS (peak) MiB   top-1  prefix  load avg`,
   ];
   for (const r of rows) {
     const name =
@@ -215,6 +263,7 @@ export function formatQuantTable(arch: string, rows: VariantResult[]): string {
         `${r.encoderMs.toFixed(0)} ms${x(fp32?.encoderMs, r.encoderMs)}`.padEnd(16),
         `${r.greedy20Ms.toFixed(0)} ms${x(fp32?.greedy20Ms, r.greedy20Ms)}`.padEnd(16),
         `${r.decodeStepMs.toFixed(1)} ms${x(fp32?.decodeStepMs, r.decodeStepMs)}`.padEnd(16),
+        (r.pairedStep ? pairedCell(r.pairedStep) : "").padEnd(24),
         `${r.rssMiB.toFixed(0)} (${r.peakRssMiB.toFixed(0)})`.padEnd(17),
         `${(100 * r.top1Agreement).toFixed(0)} %`.padEnd(7),
         `${r.greedyPrefix}/20`.padEnd(8),

@@ -10,6 +10,7 @@ import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { createSession, type Session, type Tensor } from "../src/graph/session.js";
 import { oneTokenStep, STAGE_GRAPHS, StageRecorder } from "./lib/efficiency.js";
+import { alternate } from "./lib/alternate.js";
 import { median } from "./lib/random-safetensors.js";
 import type { BenchOptions, BenchResult } from "./lib/result.js";
 
@@ -29,26 +30,6 @@ export interface ThreadFigures {
 const loadNow = () => loadavg().map((l) => Math.round(l * 100) / 100);
 const isOneToken = (feeds: Readonly<Record<string, Tensor>>) =>
   oneTokenStep({ feeds: { input_ids: [...(feeds.input_ids?.dims ?? [])] }, ms: 0, cpuMs: 0 });
-
-/** Times `sessions` in turn on `feeds`: round r runs them forwards when r is even, backwards when odd. */
-async function alternate(
-  sessions: Session[],
-  feeds: Record<string, Tensor>,
-  rounds: number,
-): Promise<number[][]> {
-  for (const s of sessions) await s.run(feeds); // warm-up: first-run allocations
-  const times = sessions.map(() => [] as number[]);
-  for (let r = 0; r < rounds; r++) {
-    const order = sessions.map((_, i) => i);
-    if (r % 2) order.reverse();
-    for (const i of order) {
-      const t = performance.now();
-      await sessions[i].run(feeds);
-      times[i].push(performance.now() - t);
-    }
-  }
-  return times;
-}
 
 export async function compareThreads(
   arch: Arch,
@@ -77,7 +58,11 @@ export async function compareThreads(
       for (const threads of threadCounts)
         sessions.push(await createSession(entry.graph, entry.store, { threads }));
       const before = loadNow();
-      const times = await alternate(sessions, entry.kept, stage === "encoder" ? rounds : rounds * 5);
+      const feeds = entry.kept;
+      const times = await alternate(
+        sessions.map((s) => () => s.run(feeds)),
+        stage === "encoder" ? rounds : rounds * 5,
+      );
       const ms = Object.fromEntries(threadCounts.map((t, i) => [t, median(times[i])]));
       results.push({
         arch,

@@ -97,6 +97,24 @@ export async function stepAlong(
   return picked;
 }
 
+/**
+ * A decode step that can be timed again and again: the row is stepped greedily `past` tokens past its
+ * prompt, and the returned function runs the next step from that same cache each time (the same work on
+ * every call; the cache is not advanced).
+ */
+export async function repeatableStep(row: DecoderRow, past: number): Promise<() => Promise<unknown>> {
+  let out = await row.decoder.step([row.prompt], null, { sources: [row.source] });
+  const next = () => {
+    const scores = out.logits.slice();
+    scores[row.eos] = -Infinity;
+    return argmax(scores, 0, scores.length);
+  };
+  for (let i = 0; i < past; i++) out = await row.decoder.step([[next()]], out.cache);
+  const { cache } = out;
+  const token = next();
+  return () => row.decoder.step([[token]], cache);
+}
+
 /** Share of positions where `a` and `b` agree (over the shorter length). */
 export function agreement(a: readonly number[], b: readonly number[]): number {
   const n = Math.min(a.length, b.length);

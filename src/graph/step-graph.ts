@@ -5,8 +5,9 @@
 //              number positions in the graph);
 //            past_key_i / past_value_i [B', Hkv, P, Dh] per layer as the last step returned them (P = 0
 //              at the first step) and cache_rows [B] int64, the stored row each row continues: beam
-//              reordering is a Gather in the graph (measured cheaper than gathering the rows in
-//              JavaScript, and free when the order did not change; docs/architecture.md);
+//              reordering is a Gather in the graph (measured far cheaper than gathering the rows in
+//              JavaScript for beams; it still copies the cache when nothing moved, ≈ 4 % of a q8
+//              Kosmos-2 step: docs/architecture.md);
 //            with cross-attention: cross_key_i / cross_value_i [I, H, N, Dh], the K/V of the batch's I
 //              distinct images stacked (N their most tokens), cross_bias [I, N] (MASK_MIN on padding),
 //              cross_rows [I, R] and cross_slots [B] int64, the rows grouped by image and back
