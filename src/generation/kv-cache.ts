@@ -1,8 +1,8 @@
 // What a KvDecoder run keeps between steps: the self-attention cache as the step graph returned it, which
 // of its positions hold real tokens (left padding does not), and per row how many tokens it has and
 // which source (request) it belongs to; plus the images' cross-attention K/V laid out for the batch.
-// Beam reordering is lazy: `rows` says which stored row each row continues; the next step gathers them
-// in its graph (cache_rows).
+// Beam reordering is lazy: `rows` says which stored row each row continues; the next step gathers them,
+// and only when they moved (KvDecoder.step).
 import { MASK_MIN } from "../graph/attention.js";
 import { Tensor } from "../graph/session.js";
 import type { CrossKv } from "../graph/step-graph.js";
@@ -43,24 +43,36 @@ export function rowMask<S>(cache: KvCache<S>): Uint8Array {
   return mask;
 }
 
-/** The cache with its rows gathered into row order (a copy of every tensor unless nothing moved). */
-export function gatherCache<S>(cache: KvCache<S>): KvCache<S> {
+/** Whether the cache's rows are its stored rows in order (nothing to gather). */
+export function inRowOrder<S>(cache: KvCache<S>): boolean {
   const stored = cache.keys[0]?.dims[0] ?? cache.rows.length;
-  if (cache.rows.length === stored && cache.rows.every((r, i) => r === i)) return cache;
+  return cache.rows.length === stored && cache.rows.every((r, i) => r === i);
+}
+
+/**
+ * The cache with its rows gathered into row order (a copy of every tensor unless nothing moved), into
+ * arrays from `alloc` (default: new memory).
+ */
+export function gatherCache<S>(
+  cache: KvCache<S>,
+  alloc: (length: number) => Float32Array = uninitialised,
+): KvCache<S> {
+  if (inRowOrder(cache)) return cache;
+  const gather = (t: Tensor) => gatherRows(t, cache.rows, alloc);
   return {
     ...cache,
-    keys: cache.keys.map((t) => gatherRows(t, cache.rows)),
-    values: cache.values.map((t) => gatherRows(t, cache.rows)),
+    keys: cache.keys.map(gather),
+    values: cache.values.map(gather),
     mask: rowMask(cache),
     rows: cache.rows.map((_, i) => i),
   };
 }
 
 /** Rows `rows` of a [B, …] float32 tensor, in that order. */
-function gatherRows(t: Tensor, rows: readonly number[]): Tensor {
+function gatherRows(t: Tensor, rows: readonly number[], alloc: (length: number) => Float32Array): Tensor {
   const src = t.data as Float32Array;
   const rowSize = src.length / t.dims[0];
-  const dst = uninitialised(rows.length * rowSize);
+  const dst = alloc(rows.length * rowSize);
   rows.forEach((r, i) => dst.set(src.subarray(r * rowSize, (r + 1) * rowSize), i * rowSize));
   return new Tensor("float32", dst, [rows.length, ...t.dims.slice(1)]);
 }
@@ -69,6 +81,34 @@ function gatherRows(t: Tensor, rows: readonly number[]): Tensor {
 function uninitialised(length: number): Float32Array {
   const bytes = Buffer.allocUnsafeSlow(length * 4);
   return new Float32Array(bytes.buffer, bytes.byteOffset, length);
+}
+
+/**
+ * Memory for caches gathered before a step, used again at the next one. A gathered cache lives for one
+ * step only, and new memory costs more to fault in than the copy itself: a 3-beam Kosmos-2 cache
+ * (106 MB) took 37–65 ms to gather into new memory. Buffers get a quarter more room than asked, so
+ * that the cache's growth by one position per step fits for a while.
+ */
+export class GatherBuffers {
+  private free: ArrayBuffer[] = [];
+
+  /** An array of `length` floats, not zeroed: in a free buffer that is large enough, else a new one. */
+  take = (length: number): Float32Array => {
+    const bytes = length * 4;
+    let best = -1;
+    this.free.forEach((b, i) => {
+      if (b.byteLength >= bytes && (best < 0 || b.byteLength < this.free[best].byteLength)) best = i;
+    });
+    const buffer = best >= 0 ? this.free.splice(best, 1)[0] : new ArrayBuffer(Math.ceil(bytes * 1.25));
+    return new Float32Array(buffer, 0, length);
+  };
+
+  /** Hands back the buffers of a gathered cache's tensors once the step that read them has run. */
+  give(tensors: readonly Tensor[]): void {
+    for (const t of tensors) this.free.push((t.data as Float32Array).buffer as ArrayBuffer);
+    // A batch that shrank leaves more buffers than the next gather needs: keep one cache's worth.
+    if (this.free.length > 2 * tensors.length) this.free.splice(0, this.free.length - 2 * tensors.length);
+  }
 }
 
 /**

@@ -3,11 +3,9 @@
 //            attention_mask [B, P + T] bool, true where the cache or this step holds a real token;
 //            position_ids [B, T] int64, HF's positions of each row run alone (architectures that
 //              number positions in the graph);
-//            past_key_i / past_value_i [B', Hkv, P, Dh] per layer as the last step returned them (P = 0
-//              at the first step) and cache_rows [B] int64, the stored row each row continues: beam
-//              reordering is a Gather in the graph (measured far cheaper than gathering the rows in
-//              JavaScript for beams; it still copies the cache when nothing moved, ≈ 4 % of a q8
-//              Kosmos-2 step: docs/architecture.md);
+//            past_key_i / past_value_i [B, Hkv, P, Dh] per layer, row r the cache of row r (P = 0 at
+//              the first step): KvDecoder gathers the rows beam search or a leaving request moved, only
+//              when they did (a Gather in the graph copied the cache at every step; docs/architecture.md);
 //            with cross-attention: cross_key_i / cross_value_i [I, H, N, Dh], the K/V of the batch's I
 //              distinct images stacked (N their most tokens), cross_bias [I, N] (MASK_MIN on padding),
 //              cross_rows [I, R] and cross_slots [B] int64, the rows grouped by image and back
@@ -24,7 +22,6 @@ export const stepNames = {
   inputIds: "input_ids",
   attentionMask: "attention_mask",
   positionIds: "position_ids",
-  cacheRows: "cache_rows",
   crossBias: "cross_bias",
   crossRows: "cross_rows",
   crossSlots: "cross_slots",
@@ -59,7 +56,7 @@ export interface StepInputs {
   newLength: Value;
   /** Self-attention bias [B, 1, T, P + T] (causal and padding). */
   selfBias: Value;
-  /** Per layer: the cache's keys and values [B, Hkv, P, Dh], rows already in this step's order. */
+  /** Per layer: the cache's keys and values [B, Hkv, P, Dh], in this step's row order. */
   past: KeyValue[];
   /** Per layer: the images' cross K/V [I, H, N, Dh] (empty without cross-attention). */
   cross: KeyValue[];
@@ -72,9 +69,8 @@ export function stepGraphInputs(g: Graph, shape: StepGraphShape): StepInputs {
   const ids = g.input(stepNames.inputIds, "int64", ["batch", "new"]);
   const mask = g.input(stepNames.attentionMask, "bool", ["batch", "total"]);
   const positions = shape.positionIds ? g.input(stepNames.positionIds, "int64", ["batch", "new"]) : "";
-  const cacheRows = g.input(stepNames.cacheRows, "int64", ["batch"]);
-  const cacheDims = ["stored_rows", shape.kvHeads, "past", shape.headDim];
-  const cached = (name: string) => g.gather(g.input(name, "float32", cacheDims), cacheRows, 0); // [B, Hkv, P, Dh]
+  const cacheDims = ["batch", shape.kvHeads, "past", shape.headDim];
+  const cached = (name: string) => g.input(name, "float32", cacheDims);
   const past = Array.from({ length: shape.layers }, (_, i) => ({
     key: cached(stepNames.pastKey(i)),
     value: cached(stepNames.pastValue(i)),
