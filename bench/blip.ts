@@ -20,6 +20,9 @@ import { readImageFile } from "../src/images/decode.js";
 import { BlipCaptioner } from "../src/models/blip/captioner.js";
 import { loadModel } from "../src/models/index.js";
 import {
+  type BenchOptions,
+  type BenchResult,
+  caption20,
   DEFAULT_IMAGE,
   isMain,
   optionsFromArgv,
@@ -27,8 +30,6 @@ import {
   rssMiB,
   StepTimings,
   timed,
-  type BenchOptions,
-  type BenchResult,
 } from "./lib/result.js";
 import { hfReference } from "./lib/hf-reference.js";
 import { writeRandomSafetensors as writeTensors, type Init } from "./lib/random-safetensors.js";
@@ -175,22 +176,12 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
       model.imageProcessor.preprocess(image),
     );
     await steps.time(VISION, () => model.model.encodeImage(pixelValues, dims));
-    const greedy = await steps.time(GREEDY, () =>
-      model.caption(image, { maxNewTokens: 20, numBeams: 1, suppressTokens: [eos] }),
-    );
+    const greedy = await steps.time(GREEDY, () => model.caption(image, caption20(eos)));
     if (greedy.tokenIds.length !== 21) throw new Error(`expected 21 tokens, got ${greedy.tokenIds.length}`);
-    await steps.time(BEAMS, () =>
-      model.caption(image, { maxNewTokens: 20, numBeams: 3, suppressTokens: [eos] }),
-    );
+    await steps.time(BEAMS, () => model.caption(image, caption20(eos, 3)));
   }
   const rss = rssMiB();
-  const batched = await measureThroughput(
-    model,
-    image,
-    { maxNewTokens: 20, numBeams: 1, suppressTokens: [eos] },
-    options.concurrency,
-    log,
-  );
+  const batched = await measureThroughput(model, image, caption20(eos), options.concurrency, log);
   await model.dispose();
   log(`median of ${runs} run(s), ${threads ?? "default"} threads, image ${imagePath}:`);
   steps.print(log);

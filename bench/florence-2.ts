@@ -21,6 +21,9 @@ import { readImageFile } from "../src/images/decode.js";
 import { Florence2Captioner } from "../src/models/florence-2/captioner.js";
 import { loadModel } from "../src/models/index.js";
 import {
+  type BenchOptions,
+  type BenchResult,
+  caption20,
   DEFAULT_IMAGE,
   isMain,
   optionsFromArgv,
@@ -28,8 +31,6 @@ import {
   rssMiB,
   StepTimings,
   timed,
-  type BenchOptions,
-  type BenchResult,
 } from "./lib/result.js";
 import { hfReference } from "./lib/hf-reference.js";
 import { writeRandomSafetensors as writeTensors, type Init } from "./lib/random-safetensors.js";
@@ -221,26 +222,16 @@ export async function run(options: BenchOptions & { task?: string } = {}): Promi
       model.model.encodePrompt(vision, model.promptIds(task)),
     );
 
-    const greedy = await steps.time(GREEDY, () =>
-      model.caption(image, { prompt: task, maxNewTokens: 20, numBeams: 1, suppressTokens: [eos] }),
-    );
+    const greedy = await steps.time(GREEDY, () => model.caption(image, caption20(eos, 1, task)));
     steps.add("greedy 20 tokens, decode only", { wallMs: greedy.timings.decode, cpuMs: NaN });
     if (greedy.tokenIds.length !== 21) {
       throw new Error(`expected 21 tokens, got ${greedy.tokenIds.length}`);
     }
-    const beams = await steps.time(BEAMS, () =>
-      model.caption(image, { prompt: task, maxNewTokens: 20, numBeams: 3, suppressTokens: [eos] }),
-    );
+    const beams = await steps.time(BEAMS, () => model.caption(image, caption20(eos, 3, task)));
     steps.add("3 beams 20 tokens, decode only", { wallMs: beams.timings.decode, cpuMs: NaN });
   }
   const rss = rssMiB();
-  const batched = await measureThroughput(
-    model,
-    image,
-    { prompt: task, maxNewTokens: 20, numBeams: 1, suppressTokens: [eos] },
-    options.concurrency,
-    log,
-  );
+  const batched = await measureThroughput(model, image, caption20(eos, 1, task), options.concurrency, log);
   await model.dispose();
   log(`median of ${runs} run(s), ${threads ?? "default"} threads, task ${task}, image ${imagePath}:`);
   steps.print(log);

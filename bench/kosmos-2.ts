@@ -25,6 +25,9 @@ import { fileURLToPath } from "node:url";
 import { Kosmos2Captioner } from "../src/models/kosmos-2/captioner.js";
 import { hfReference } from "./lib/hf-reference.js";
 import {
+  type BenchOptions,
+  type BenchResult,
+  caption20,
   DEFAULT_IMAGE,
   isMain,
   medianTiming,
@@ -32,8 +35,6 @@ import {
   referenceLine,
   rssMiB,
   timed,
-  type BenchOptions,
-  type BenchResult,
   type Timing,
 } from "./lib/result.js";
 
@@ -265,9 +266,7 @@ export async function run(options: Kosmos2BenchOptions = {}): Promise<BenchResul
     if (!options.noBeams) kinds.push({ name: "3 beams 20 tokens", numBeams: 3 });
     for (let r = 0; r < runs; r++) {
       for (const [k, kind] of kinds.entries()) {
-        const { value: out, timing } = await timed(() =>
-          model.caption(image, { maxNewTokens: 20, numBeams: kind.numBeams, suppressTokens: [eos] }),
-        );
+        const { value: out, timing } = await timed(() => model.caption(image, caption20(eos, kind.numBeams)));
         captions[k].push(timing);
         const { preprocess, encode, decode } = out.timings;
         log(
@@ -277,13 +276,7 @@ export async function run(options: Kosmos2BenchOptions = {}): Promise<BenchResul
       }
     }
     const rss = rssMiB();
-    const batched = await measureThroughput(
-      model,
-      image,
-      { maxNewTokens: 20, numBeams: 1, suppressTokens: [eos] },
-      options.concurrency,
-      log,
-    );
+    const batched = await measureThroughput(model, image, caption20(eos), options.concurrency, log);
     await model.dispose();
     const none: Timing = { wallMs: NaN, cpuMs: NaN };
     const hf = hfReference("kosmos-2", ISSUE_REFERENCE_MS);

@@ -28,14 +28,15 @@ import { VitGpt2 } from "../src/models/vit-gpt2/model.js";
 import { hfReference } from "./lib/hf-reference.js";
 import { TensorList, cachedModelFolder, median, writeRandomSafetensors } from "./lib/random-safetensors.js";
 import {
+  type BenchOptions,
+  type BenchResult,
+  caption20,
   DEFAULT_IMAGE,
   isMain,
   medianTiming,
   optionsFromArgv,
   rssMiB,
   timed,
-  type BenchOptions,
-  type BenchResult,
   type Timing,
 } from "./lib/result.js";
 
@@ -182,7 +183,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     ["20 greedy tokens", 1, hfMs.greedy20],
     ["3 beams, 20 tokens", 3, hfMs.beam3],
   ] as const) {
-    const captionOptions = { numBeams, maxNewTokens: 20, suppressTokens: [EOS] };
+    const captionOptions = caption20(EOS, numBeams);
     const whole: number[] = [];
     const cpu: number[] = [];
     const timings: Timing[] = [];
@@ -241,13 +242,7 @@ export async function run(options: BenchOptions = {}): Promise<BenchResult> {
     log(`LM head alone, batch ${batch}:            ${fmt2(times)} of each step`);
   }
   await lm.release();
-  const batched = await measureThroughput(
-    captioner,
-    image,
-    { maxNewTokens: 20, numBeams: 1, suppressTokens: [EOS] },
-    options.concurrency,
-    log,
-  );
+  const batched = await measureThroughput(captioner, image, caption20(EOS), options.concurrency, log);
   await model.dispose();
   return {
     arch: "vit-gpt2",

@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { HfReferenceSource } from "../../src/cli/commands/bench.js";
+import type { CaptionOptions } from "../../src/models/types.js";
 import type { ThroughputResult } from "./throughput.js";
 
 export interface BenchOptions {
@@ -155,4 +156,9 @@ export function referenceLine(
     `HF PyTorch fp32 reference: vision ${reference.encoder} ms, greedy 20 ${reference.greedy20} ms, ` +
     `3 beams ${reference.beam3} ms\n  (${source.description})`
   );
+}
+
+/** The benchmarks' caption: always 20 tokens (`eos` suppressed), greedy or with `numBeams` beams. */
+export function caption20(eos: number, numBeams = 1, prompt?: string): CaptionOptions {
+  return { ...(prompt === undefined ? {} : { prompt }), maxNewTokens: 20, numBeams, suppressTokens: [eos] };
 }
