@@ -6,10 +6,11 @@ import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { efficiencyFields, StageRecorder } from "../../bench/lib/efficiency.js";
 import { measureRoofline, streamFolder } from "../../bench/lib/roofline.js";
-import { formatTable, type BenchRow } from "../../src/cli/commands/bench.js";
+import { formatTable } from "../../src/cli/commands/bench.js";
 import { graphCost } from "../../src/graph/cost.js";
 import { readImageFile } from "../../src/images/decode.js";
 import { loadModel } from "../../src/models/index.js";
+import { benchRow } from "../helpers/bench-row.js";
 import { fixtureDir } from "../helpers/fixtures.js";
 
 const IMAGE = new URL("../../../shared/images/gps/DSCN0010.jpg", import.meta.url).pathname;
@@ -46,18 +47,11 @@ test("bench efficiency: roofline, encoderEfficiency and decodeEfficiency from a 
   assert.ok(Math.abs(fields.decodeEfficiency - decode.GBs / roofline.streamGBs) < 1e-12);
   assert.ok(fields.cpuEfficiency.encoder > 0 && fields.cpuEfficiency.decode > 0);
 
-  const row: BenchRow = {
-    arch: "vit-gpt2",
-    load: { wallMs: 1, cpuMs: 1 },
-    encoder: { wallMs: 1, cpuMs: 1 },
-    greedy20: { wallMs: 1, cpuMs: 1 },
-    beam3: { wallMs: 1, cpuMs: 1 },
-    rssMiB: 1,
-    reference: { encoder: 1, greedy20: 1, beam3: 1 },
+  const row = benchRow({
     ...fields,
     threads: 1,
     loadAverage: { before: [1.5, 1, 1], after: [2, 1, 1] },
-  };
+  });
   const table = formatTable([row]);
   assert.match(
     table,

@@ -10,7 +10,8 @@ import { cpus } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { hfReference, referenceFile } from "../../bench/lib/hf-reference.js";
-import { ARCHES, formatTable, type BenchRow } from "../../src/cli/commands/bench.js";
+import { ARCHES, formatTable } from "../../src/cli/commands/bench.js";
+import { benchRow } from "../helpers/bench-row.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
 const FIXED = { encoder: 3486, greedy20: 8498, beam3: 14320 };
@@ -77,15 +78,7 @@ test("hf reference: committed reference files are complete", () => {
 });
 
 test("bench table: the HF row says whether its figures were measured, and a line per model says how", () => {
-  const base: BenchRow = {
-    arch: "vit-gpt2",
-    load: { wallMs: 1973, cpuMs: 1678 },
-    encoder: { wallMs: 166, cpuMs: 320 },
-    greedy20: { wallMs: 750, cpuMs: 1400 },
-    beam3: { wallMs: 1100, cpuMs: 2100 },
-    rssMiB: 1331,
-    reference: { encoder: 332, greedy20: 3974, beam3: 6249 },
-  };
+  const base = benchRow();
   const dir = tempDir("sightline-hf-ref-");
   const file = join(dir, "reference-vit-gpt2.json");
   writeFileSync(file, JSON.stringify(report("vit-gpt2")));

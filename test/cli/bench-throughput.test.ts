@@ -4,9 +4,10 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { measureThroughput } from "../../bench/lib/throughput.js";
-import { formatTable, type BenchRow } from "../../src/cli/commands/bench.js";
+import { formatTable } from "../../src/cli/commands/bench.js";
 import { readImageFile } from "../../src/images/decode.js";
 import { loadModel } from "../../src/models/index.js";
+import { benchRow } from "../helpers/bench-row.js";
 import { fixtureDir } from "../helpers/fixtures.js";
 
 const model = await loadModel(fixtureDir("vit-gpt2"), { threads: 1 });
@@ -32,18 +33,11 @@ test("bench --concurrency 8: throughput {c1, c8}, latency p50/p95 at 8, CPU per 
   // The model is back to one request at a time afterwards.
   assert.equal((model as any).model.kvDecoder.batch, undefined);
 
-  const row: BenchRow = {
-    arch: "vit-gpt2",
-    load: { wallMs: 1, cpuMs: 1 },
-    encoder: { wallMs: 1, cpuMs: 1 },
-    greedy20: { wallMs: 1, cpuMs: 1 },
-    beam3: { wallMs: 1, cpuMs: 1 },
-    rssMiB: 1,
-    reference: { encoder: 1, greedy20: 1, beam3: 1 },
+  const row = benchRow({
     throughput: { c1: 1, c8: 2.5 },
     latency: { concurrency: 8, p50Ms: 3000, p95Ms: 3500 },
     throughputLoadAverage: [1.5, 2],
-  };
+  });
   assert.match(
     formatTable([row]),
     /vit-gpt2: 1 client 1\.00 captions\/s, 8 clients 2\.50\/s \(2\.50×\), latency at 8 p50 3000 ms, p95 3500 ms; load average 1\.5 → 2\.0/,
