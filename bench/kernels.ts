@@ -6,10 +6,9 @@
 // These rates bound what quantizing and batching can gain: docs/performance.md, "What bounds q8 and
 // batching here".
 //
-//   node --import tsx bench/kernels.ts [--threads N] [--rounds N] [--rows 1,2,4,8] [--json]
+//   sightline bench kernels [--threads N] [--runs N] [--json]
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { Graph } from "../src/graph/graph.js";
 import { linear } from "../src/graph/nn.js";
 import { QUANTIZE_MODES, quantizeScheme, type QuantizeMode } from "../src/graph/quantize.js";
@@ -18,7 +17,6 @@ import { createSession, defaultThreads, float32Tensor, type Session } from "../s
 import { VarBuilder } from "../src/graph/var-builder.js";
 import { alternate } from "./lib/alternate.js";
 import { cachedModelFolder, median, TensorList, writeRandomSafetensors } from "./lib/random-safetensors.js";
-import { isMain } from "./lib/result.js";
 
 export type WeightFormat = "fp32" | QuantizeMode;
 
@@ -157,27 +155,4 @@ export function kernelTable(rates: KernelRate[]): string[] {
         `${r.GBs.toFixed(1).padStart(12)}  ${r.batchGain.toFixed(2).padStart(25)}×  ${r.vsFp32.toFixed(2)}×`,
     );
   return lines;
-}
-
-if (isMain(import.meta.url)) {
-  const { values } = parseArgs({
-    options: {
-      threads: { type: "string" },
-      rounds: { type: "string", default: "7" },
-      rows: { type: "string", default: "1,2,4,8" },
-      json: { type: "boolean", default: false },
-    },
-  });
-  const log = values.json ? (line: string) => console.error(line) : (line: string) => console.log(line);
-  const before = loadavg().map((l) => Math.round(l * 100) / 100);
-  const rates = await measureKernels({
-    threads: values.threads ? Number(values.threads) : undefined,
-    rounds: Number(values.rounds),
-    rows: values.rows.split(",").map(Number),
-    log,
-  });
-  const after = loadavg().map((l) => Math.round(l * 100) / 100);
-  if (values.json)
-    console.log(JSON.stringify({ stack: KOSMOS_MLP, loadAverage: { before, after }, rates }, null, 2));
-  else for (const line of [...kernelTable(rates), `load average ${before[0]} → ${after[0]}`]) log(line);
 }

@@ -57,3 +57,22 @@ test("bench --json keeps stdout for the JSON: detail lines go to stderr, and con
   );
   assert.equal(console.log, log);
 });
+
+test("bench kernels: in --help; --quantize, --concurrency and a bad --runs are refused before anything runs", async () => {
+  const log = console.log;
+  let printed = "";
+  console.log = (s: string) => (printed += s);
+  try {
+    assert.equal(await run(["--help"]), 0);
+  } finally {
+    console.log = log;
+  }
+  assert.match(printed, /sightline bench kernels/);
+  for (const args of [
+    ["kernels", "--quantize", "q8"],
+    ["kernels", "--concurrency", "8"],
+    ["kernels", "--runs", "0"],
+  ])
+    await assert.rejects(run(args), (e) => isSightlineError(e) && e.code === "INVALID_ARGUMENT");
+  await assert.rejects(run(["kernel"]), (e) => isSightlineError(e) && /or kernels/.test(e.message));
+});

@@ -5,6 +5,7 @@
 // they are not part of the compiled package.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { fail } from "../../errors.js";
@@ -13,6 +14,7 @@ export const ARCHES = ["vit-gpt2", "blip", "kosmos-2", "florence-2"] as const;
 export type BenchArch = (typeof ARCHES)[number];
 
 const help = `usage: sightline bench [vit-gpt2|blip|kosmos-2|florence-2|all] [options]
+       sightline bench kernels [--threads N] [--runs N] [--json]
 
 Builds a random-weight checkpoint at the real model's size once (in the temp folder), loads it and
 times: load, vision encoder, a caption of 20 greedy tokens and one with 3 beams (EOS suppressed, so
@@ -39,7 +41,12 @@ options:
                   own process (load, encoder, greedy caption, decode step, RSS, top-1 agreement over
                   20 greedy steps with the float32 tokens fed back); bench/quantize.ts
   --block-size N  with --quantize: inputs per scale of the 8/4-bit blocks (default 32)
-  --json          print the results as JSON instead of a table`;
+  --json          print the results as JSON instead of a table
+
+"kernels" times what bounds batching and quantizing here instead: ONNX Runtime's products of 1, 2, 4
+and 8 rows with a 1 GiB stack of float32, q8 and q4 weights at Kosmos-2's MLP sizes, all variants
+taking turns (--runs rounds, default 7): ms, GB/s of weights read, the gain of 8 rows over 1 and of
+each format over float32 (bench/kernels.ts).`;
 
 /** Wall and process CPU (all threads) milliseconds. */
 export interface Timing {
@@ -324,13 +331,17 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (positionals.length > 1) throw fail("INVALID_ARGUMENT", "give one architecture or all (see --help)");
   const which = positionals[0] ?? "all";
-  if (which !== "all" && !(ARCHES as readonly string[]).includes(which)) {
-    throw fail("INVALID_ARGUMENT", `unknown architecture "${which}": one of ${ARCHES.join(", ")} or all`);
+  if (which !== "all" && which !== "kernels" && !(ARCHES as readonly string[]).includes(which)) {
+    throw fail(
+      "INVALID_ARGUMENT",
+      `unknown architecture "${which}": one of ${ARCHES.join(", ")} or all (or kernels)`,
+    );
   }
   // With --json, stdout carries the JSON alone (for scripts); the progress and detail lines go to stderr.
   const printJson = console.log; // Node's console methods are bound: safe to call detached
   if (values.json && !values.child) console.log = console.error;
   try {
+    if (which === "kernels") return await runKernels(values, printJson);
     if (values.quantize !== undefined) return await runQuantized(which, values, printJson);
     return await runMeasured(which, argv, values, printJson);
   } finally {
@@ -401,16 +412,8 @@ async function runQuantized(
   if (modes.length === 0) throw fail("INVALID_ARGUMENT", "--quantize needs q8, q4 or both (q8,q4)");
   const blockSize = positiveInt(values["block-size"], "--block-size");
   if (blockSize !== undefined) quantizeScheme({ mode: modes[0], blockSize }); // a power of two ≥ 16
-  const url = new URL("quantize.ts", BENCH_DIR);
-  if (!existsSync(url))
-    throw fail("FILE_NOT_FOUND", `${fileURLToPath(url)} (the benchmarks come with the source checkout)`);
-  // bench/quantize.ts's run() (the bench folder is not part of the compiled package).
   type QuantBench = { run(arch: string, options: Record<string, unknown>): Promise<unknown> };
-  const bench = (
-    import.meta.url.endsWith(".ts")
-      ? await import(url.href)
-      : await (await import("tsx/esm/api")).tsImport(url.href, import.meta.url)
-  ) as QuantBench;
+  const bench = await loadBenchFile<QuantBench>("quantize.ts");
   const rows: Record<string, unknown> = {};
   for (const arch of which === "all" ? ARCHES : [which as BenchArch]) {
     rows[arch] = await bench.run(arch, {
@@ -423,5 +426,37 @@ async function runQuantized(
     });
   }
   if (values.json) printJson(JSON.stringify(rows, null, 2));
+  return 0;
+}
+
+/** `kernels`: bench/kernels.ts, the weight-product rates by format and rows. */
+async function runKernels(
+  values: { threads?: string; runs?: string; json?: boolean; quantize?: string; concurrency?: string },
+  printJson: (text: string) => void,
+): Promise<number> {
+  if (values.quantize !== undefined || values.concurrency !== undefined)
+    throw fail(
+      "INVALID_ARGUMENT",
+      "bench kernels measures every format with 1-8 rows: no --quantize or --concurrency",
+    );
+  type KernelBench = {
+    measureKernels(options: Record<string, unknown>): Promise<unknown[]>;
+    kernelTable(rates: unknown[]): string[];
+  };
+  const bench = await loadBenchFile<KernelBench>("kernels.ts");
+  const before = loadavg();
+  const rates = await bench.measureKernels({
+    threads: positiveInt(values.threads, "--threads"),
+    rounds: positiveInt(values.runs, "--runs"),
+    log: console.log,
+  });
+  const loadAverage = { before, after: loadavg() };
+  if (values.json) printJson(JSON.stringify({ rates, loadAverage }, null, 2));
+  else
+    for (const line of [
+      ...bench.kernelTable(rates),
+      `load average ${before[0].toFixed(2)} → ${loadAverage.after[0].toFixed(2)}`,
+    ])
+      console.log(line);
   return 0;
 }
