@@ -206,13 +206,32 @@ def read_bin(arch, entry):
 # check: the tiny fixtures, token for token
 
 
+class Tally:
+    """The checks against the fixtures: passed and total per architecture, failures over the run."""
+
+    def __init__(self):
+        self.failures = 0
+        self.new_arch()
+
+    def new_arch(self):
+        self.passed = self.total = 0
+
+    def record(self, ok, failure):
+        self.total += 1
+        if ok:
+            self.passed += 1
+        else:
+            self.failures += 1
+            log(f"FAIL {failure}")
+
+
 def check(args):
     setup_imports(args)
     import torch
     from PIL import Image
 
     torch.set_num_threads(1)
-    failures = 0
+    tally = Tally()
     arches = args.arches or ARCHES
     if not args.arches and not (args.florence2_code or os.environ.get("SIGHTLINE_HF_FLORENCE2_CODE")):
         log("florence-2: skipped (no --florence2-code)")
@@ -223,7 +242,7 @@ def check(args):
         expected = read_expected(arch)
         model = a.load(folder)
         processor = a.image_processor(folder)
-        passed = total = 0
+        tally.new_arch()
         pixels = features = None
         for case in expected["cases"]:
             if "pixel_values" in case:
@@ -233,12 +252,7 @@ def check(args):
                     image.load()
                     ours = a.pixel_values(processor, image)
                 diff = (ours - pixels).abs().max().item()
-                total += 1
-                if diff <= 1e-4:
-                    passed += 1
-                else:
-                    failures += 1
-                    log(f"FAIL {arch} {case['image']}: pixel values differ by {diff:.2e}")
+                tally.record(diff <= 1e-4, f"{arch} {case['image']}: pixel values differ by {diff:.2e}")
                 features = None
             # The encoder step the timing measures must give the fixture's tensor (1e-3).
             name = {
@@ -251,12 +265,7 @@ def check(args):
                 with torch.no_grad():
                     features = a.encode(model, pixels)
                 diff = (features - read_bin(arch, case[name])).abs().max().item()
-                total += 1
-                if diff <= 1e-3:
-                    passed += 1
-                else:
-                    failures += 1
-                    log(f"FAIL {arch} {case['image']}: {name} differs by {diff:.2e}")
+                tally.record(diff <= 1e-3, f"{arch} {case['image']}: {name} differs by {diff:.2e}")
             prompt = {
                 "input_ids": case.get("processor_input_ids", case.get("input_ids")),
                 "attention_mask": case.get("processor_attention_mask", case.get("attention_mask")),
@@ -268,17 +277,12 @@ def check(args):
             for g in case["generations"]:
                 out = model.generate(**inputs, **g["kwargs"])
                 ids = out.tolist()
-                total += 1
                 label = f"{arch} {case['image']} {case.get('prompt', case.get('task'))!r} {g['name']}"
-                if ids == g["sequences"]:
-                    passed += 1
-                else:
-                    failures += 1
-                    log(f"FAIL {label}: {ids} != {g['sequences']}")
-        log(f"{arch}: {passed}/{total} checks equal to the fixture (pixel values, encoder output, token ids)")
+                tally.record(ids == g["sequences"], f"{label}: {ids} != {g['sequences']}")
+        log(f"{arch}: {tally.passed}/{tally.total} checks equal to the fixture (pixel values, encoder output, token ids)")
         del model
         gc.collect()
-    return 1 if failures else 0
+    return 1 if tally.failures else 0
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Stand-in for huggingface_hub: the names transformers imports, none of them usable (no hub here)."""
 
 from . import constants
-from .utils import _unavailable
+from .utils import _refusing_function, _unavailable
 
 _CACHED_NO_EXIST = object()
 
@@ -26,12 +26,4 @@ def try_to_load_from_cache(*args, **kwargs):
     return None
 
 
-def __getattr__(name):
-    if name.startswith("__"):
-        raise AttributeError(name)
-
-    def missing(*args, **kwargs):
-        _unavailable(name)
-
-    missing.__name__ = name
-    return missing
+__getattr__ = _refusing_function

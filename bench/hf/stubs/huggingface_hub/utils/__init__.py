@@ -54,7 +54,8 @@ def disable_progress_bars(name=None):
     _progress_bars = False
 
 
-def __getattr__(name):
+def _refusing_function(name):
+    """A module's __getattr__: any other public name is a function that refuses to run."""
     if name.startswith("__"):
         raise AttributeError(name)
 
@@ -63,3 +64,6 @@ def __getattr__(name):
 
     missing.__name__ = name
     return missing
+
+
+__getattr__ = _refusing_function
