@@ -41,8 +41,6 @@ export interface QuantBenchOptions {
   image?: string;
   /** Keep Kosmos-2's 3.3 GB checkpoint afterwards. */
   keep?: boolean;
-  /** Rounds of the paired decode-step timing (0: none). Default 10. */
-  pairedRounds?: number;
 }
 
 /** A quantized variant's decode step timed in turn with float32's, in one process (medians, ms). */
@@ -127,11 +125,8 @@ async function runVariant(
     while (prefix < tokens.length && tokens[prefix] === reference[prefix]) prefix++;
     const rss = rssMiB();
     const peakRss = process.resourceUsage().maxRSS / 1024;
-    const rounds = options.pairedRounds ?? 10;
     const pairedStep =
-      variant === "fp32" || rounds === 0
-        ? undefined
-        : await stepBesideFp32(row, folder, image, options, rounds);
+      variant === "fp32" ? undefined : await stepBesideFp32(row, folder, image, options, PAIRED_ROUNDS);
     return {
       variant,
       blockSize: variant === "fp32" ? undefined : options.blockSize,
@@ -153,6 +148,9 @@ async function runVariant(
     await model.dispose();
   }
 }
+
+/** Rounds of the paired decode-step timing: each step of the pair runs once per round. */
+const PAIRED_ROUNDS = 10;
 
 /** `row`'s decode step and float32's, in turn (ABBA), 10 tokens into a caption. */
 async function stepBesideFp32(

@@ -88,9 +88,7 @@ export async function stepAlong(
   const picked: number[] = [];
   let out = await row.decoder.step([row.prompt], null, { sources: [row.source] });
   for (let i = 0; ; i++) {
-    const scores = out.logits.slice();
-    scores[row.eos] = -Infinity;
-    picked.push(argmax(scores, 0, scores.length));
+    picked.push(greedyPick(row, out.logits));
     if (i === steps - 1) break;
     out = await row.decoder.step([[tokens ? tokens[i] : picked[i]]], out.cache);
   }
@@ -104,15 +102,17 @@ export async function stepAlong(
  */
 export async function repeatableStep(row: DecoderRow, past: number): Promise<() => Promise<unknown>> {
   let out = await row.decoder.step([row.prompt], null, { sources: [row.source] });
-  const next = () => {
-    const scores = out.logits.slice();
-    scores[row.eos] = -Infinity;
-    return argmax(scores, 0, scores.length);
-  };
-  for (let i = 0; i < past; i++) out = await row.decoder.step([[next()]], out.cache);
+  for (let i = 0; i < past; i++) out = await row.decoder.step([[greedyPick(row, out.logits)]], out.cache);
   const { cache } = out;
-  const token = next();
+  const token = greedyPick(row, out.logits);
   return () => row.decoder.step([[token]], cache);
+}
+
+/** The most likely token of one row's logits, EOS left out (the benches always decode 20 tokens). */
+function greedyPick(row: DecoderRow, logits: Float32Array): number {
+  const scores = logits.slice();
+  scores[row.eos] = -Infinity;
+  return argmax(scores, 0, scores.length);
 }
 
 /** Share of positions where `a` and `b` agree (over the shorter length). */

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { formatTable, run, type BenchRow } from "../../src/cli/commands/bench.js";
 import { isSightlineError } from "../../src/errors.js";
 import { benchRow } from "../helpers/bench-row.js";
+import { captureStdout } from "../helpers/stdout.js";
 
 const row = benchRow({ beam3: { wallMs: NaN, cpuMs: NaN } });
 
@@ -38,14 +39,7 @@ test("bench: unknown architecture and bad numbers are INVALID_ARGUMENT; --help e
       argv.join(" "),
     );
   }
-  const log = console.log;
-  let printed = "";
-  console.log = (s: string) => (printed += s);
-  try {
-    assert.equal(await run(["--help"]), 0);
-  } finally {
-    console.log = log;
-  }
+  const printed = await captureStdout(async () => assert.equal(await run(["--help"]), 0));
   assert.match(printed, /vit-gpt2\|blip\|kosmos-2\|florence-2\|all/);
 });
 
@@ -59,14 +53,7 @@ test("bench --json keeps stdout for the JSON: detail lines go to stderr, and con
 });
 
 test("bench kernels: in --help; --quantize, --concurrency and a bad --runs are refused before anything runs", async () => {
-  const log = console.log;
-  let printed = "";
-  console.log = (s: string) => (printed += s);
-  try {
-    assert.equal(await run(["--help"]), 0);
-  } finally {
-    console.log = log;
-  }
+  const printed = await captureStdout(async () => assert.equal(await run(["--help"]), 0));
   assert.match(printed, /sightline bench kernels/);
   for (const args of [
     ["kernels", "--quantize", "q8"],
